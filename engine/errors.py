@@ -1,0 +1,82 @@
+"""One error hierarchy for the whole engine.
+
+Every exception the engine raises on purpose derives from :class:`SmimeError`.
+Errors about bad input also derive from :class:`ValueError`. Each exception
+keeps the data its one-line message is built from, so callers can act on it.
+"""
+
+from __future__ import annotations
+
+
+class SmimeError(Exception):
+    """Root of every error the engine raises."""
+
+    def diagnostics(self) -> str:
+        """A one-line text for humans (what the CLI prints)."""
+        return str(self)
+
+
+class InputError(SmimeError, ValueError):
+    """Input is malformed or of the wrong kind.
+
+    ``expected`` says what the engine needed, ``found`` what it got; ``source``
+    names the input (a file name, a MIME part, a field) when known.
+    """
+
+    def __init__(self, expected: str, found: str, *, source: str | None = None) -> None:
+        self.expected = expected
+        self.found = found
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}expected {expected}, found {found}")
+
+
+class DecodeError(InputError):
+    """Bytes could not be decoded as the DER/BER/PEM/MIME structure expected."""
+
+
+class UnsupportedAlgorithmError(InputError):
+    """An algorithm identifier the engine does not implement."""
+
+    def __init__(self, what: str, oid: str, *, source: str | None = None) -> None:
+        self.what = what
+        self.oid = oid
+        super().__init__(f"a supported {what}", f"unsupported {what} {oid}", source=source)
+
+
+class KeyMismatchError(InputError):
+    """A private key does not belong to the certificate it was given with."""
+
+
+class PasswordError(InputError):
+    """A password is missing or wrong for encrypted key material."""
+
+
+class DecryptionError(SmimeError):
+    """Decryption failed.
+
+    Deliberately says no more than that: wrong key, bad padding and a bad tag
+    give the same message so the error is no oracle (RFC 3218 §2.3).
+    """
+
+    def __init__(self, message: str = "decryption failed") -> None:
+        super().__init__(message)
+
+
+class NotARecipientError(SmimeError):
+    """The given key is not among the message's recipients."""
+
+    def __init__(self, recipients: int) -> None:
+        self.recipients = recipients
+        super().__init__(
+            f"expected a recipient matching the given certificate, "
+            f"found none among {recipients} recipient info(s)"
+        )
+
+
+class EnrollmentError(SmimeError):
+    """An enrollment request was refused (unknown mailbox, token used or wrong)."""
+
+
+class CertificateError(SmimeError, ValueError):
+    """A certificate request cannot be honoured as specified."""
