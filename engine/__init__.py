@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__version__ = "0.1.0"
+
 from engine.algorithms import (
     ContentCipher,
     DigestAlgorithm,
@@ -48,6 +50,7 @@ __all__ = [
     "SignatureScheme",
     "SmimeError",
     "UnsupportedAlgorithmError",
+    "__version__",
     "load_certificate",
     "load_certificates",
     "load_pkcs12",

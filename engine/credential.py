@@ -128,3 +128,23 @@ def certificates_pem(certs: Sequence[x509.Certificate]) -> bytes:
 
 def fingerprint_sha256(certificate: x509.Certificate) -> str:
     return certificate.fingerprint(hashes.SHA256()).hex()
+
+
+def load_crls(data: bytes, *, source: str = "CRL") -> tuple[x509.CertificateRevocationList, ...]:
+    """One or more CRLs from PEM blocks or a single DER CRL (RFC 5280 §5)."""
+    if not data.strip():
+        raise DecodeError("a PEM or DER CRL", "empty input", source=source)
+    try:
+        if b"-----BEGIN" in data:
+            blocks = data.split(b"-----END X509 CRL-----")
+            crls = tuple(
+                x509.load_pem_x509_crl(block + b"-----END X509 CRL-----")
+                for block in blocks
+                if b"-----BEGIN X509 CRL-----" in block
+            )
+            if not crls:
+                raise ValueError("no CRL block")
+            return crls
+        return (x509.load_der_x509_crl(data),)
+    except ValueError:
+        raise DecodeError("a PEM or DER CRL", describe_bytes(data), source=source) from None

@@ -1,0 +1,458 @@
+"""The ``smime-harness`` command line, mirroring ``openssl cms``.
+
+Exit codes: 0 success; 1 a check failed (verification, decryption); 2 usage
+errors or unreadable input — always one line on stderr, never a traceback.
+Heavy modules are imported inside the command functions so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from engine.errors import InputError, SmimeError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from engine.credential import Credential
+
+PROG = "smime-harness"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+_CIPHERS = ("aes-256-gcm", "aes-128-gcm", "aes-256-cbc", "aes-128-cbc")
+_TRANSPORTS = ("rsaes-pkcs1-v1_5", "rsaes-oaep")
+_DIGESTS = ("sha256", "sha384", "sha512")
+
+
+class UsageError(InputError):
+    """A command-line argument is wrong (the CLI's own bad input)."""
+
+
+# --- input and output -------------------------------------------------------
+
+
+def read_input(path: str, what: str) -> bytes:
+    """Read a file ('-' is standard input); unreadable files are usage errors."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{what} as a file", "a directory", source=path) from None
+    except FileNotFoundError:
+        raise UsageError(f"{what} as an existing file", "no such file", source=path) from None
+    except OSError as exc:
+        raise UsageError(f"a readable {what}", exc.strerror or str(exc), source=path) from None
+
+
+def write_output(path: str | None, data: bytes) -> None:
+    """Write all of ``data`` or nothing: a temporary file renamed into place."""
+    if path is None or path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+    except OSError as exc:
+        raise UsageError(
+            "a writable output folder", exc.strerror or str(exc), source=path
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError("a writable output file", exc.strerror or str(exc), source=path) from None
+
+
+def read_password(path: str | None) -> bytes | None:
+    """The first line of the password file, without its line ending."""
+    if path is None:
+        return None
+    lines = read_input(path, "password file").splitlines()
+    if not lines or not lines[0]:
+        raise UsageError("a password on the first line", "an empty password file", source=path)
+    return lines[0]
+
+
+def load_certs(paths: Sequence[str], what: str) -> list[x509.Certificate]:
+    from engine.credential import load_certificates
+
+    certs: list[x509.Certificate] = []
+    for path in paths:
+        certs.extend(load_certificates(read_input(path, what), source=path))
+    return certs
+
+
+def load_credential(
+    cert: str | None, key: str | None, p12: str | None, password_file: str | None
+) -> Credential:
+    """A signer or recipient credential from --cert/--key (PEM, DER or PKCS#12) or --p12."""
+    from engine.credential import Credential, load_certificate, load_pkcs12
+    from engine.keys import load_private_key
+
+    password = read_password(password_file)
+    if p12 is not None:
+        if key is not None:
+            raise UsageError("either --p12 or --key", "both")
+        return load_pkcs12(read_input(p12, "PKCS#12 file"), password, source=p12)
+    if key is None:
+        raise UsageError("--key with --cert, or --p12", "neither")
+    key_bytes = read_input(key, "private key")
+    if _looks_like_pkcs12(key_bytes):
+        bundle = load_pkcs12(key_bytes, password, source=key)
+        if cert is None:
+            return bundle
+        certificate = load_certificate(read_input(cert, "certificate"), source=cert)
+        return Credential(
+            certificate=certificate, private_key=bundle.private_key, chain=bundle.chain
+        )
+    if cert is None:
+        raise UsageError("--cert with a PEM or DER --key", "no --cert")
+    certificate = load_certificate(read_input(cert, "certificate"), source=cert)
+    private_key = load_private_key(key_bytes, password, source=key)
+    return Credential(certificate=certificate, private_key=private_key)
+
+
+def _looks_like_pkcs12(data: bytes) -> bool:
+    # A PFX is a DER SEQUENCE whose first element is INTEGER 3 (RFC 7292 §4).
+    if data[:1] != b"\x30" or b"-----BEGIN" in data[:64]:
+        return False
+    from engine.asn1.container import is_pfx
+
+    return is_pfx(data)
+
+
+def emit_json(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False) + "\n")
+
+
+# --- commands ---------------------------------------------------------------
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from engine.algorithms import DigestAlgorithm, SignatureScheme
+    from engine.clock import FixedClock, SystemClock
+    from engine.signing import sign
+
+    credential = load_credential(args.cert, args.key, args.p12, args.password_file)
+    chain = tuple(load_certs(args.chain, "certificate chain")) or credential.chain
+    signer = type(credential)(
+        certificate=credential.certificate, private_key=credential.private_key, chain=chain
+    )
+    encryption_cert = None
+    if args.encryption_cert:
+        from engine.credential import load_certificate
+
+        encryption_cert = load_certificate(
+            read_input(args.encryption_cert, "encryption certificate"), source=args.encryption_cert
+        )
+    clock = FixedClock(args.at) if args.at else SystemClock()
+    scheme = SignatureScheme.RSA_PSS if args.pss else None
+    signed = sign(
+        read_input(args.infile, "message"),
+        signer,
+        clock=clock,
+        digest=DigestAlgorithm(args.digest),
+        scheme=scheme,
+        opaque=args.opaque,
+        encryption_certificate=encryption_cert,
+    )
+    write_output(args.out, signed)
+    return EXIT_OK
+
+
+def cmd_encrypt(args: argparse.Namespace) -> int:
+    from engine.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
+    from engine.envelope import encrypt
+
+    recipients = load_certs(args.recipient, "recipient certificate")
+    encrypted = encrypt(
+        read_input(args.infile, "message"),
+        recipients,
+        cipher=ContentCipher.parse(args.cipher),
+        key_transport=KeyTransport.parse(args.key_transport),
+        identifier=RecipientIdentifier(args.recipient_id),
+    )
+    write_output(args.out, encrypted)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from engine.clock import SystemClock
+    from engine.credential import load_crls
+    from engine.verification import verify
+    from engine.views import verification_view
+
+    anchors = load_certs(args.trust, "trust anchor")
+    crls = [crl for path in args.crl for crl in load_crls(read_input(path, "CRL"), source=path)]
+    at = args.at or SystemClock().now()
+    results = []
+    worst = EXIT_OK
+    for path in args.infile:
+        result = verify(
+            read_input(path, "message"), anchors=anchors, at=at, crls=crls, sender=args.sender
+        )
+        results.append((path, result))
+        if result.status != "valid":
+            worst = EXIT_FAILED
+    if args.content_out is not None:
+        if len(results) != 1:
+            raise UsageError("one input with --content-out", f"{len(results)} inputs")
+        write_output(args.content_out, results[0][1].content)
+    if args.json:
+        views = [{"file": path, **verification_view(result)} for path, result in results]
+        emit_json(views[0] if len(views) == 1 else {"results": views})
+    else:
+        for path, result in results:
+            line = f"{path}: {result.status}"
+            if result.reasons:
+                line += " (" + "; ".join(result.reasons) + ")"
+            print(line)
+    return worst
+
+
+def cmd_decrypt(args: argparse.Namespace) -> int:
+    from engine.envelope import decrypt
+    from engine.errors import DecryptionError, NotARecipientError
+    from engine.views import decryption_view
+
+    credential = load_credential(args.cert, args.key, args.p12, args.password_file)
+    data = read_input(args.infile, "message")
+    try:
+        result = decrypt(data, credential)
+    except (NotARecipientError, DecryptionError) as exc:
+        status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
+        if args.json:
+            emit_json({"status": status, "reason": exc.diagnostics()})
+        print(f"{PROG}: {exc.diagnostics()}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.out is not None or not args.json:
+        write_output(args.out, result.content)
+    if args.json:
+        emit_json(decryption_view(result))
+    return EXIT_OK
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from engine.layers import inspect
+
+    layers = inspect(read_input(args.infile, "message"))
+    if args.json:
+        emit_json({"file": args.infile, "layers": [layer.view() for layer in layers]})
+    else:
+        for depth, layer in enumerate(layers):
+            print("  " * depth + layer.summary())
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from engine.demo import run_demo
+
+    return run_demo(Path(args.out), say=print)
+
+
+# --- parser -----------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _instant(text: str) -> Any:
+    from engine.clock import parse_instant
+
+    try:
+        return parse_instant(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_credential_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cert", metavar="C", help="certificate (PEM or DER)")
+    parser.add_argument(
+        "--key", metavar="K", help="private key: PEM (plain or encrypted), DER or PKCS#12"
+    )
+    parser.add_argument("--p12", metavar="F", help="PKCS#12 file with certificate and key")
+    parser.add_argument(
+        "--password-file", metavar="F", help="file whose first line is the key's password"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Prove S/MIME encrypted mail works between organizations. "
+        "Commands mirror `openssl cms`; IN is an RFC 5322 message (.eml) or a bare MIME entity.",
+        epilog="Exit codes: 0 ok, 1 a check failed, 2 usage error or unreadable input.",
+    )
+    from engine import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    demo = sub.add_parser(
+        "demo",
+        help="walk through the article: two organizations, signed then encrypted mail",
+        description="Run the article's walkthrough on the built-in default (Contoso and Fabrikam) "
+        "and write its certificates and messages to a folder.",
+    )
+    demo.add_argument(
+        "--out", default="reports/demo", help="artifact folder (default reports/demo)"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    sign = sub.add_parser("sign", help="sign a message", description="Sign a message (RFC 8551).")
+    _add_credential_args(sign)
+    sign.add_argument(
+        "--chain", action="append", default=[], metavar="F", help="CA certificates to include"
+    )
+    sign.add_argument(
+        "--opaque",
+        action="store_true",
+        help="application/pkcs7-mime signed-data instead of multipart/signed",
+    )
+    sign.add_argument(
+        "--digest", choices=_DIGESTS, default="sha256", help="digest (default sha256)"
+    )
+    sign.add_argument(
+        "--pss", action="store_true", help="RSASSA-PSS instead of PKCS#1 v1.5 for RSA keys"
+    )
+    sign.add_argument(
+        "--encryption-cert",
+        metavar="F",
+        help="separate encryption certificate to announce and include",
+    )
+    sign.add_argument("--at", type=_instant, metavar="ISO-8601", help="signing time (default now)")
+    sign.add_argument(
+        "--in", dest="infile", required=True, metavar="IN", help="message to sign ('-' for stdin)"
+    )
+    sign.add_argument("--out", required=True, metavar="OUT", help="signed message ('-' for stdout)")
+    sign.set_defaults(func=cmd_sign)
+
+    enc = sub.add_parser(
+        "encrypt",
+        help="encrypt a message",
+        description="Encrypt a message to one or more recipients (RFC 5652, 5083).",
+    )
+    enc.add_argument(
+        "--recipient",
+        action="append",
+        required=True,
+        metavar="CERT",
+        help="recipient certificate (repeatable)",
+    )
+    enc.add_argument(
+        "--cipher",
+        choices=_CIPHERS,
+        default="aes-256-cbc",
+        help="content encryption (default aes-256-cbc)",
+    )
+    enc.add_argument(
+        "--key-transport",
+        choices=_TRANSPORTS,
+        default="rsaes-pkcs1-v1_5",
+        help="RSA key transport (default rsaes-pkcs1-v1_5); EC recipients always use ECDH",
+    )
+    enc.add_argument(
+        "--recipient-id",
+        choices=("issuer-and-serial", "subject-key-identifier"),
+        default="issuer-and-serial",
+        help="how recipients are identified (default issuer-and-serial)",
+    )
+    enc.add_argument(
+        "--in",
+        dest="infile",
+        required=True,
+        metavar="IN",
+        help="message to encrypt ('-' for stdin)",
+    )
+    enc.add_argument(
+        "--out", required=True, metavar="OUT", help="encrypted message ('-' for stdout)"
+    )
+    enc.set_defaults(func=cmd_encrypt)
+
+    ver = sub.add_parser(
+        "verify",
+        help="verify signed messages",
+        description="Verify signed messages: intact, trusted and address match. "
+        "Exit 0 when all hold for every input, 1 otherwise.",
+    )
+    ver.add_argument(
+        "--trust",
+        action="append",
+        required=True,
+        metavar="CA",
+        help="trust anchor certificate(s) (repeatable)",
+    )
+    ver.add_argument(
+        "--crl", action="append", default=[], metavar="F", help="CRL (PEM or DER, repeatable)"
+    )
+    ver.add_argument(
+        "--at", type=_instant, metavar="ISO-8601", help="validation time (default now)"
+    )
+    ver.add_argument(
+        "--sender", metavar="ADDR", help="expected sender address (default: the From: header)"
+    )
+    ver.add_argument("--content-out", metavar="F", help="write the signed content here")
+    ver.add_argument("--json", action="store_true", help="machine-readable result")
+    ver.add_argument("infile", nargs="+", metavar="IN", help="signed message(s)")
+    ver.set_defaults(func=cmd_verify)
+
+    dec = sub.add_parser(
+        "decrypt",
+        help="decrypt a message",
+        description="Decrypt a message. "
+        "Exit 0 when decrypted, 1 when the key is not a recipient or decryption fails.",
+    )
+    _add_credential_args(dec)
+    dec.add_argument("infile", metavar="IN", help="encrypted message ('-' for stdin)")
+    dec.add_argument("--out", metavar="F", help="decrypted content (default stdout unless --json)")
+    dec.add_argument("--json", action="store_true", help="machine-readable result")
+    dec.set_defaults(func=cmd_decrypt)
+
+    ins = sub.add_parser(
+        "inspect",
+        help="show every layer of a message",
+        description="Show every layer, algorithm, certificate and attribute of a message, "
+        "without keys.",
+    )
+    ins.add_argument("infile", metavar="IN", help="message ('-' for stdin)")
+    ins.add_argument("--json", action="store_true", help="machine-readable result")
+    ins.set_defaults(func=cmd_inspect)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except SmimeError as exc:
+        print(f"{PROG}: error: {exc.diagnostics()}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def run() -> NoReturn:
+    sys.exit(main())
