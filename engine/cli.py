@@ -452,6 +452,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:
+        # A bug, not the user's fault; still one line (SMIME_HARNESS_DEBUG=1 shows the traceback).
+        if os.environ.get("SMIME_HARNESS_DEBUG"):
+            raise
+        print(
+            f"{PROG}: error: unexpected {type(exc).__name__}: {exc} (a bug: please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
 
 def run() -> NoReturn:
