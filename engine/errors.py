@@ -80,3 +80,12 @@ class EnrollmentError(SmimeError):
 
 class CertificateError(SmimeError, ValueError):
     """A certificate request cannot be honoured as specified."""
+
+
+class KeyRecoveryError(SmimeError):
+    """An archived private key cannot be recovered for a certificate."""
+
+    def __init__(self, *, serial_number: int, reason: str) -> None:
+        self.serial_number = serial_number
+        self.reason = reason
+        super().__init__(f"cannot recover the key of certificate {serial_number:x}: {reason}")
