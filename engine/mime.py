@@ -1,0 +1,363 @@
+"""MIME wrapping for S/MIME (RFC 8551 §3), built on the standard ``email`` package.
+
+Bytes matter here: a detached signature covers the exact bytes of the first
+part of a multipart/signed, so entities are kept as raw bytes and the email
+package is used to read headers and decode bodies, never to re-serialize a
+part that was signed by someone else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import enum
+import hashlib
+import quopri
+import re
+from collections.abc import Sequence
+from email import encoders, policy
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.parser import BytesParser, Parser
+
+from engine.errors import DecodeError, InputError
+
+CRLF = b"\r\n"
+
+# RFC 8551 §3.2: the pkcs7-mime and pkcs7-signature types and their legacy x- spellings.
+PKCS7_MIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
+PKCS7_SIGNATURE_TYPES = ("application/pkcs7-signature", "application/x-pkcs7-signature")
+
+# RFC 5652 content type OIDs, for entities that lack an smime-type parameter.
+_OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+_OID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
+_OID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
+
+_DEFAULT_CONTENT_TYPE = "text/plain; charset=us-ascii"  # RFC 2045 §5.2
+# Never turn body lines starting "From " into ">From ": that would alter content.
+_GENERATOR_POLICY = policy.compat32.clone(linesep="\r\n", mangle_from_=False)
+
+
+class EntityKind(enum.Enum):
+    """What an S/MIME entity is (RFC 8551 §3.2, §3.5)."""
+
+    SIGNED_MULTIPART = "signed-multipart"
+    SIGNED_OPAQUE = "signed-opaque"
+    ENVELOPED = "enveloped"
+    AUTH_ENVELOPED = "auth-enveloped"
+    CERTS_ONLY = "certs-only"
+    PLAIN = "plain"
+
+
+_SMIME_TYPES = {
+    "signed-data": EntityKind.SIGNED_OPAQUE,
+    "enveloped-data": EntityKind.ENVELOPED,
+    "authenveloped-data": EntityKind.AUTH_ENVELOPED,
+    "certs-only": EntityKind.CERTS_ONLY,
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SignedParts:
+    """The two parts of a multipart/signed (RFC 1847 §2.1, RFC 8551 §3.5.3).
+
+    ``content`` is the first part exactly as it appeared in the message, in
+    CRLF canonical form: the bytes the signature covers.
+    """
+
+    content: bytes
+    signature: bytes  # DER (or BER) of the ContentInfo
+    micalg: str | None
+    protocol: str
+    signature_type: str
+
+
+def _parse_headers(data: bytes) -> Message:
+    # Latin-1 maps each byte to one character and back, so header values and the
+    # body (kept unparsed with headersonly) come back as the exact original bytes.
+    return Parser(policy=policy.compat32).parsestr(data.decode("latin-1"), headersonly=True)
+
+
+def _raw_body(message: Message) -> bytes:
+    payload = message.get_payload()
+    if not isinstance(payload, str):  # pragma: no cover - headersonly always gives str
+        raise DecodeError("a MIME body", type(payload).__name__)
+    return payload.encode("latin-1")
+
+
+def _header_bytes(text: str) -> bytes:
+    try:
+        return text.encode("latin-1")  # values from split_message: the original bytes
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def _header_lines(headers: Sequence[tuple[str, str]]) -> bytes:
+    lines = []
+    for name, value in headers:
+        folded = canonicalize(_header_bytes(f"{name}: {value}"))
+        lines.append(folded.rstrip(b"\r\n") + CRLF)
+    return b"".join(lines)
+
+
+def _is_content_header(name: str) -> bool:
+    return name.lower().startswith("content-")
+
+
+def split_message(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
+    """Split an RFC 5322 message into its outer headers and its MIME entity.
+
+    The entity keeps the ``Content-*`` headers and the raw body; every other
+    header (From, To, Subject, Date, Message-ID, MIME-Version, ...) is outer.
+    A message without Content-Type gets ``text/plain; charset=us-ascii``
+    (RFC 2045 §5.2). For a bare MIME entity the outer headers are empty
+    (apart from a MIME-Version it may carry).
+    """
+    if not isinstance(data, bytes | bytearray):
+        raise InputError("a message as bytes", type(data).__name__)
+    message = _parse_headers(bytes(data))
+    outer = [(n, v) for n, v in message.items() if not _is_content_header(n)]
+    content = [(n, v) for n, v in message.items() if _is_content_header(n)]
+    if not any(n.lower() == "content-type" for n, _ in content):
+        content.insert(0, ("Content-Type", _DEFAULT_CONTENT_TYPE))
+    entity = _header_lines(content) + CRLF + _raw_body(message)
+    return outer, entity
+
+
+def join_message(headers: Sequence[tuple[str, str]], entity: bytes) -> bytes:
+    """Put outer headers back in front of a MIME entity (CRLF line ends)."""
+    return _header_lines(headers) + entity
+
+
+def is_bare_entity(headers: Sequence[tuple[str, str]]) -> bool:
+    """True when ``split_message`` found no RFC 5322 headers, only MIME ones."""
+    return all(n.lower() == "mime-version" for n, _ in headers)
+
+
+def with_mime_version(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Outer headers with ``MIME-Version: 1.0`` added when missing (RFC 2045 §4)."""
+    result = list(headers)
+    if not any(n.lower() == "mime-version" for n, _ in result):
+        result.append(("MIME-Version", "1.0"))
+    return result
+
+
+def canonicalize(entity: bytes) -> bytes:
+    """Canonical form for signing: every line ends in CRLF (RFC 8551 §3.1.1)."""
+    return re.sub(rb"\r?\n", CRLF, entity)
+
+
+def content_type(entity: bytes) -> str:
+    """The lower-case ``type/subtype`` of an entity (text/plain when absent)."""
+    return _parse_headers(entity).get_content_type()
+
+
+def classify(entity: bytes) -> EntityKind:
+    """Say what kind of S/MIME entity this is; legacy ``x-pkcs7-*`` types count too."""
+    message = _parse_headers(entity)
+    ctype = message.get_content_type()
+    if ctype == "multipart/signed":
+        return EntityKind.SIGNED_MULTIPART
+    filename = (message.get_param("name") or message.get_filename() or "").__str__().lower()
+    is_p7m = ctype == "application/octet-stream" and filename.endswith(".p7m")  # RFC 8551 §3.2.2
+    if ctype not in PKCS7_MIME_TYPES and not is_p7m:
+        return EntityKind.PLAIN
+    smime_type = str(message.get_param("smime-type") or "").strip().lower()
+    if smime_type in _SMIME_TYPES:
+        return _SMIME_TYPES[smime_type]
+    # No (or an unknown) smime-type: look at the CMS content type itself.
+    from engine.asn1.signed import content_info_type
+
+    oid = content_info_type(pkcs7_payload(entity))
+    kinds = {
+        _OID_SIGNED_DATA: EntityKind.SIGNED_OPAQUE,
+        _OID_ENVELOPED_DATA: EntityKind.ENVELOPED,
+        _OID_AUTH_ENVELOPED_DATA: EntityKind.AUTH_ENVELOPED,
+    }
+    if oid not in kinds:
+        raise InputError("a signed, enveloped or authenticated-enveloped CMS content", oid)
+    return kinds[oid]
+
+
+def _decoded_body(message: Message, *, what: str) -> bytes:
+    body = _raw_body(message)
+    encoding = str(message.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding == "base64":
+        try:
+            return base64.b64decode(re.sub(rb"[^A-Za-z0-9+/=]", b"", body), validate=True)
+        except (binascii.Error, ValueError):
+            raise DecodeError(f"base64 in {what}", "invalid base64") from None
+    if encoding in ("", "7bit", "8bit", "binary"):
+        return body
+    raise InputError(f"base64 or binary transfer encoding for {what}", repr(encoding))
+
+
+def pkcs7_payload(entity: bytes) -> bytes:
+    """The DER/BER bytes inside an application/pkcs7-mime entity (base64 or binary)."""
+    message = _parse_headers(entity)
+    ctype = message.get_content_type()
+    if ctype not in (*PKCS7_MIME_TYPES, *PKCS7_SIGNATURE_TYPES, "application/octet-stream"):
+        raise InputError("an application/pkcs7-mime entity", ctype)
+    payload = _decoded_body(message, what=ctype)
+    if not payload:
+        raise DecodeError(f"CMS content in {ctype}", "an empty body")
+    return payload
+
+
+def pkcs7_mime_entity(der: bytes, smime_type: str) -> bytes:
+    """An application/pkcs7-mime entity carrying ``der`` in base64 (RFC 8551 §3.2)."""
+    part = MIMEApplication(
+        der, "pkcs7-mime", encoders.encode_base64, smime_type=smime_type, name="smime.p7m"
+    )
+    del part["MIME-Version"]
+    part.add_header("Content-Disposition", "attachment", filename="smime.p7m")
+    return _serialize(part)
+
+
+def _serialize(part: Message) -> bytes:
+    return canonicalize(part.as_bytes(policy=_GENERATOR_POLICY))
+
+
+def _boundary_for(content: bytes) -> str:
+    # Deterministic and absent from the content (RFC 2046 §5.1.1).
+    counter = 0
+    while True:
+        digest = hashlib.sha256(content + counter.to_bytes(4, "big")).hexdigest()[:32]
+        boundary = f"----=_smime_{digest}"
+        if boundary.encode() not in content:
+            return boundary
+        counter += 1  # pragma: no cover - needs a SHA-256 collision with the body
+
+
+def multipart_signed_entity(content: bytes, signature: bytes, micalg: str) -> bytes:
+    """A multipart/signed entity (RFC 8551 §3.5.3): ``content`` verbatim, then the signature.
+
+    ``content`` must already be canonical (CRLF) and 7-bit safe.
+    """
+    boundary = _boundary_for(content)
+    signature_part = MIMEApplication(
+        signature, "pkcs7-signature", encoders.encode_base64, name="smime.p7s"
+    )
+    del signature_part["MIME-Version"]
+    signature_part.add_header("Content-Disposition", "attachment", filename="smime.p7s")
+    header = Message()
+    header["Content-Type"] = "multipart/signed"
+    header.set_param("protocol", "application/pkcs7-signature")
+    header.set_param("micalg", micalg)
+    header.set_param("boundary", boundary)
+    delimiter = b"--" + boundary.encode()
+    return b"".join(
+        (
+            _header_lines(header.items()),
+            CRLF,
+            b"This is an S/MIME signed message" + CRLF + CRLF,
+            delimiter + CRLF,
+            content,
+            CRLF + delimiter + CRLF,
+            _serialize(signature_part),
+            CRLF + delimiter + b"--" + CRLF,
+        )
+    )
+
+
+def _boundary_positions(body: bytes, boundary: bytes) -> list[tuple[int, int, bool]]:
+    """(start, end, is_close) for each delimiter line; ``start`` includes the
+    line break before it, which belongs to the delimiter (RFC 2046 §5.1.1)."""
+    pattern = re.compile(rb"(?:\A|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?:\r?\n|\Z)")
+    return [(m.start(), m.end(), m.group(1) is not None) for m in pattern.finditer(body)]
+
+
+def signed_parts(entity: bytes) -> SignedParts:
+    """The signed bytes and the signature of a multipart/signed entity.
+
+    The first part is cut from the raw bytes between the boundaries and put in
+    CRLF form, so LF-only stored messages still verify; it is never
+    re-serialized through the email generator.
+    """
+    message = _parse_headers(entity)
+    ctype = message.get_content_type()
+    if ctype != "multipart/signed":
+        raise InputError("a multipart/signed entity", ctype)
+    boundary = message.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise DecodeError("a boundary parameter on multipart/signed", "none")
+    protocol = str(message.get_param("protocol") or "").strip().lower()
+    if protocol and protocol not in PKCS7_SIGNATURE_TYPES:
+        raise InputError("protocol application/pkcs7-signature", repr(protocol))
+    micalg_param = message.get_param("micalg")
+    micalg = str(micalg_param) if micalg_param else None
+    body = _raw_body(message)
+    positions = _boundary_positions(body, boundary.encode("ascii", "surrogateescape"))
+    if len(positions) < 3:
+        found = f"{len(positions)} boundary line(s)"
+        raise DecodeError("two body parts between boundaries in multipart/signed", found)
+    (_, first_start, first_close), (second_at, second_start, second_close), third = positions[:3]
+    if first_close or second_close:
+        raise DecodeError("two body parts in multipart/signed", "fewer than two parts")
+    content = canonicalize(body[first_start:second_at])
+    signature_entity = body[second_start : third[0]]
+    signature_message = _parse_headers(signature_entity)
+    signature_type = signature_message.get_content_type()
+    name = str(signature_message.get_param("name") or signature_message.get_filename() or "")
+    if signature_type not in PKCS7_SIGNATURE_TYPES and not (
+        signature_type == "application/octet-stream" and name.lower().endswith(".p7s")
+    ):
+        raise InputError("a second part of type application/pkcs7-signature", signature_type)
+    signature = _decoded_body(signature_message, what=signature_type)
+    if not signature:
+        raise DecodeError("a signature in the second part", "an empty body")
+    return SignedParts(
+        content=content,
+        signature=signature,
+        micalg=micalg,
+        protocol=protocol or "application/pkcs7-signature",
+        signature_type=signature_type,
+    )
+
+
+def _needs_encoding(body: bytes) -> bool:
+    # RFC 8551 §3.1.2: 7-bit data only; also lines over 998 octets (RFC 5322 §2.1.1).
+    if any(byte > 0x7F or byte == 0 for byte in body):
+        return True
+    return any(len(line) > 998 for line in body.split(b"\n"))
+
+
+def seven_bit(entity: bytes) -> bytes:
+    """Transfer-encode every leaf with 8-bit data so the entity is 7-bit safe
+    (RFC 8551 §3.1.2): quoted-printable for text, base64 for anything else.
+
+    An entity that is already 7-bit comes back unchanged (apart from CRLF).
+    """
+    if not _needs_encoding(_raw_body(_parse_headers(entity))):
+        return canonicalize(entity)
+    message = BytesParser(policy=policy.compat32).parsebytes(entity)
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        if encoding in ("base64", "quoted-printable"):
+            continue
+        raw = part.get_payload(decode=True)
+        if not isinstance(raw, bytes) or not _needs_encoding(raw):
+            continue
+        del part["Content-Transfer-Encoding"]
+        if part.get_content_maintype() == "text":
+            if part.get_param("charset") in (None, "us-ascii"):
+                part.set_param("charset", _guess_charset(raw))
+            # quopri takes LF as the line break; CRLF comes back in _serialize.
+            encoded = quopri.encodestring(raw.replace(b"\r\n", b"\n"))
+            part.set_payload(encoded.decode("ascii"))
+            part["Content-Transfer-Encoding"] = "quoted-printable"
+        else:
+            part.set_payload(raw)
+            encoders.encode_base64(part)
+    return _serialize(message)
+
+
+def _guess_charset(raw: bytes) -> str:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "iso-8859-1"
+    return "utf-8"
