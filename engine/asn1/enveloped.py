@@ -1,0 +1,544 @@
+"""Typed build and parse of CMS EnvelopedData and AuthEnvelopedData.
+
+RFC 5652 §6 (EnvelopedData, KeyTransRecipientInfo, KeyAgreeRecipientInfo),
+RFC 5083 (AuthEnvelopedData), RFC 5084 (GCMParameters), RFC 4055 (RSAES-OAEP
+parameters) and RFC 5753 §7.2 (ECC-CMS-SharedInfo). The structures here carry
+bytes and dotted OIDs only; choosing algorithms and doing cryptography is the
+business of :mod:`engine.envelope`.
+
+Parsing accepts BER (indefinite lengths, constructed OCTET STRINGs) as real
+clients emit it; building always produces DER.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from asn1crypto import algos, cms, core, keys, x509
+
+from engine.errors import DecodeError, InputError, SmimeError, UnsupportedAlgorithmError
+
+DATA = "1.2.840.113549.1.7.1"
+SIGNED_DATA = "1.2.840.113549.1.7.2"
+ENVELOPED_DATA = "1.2.840.113549.1.7.3"
+AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
+
+RSAES_PKCS1_V1_5 = "1.2.840.113549.1.1.1"
+RSAES_OAEP = "1.2.840.113549.1.1.7"
+MGF1 = "1.2.840.113549.1.1.8"
+P_SPECIFIED = "1.2.840.113549.1.1.9"
+SHA1 = "1.3.14.3.2.26"
+ID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+
+# Content-encryption OIDs whose parameters are an IV OCTET STRING (RFC 3565 §4.1,
+# RFC 3370 §5.1) or GCMParameters (RFC 5084 §3.2).
+_CBC_OIDS = frozenset(
+    {
+        "2.16.840.1.101.3.4.1.2",  # aes128-CBC
+        "2.16.840.1.101.3.4.1.22",  # aes192-CBC
+        "2.16.840.1.101.3.4.1.42",  # aes256-CBC
+        "1.2.840.113549.3.7",  # des-ede3-cbc
+    }
+)
+_GCM_OIDS = frozenset(
+    {
+        "2.16.840.1.101.3.4.1.6",  # id-aes128-GCM
+        "2.16.840.1.101.3.4.1.26",  # id-aes192-GCM
+        "2.16.840.1.101.3.4.1.46",  # id-aes256-GCM
+    }
+)
+
+_CONTENT_TYPE_NAMES = {
+    DATA: "Data",
+    SIGNED_DATA: "SignedData",
+    ENVELOPED_DATA: "EnvelopedData",
+    "1.2.840.113549.1.7.4": "SignedAndEnvelopedData",
+    "1.2.840.113549.1.7.5": "DigestedData",
+    "1.2.840.113549.1.7.6": "EncryptedData",
+    "1.2.840.113549.1.9.16.1.2": "AuthenticatedData",
+    "1.2.840.113549.1.9.16.1.9": "CompressedData",
+    AUTH_ENVELOPED_DATA: "AuthEnvelopedData",
+}
+
+
+class _GCMParameters(core.Sequence):  # type: ignore[misc]
+    # RFC 5084 §3.2: GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING,
+    # aes-ICVlen AES-GCM-ICVlen DEFAULT 12 }
+    _fields = [  # noqa: RUF012  (asn1crypto's class-level schema)
+        ("aes_nonce", core.OctetString),
+        ("aes_icvlen", core.Integer, {"default": 12}),
+    ]
+
+
+class _EccCmsSharedInfo(core.Sequence):  # type: ignore[misc]
+    # RFC 5753 §7.2
+    _fields = [  # noqa: RUF012
+        ("key_info", cms.KeyEncryptionAlgorithm),
+        ("entity_u_info", core.OctetString, {"explicit": 0, "optional": True}),
+        ("supp_pub_info", core.OctetString, {"explicit": 2}),
+    ]
+
+
+# --- typed values -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class IssuerSerial:
+    """issuerAndSerialNumber (RFC 5652 §10.2.4); ``issuer`` is the DER of the Name."""
+
+    issuer: bytes
+    serial: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class KeyIdentifier:
+    """subjectKeyIdentifier ([0] in KTRI) or rKeyId ([0] in KARI)."""
+
+    key_identifier: bytes
+
+
+RecipientId = IssuerSerial | KeyIdentifier
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class OaepParameters:
+    """RSAES-OAEP-params (RFC 4055 §4.1); the defaults are SHA-1 / MGF1-SHA-1 / empty label."""
+
+    hash_oid: str = SHA1
+    mgf_hash_oid: str = SHA1
+    label: bytes = b""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class KeyTransRecipient:
+    """KeyTransRecipientInfo (RFC 5652 §6.2.1)."""
+
+    rid: RecipientId
+    algorithm_oid: str
+    encrypted_key: bytes
+    oaep: OaepParameters | None = None  # present for RSAES-OAEP
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RecipientEncryptedKey:
+    rid: RecipientId
+    encrypted_key: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class KeyAgreeRecipient:
+    """KeyAgreeRecipientInfo (RFC 5652 §6.2.2) with an ephemeral originator key (RFC 5753 §3.1).
+
+    ``originator_point`` is the encoded EC point of the originatorKey; None when the
+    originator is named by certificate instead (static-static ECDH, not supported).
+    """
+
+    originator_point: bytes | None
+    ukm: bytes | None
+    algorithm_oid: str  # e.g. dhSinglePass-stdDH-sha256kdf-scheme
+    wrap_oid: str  # the KeyWrapAlgorithm carried as its parameters
+    encrypted_keys: tuple[RecipientEncryptedKey, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class OtherRecipient:
+    """KEKRecipientInfo, PasswordRecipientInfo or OtherRecipientInfo: counted, never matched."""
+
+    kind: str
+
+
+Recipient = KeyTransRecipient | KeyAgreeRecipient | OtherRecipient
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EnvelopedMessage:
+    """An EnvelopedData (``authenticated`` False) or AuthEnvelopedData (True) in a ContentInfo.
+
+    ``iv`` is the CBC IV or the GCM nonce; ``icv_length`` the GCM tag length (None for
+    CBC); ``mac`` the GCM tag; ``auth_attributes`` the DER of authAttrs with the
+    universal SET OF tag, i.e. the AAD of RFC 5083 §2.2 (None when absent).
+    """
+
+    authenticated: bool
+    recipients: tuple[Recipient, ...]
+    content_type: str
+    algorithm_oid: str
+    iv: bytes
+    encrypted_content: bytes
+    icv_length: int | None = None
+    mac: bytes | None = None
+    auth_attributes: bytes | None = None
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+def encode_enveloped(message: EnvelopedMessage) -> bytes:
+    """DER ContentInfo holding an EnvelopedData or AuthEnvelopedData."""
+    recipient_infos = cms.RecipientInfos([_recipient_info(r) for r in message.recipients])
+    if message.algorithm_oid in _GCM_OIDS:
+        params: core.Asn1Value = _GCMParameters(
+            {"aes_nonce": message.iv, "aes_icvlen": message.icv_length or 16}
+        )
+    elif message.algorithm_oid in _CBC_OIDS:
+        params = core.OctetString(message.iv)
+    else:
+        raise UnsupportedAlgorithmError("content-encryption algorithm", message.algorithm_oid)
+    algorithm = cms.EncryptionAlgorithm(
+        {"algorithm": message.algorithm_oid, "parameters": core.Any.load(params.dump())}
+    )
+    content_info = cms.EncryptedContentInfo(
+        {
+            "content_type": message.content_type,
+            "content_encryption_algorithm": algorithm,
+            "encrypted_content": message.encrypted_content,
+        }
+    )
+    if message.authenticated:
+        if message.auth_attributes is not None:
+            raise InputError("AuthEnvelopedData without authAttrs", "authAttrs to encode")
+        # RFC 5083 §2.1: version is always 0.
+        body: core.Asn1Value = cms.AuthEnvelopedData(
+            {
+                "version": "v0",
+                "recipient_infos": recipient_infos,
+                "auth_encrypted_content_info": content_info,
+                "mac": message.mac or b"",
+            }
+        )
+        content_type = AUTH_ENVELOPED_DATA
+    else:
+        body = cms.EnvelopedData(
+            {
+                "version": _enveloped_version(message.recipients),
+                "recipient_infos": recipient_infos,
+                "encrypted_content_info": content_info,
+            }
+        )
+        content_type = ENVELOPED_DATA
+    return bytes(cms.ContentInfo({"content_type": content_type, "content": body}).dump())
+
+
+def _enveloped_version(recipients: Sequence[Recipient]) -> str:
+    # RFC 5652 §6.1: v0 when every RecipientInfo is v0 (KTRI by issuerAndSerialNumber),
+    # else v2 (no originatorInfo, no unprotectedAttrs, no pwri/ori here).
+    plain = all(
+        isinstance(r, KeyTransRecipient) and isinstance(r.rid, IssuerSerial) for r in recipients
+    )
+    return "v0" if plain else "v2"
+
+
+def _recipient_info(recipient: Recipient) -> cms.RecipientInfo:
+    if isinstance(recipient, KeyTransRecipient):
+        if isinstance(recipient.rid, IssuerSerial):
+            rid = cms.RecipientIdentifier(
+                name="issuer_and_serial_number", value=_issuer_and_serial(recipient.rid)
+            )
+            version = "v0"
+        else:
+            rid = cms.RecipientIdentifier(
+                name="subject_key_identifier", value=recipient.rid.key_identifier
+            )
+            version = "v2"  # RFC 5652 §6.2.1
+        return cms.RecipientInfo(
+            name="ktri",
+            value=cms.KeyTransRecipientInfo(
+                {
+                    "version": version,
+                    "rid": rid,
+                    "key_encryption_algorithm": _key_transport_algorithm(recipient),
+                    "encrypted_key": recipient.encrypted_key,
+                }
+            ),
+        )
+    if isinstance(recipient, KeyAgreeRecipient):
+        return cms.RecipientInfo(name="kari", value=_kari(recipient))
+    raise InputError("a key transport or key agreement recipient to encode", recipient.kind)
+
+
+def _key_transport_algorithm(recipient: KeyTransRecipient) -> cms.KeyEncryptionAlgorithm:
+    if recipient.oaep is None:
+        return cms.KeyEncryptionAlgorithm({"algorithm": recipient.algorithm_oid})
+    oaep = recipient.oaep
+    # RFC 4055 §4.1/§2.1: hash AlgorithmIdentifiers carry NULL; DEFAULT values are omitted.
+    fields: dict[str, object] = {}
+    if oaep.hash_oid != SHA1:
+        fields["hash_algorithm"] = {"algorithm": oaep.hash_oid}
+    if oaep.mgf_hash_oid != SHA1:
+        fields["mask_gen_algorithm"] = {
+            "algorithm": "mgf1",
+            "parameters": {"algorithm": oaep.mgf_hash_oid},
+        }
+    if oaep.label:
+        fields["p_source_algorithm"] = {"algorithm": "p_specified", "parameters": oaep.label}
+    return cms.KeyEncryptionAlgorithm(
+        {"algorithm": "rsaes_oaep", "parameters": algos.RSAESOAEPParams(fields)}
+    )
+
+
+def _kari(recipient: KeyAgreeRecipient) -> cms.KeyAgreeRecipientInfo:
+    if recipient.originator_point is None:
+        raise InputError("an ephemeral originator key to encode", "none")
+    # RFC 5753 §3.1.1: originatorKey with id-ecPublicKey, parameters absent.
+    originator_key = keys.PublicKeyInfo(
+        {
+            "algorithm": keys.PublicKeyAlgorithm({"algorithm": "ec"}),
+            "public_key": recipient.originator_point,
+        }
+    )
+    encrypted_keys = []
+    for entry in recipient.encrypted_keys:
+        if isinstance(entry.rid, IssuerSerial):
+            rid = cms.KeyAgreementRecipientIdentifier(
+                name="issuer_and_serial_number", value=_issuer_and_serial(entry.rid)
+            )
+        else:
+            rid = cms.KeyAgreementRecipientIdentifier(
+                name="r_key_id",
+                # A dict, not cms.RecipientKeyIdentifier: asn1crypto defines that name
+                # twice and the later class has other field names.
+                value={"subject_key_identifier": entry.rid.key_identifier},
+            )
+        encrypted_keys.append({"rid": rid, "encrypted_key": entry.encrypted_key})
+    fields: dict[str, object] = {
+        "version": "v3",  # RFC 5652 §6.2.2: always 3
+        "originator": cms.OriginatorIdentifierOrKey(name="originator_key", value=originator_key),
+        "key_encryption_algorithm": _kari_algorithm(recipient.algorithm_oid, recipient.wrap_oid),
+        "recipient_encrypted_keys": encrypted_keys,
+    }
+    if recipient.ukm is not None:
+        fields["ukm"] = recipient.ukm
+    return cms.KeyAgreeRecipientInfo(fields)
+
+
+def _kari_algorithm(algorithm_oid: str, wrap_oid: str) -> cms.KeyEncryptionAlgorithm:
+    # RFC 5753 §7.1.5: the parameters are the KeyWrapAlgorithm; AES wrap has absent parameters.
+    wrap = cms.KeyEncryptionAlgorithm({"algorithm": wrap_oid})
+    return cms.KeyEncryptionAlgorithm(
+        {"algorithm": algorithm_oid, "parameters": core.Any.load(wrap.dump())}
+    )
+
+
+def _issuer_and_serial(rid: IssuerSerial) -> cms.IssuerAndSerialNumber:
+    return cms.IssuerAndSerialNumber(
+        {"issuer": x509.Name.load(rid.issuer), "serial_number": rid.serial}
+    )
+
+
+def encode_ecc_cms_shared_info(*, wrap_oid: str, ukm: bytes | None, kek_length: int) -> bytes:
+    """DER ECC-CMS-SharedInfo, the X9.63 KDF shared info (RFC 5753 §7.2).
+
+    ``kek_length`` is in bytes; suppPubInfo holds it in bits as 32-bit big-endian.
+    """
+    fields: dict[str, object] = {
+        "key_info": cms.KeyEncryptionAlgorithm({"algorithm": wrap_oid}),
+        "supp_pub_info": (kek_length * 8).to_bytes(4, "big"),
+    }
+    if ukm is not None:
+        fields["entity_u_info"] = ukm
+    return bytes(_EccCmsSharedInfo(fields).dump())
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def content_type_name(oid: str) -> str:
+    """A readable name for a CMS content type OID, for messages."""
+    name = _CONTENT_TYPE_NAMES.get(oid)
+    return f"{name} ({oid})" if name else oid
+
+
+def decode_enveloped(der: bytes, *, source: str = "CMS") -> EnvelopedMessage:
+    """Parse a ContentInfo holding EnvelopedData or AuthEnvelopedData (DER or BER).
+
+    Raises DecodeError for bytes that are not a ContentInfo, InputError for another
+    content type and UnsupportedAlgorithmError for an unknown content cipher's parameters.
+    """
+    if not der:
+        raise DecodeError("a CMS ContentInfo", "empty input", source=source)
+    try:
+        info = cms.ContentInfo.load(der)
+        content_type = info["content_type"].dotted
+    except SmimeError:
+        raise
+    except Exception:
+        raise DecodeError("a CMS ContentInfo", _describe(der), source=source) from None
+    if content_type not in (ENVELOPED_DATA, AUTH_ENVELOPED_DATA):
+        raise InputError(
+            "CMS EnvelopedData or AuthEnvelopedData",
+            content_type_name(content_type),
+            source=source,
+        )
+    authenticated = content_type == AUTH_ENVELOPED_DATA
+    what = "AuthEnvelopedData" if authenticated else "EnvelopedData"
+    try:
+        return _parse_body(info, authenticated=authenticated)
+    except SmimeError:
+        raise
+    except Exception as exc:
+        raise DecodeError(
+            f"a well-formed {what}", f"malformed {what} ({_reason(exc)})", source=source
+        ) from None
+
+
+def _parse_body(info: cms.ContentInfo, *, authenticated: bool) -> EnvelopedMessage:
+    body = info["content"]
+    if isinstance(body, core.Void):
+        raise DecodeError("a ContentInfo with content", "no content")
+    content_info = body[
+        "auth_encrypted_content_info" if authenticated else "encrypted_content_info"
+    ]
+    algorithm = content_info["content_encryption_algorithm"]
+    algorithm_oid = algorithm["algorithm"].dotted
+    raw_params = algorithm["parameters"]
+    params_der = None if isinstance(raw_params, core.Void) else raw_params.dump()
+    iv, icv_length = _content_parameters(algorithm_oid, params_der)
+    encrypted = content_info["encrypted_content"]
+    encrypted_content = b"" if isinstance(encrypted, core.Void) else _octets(encrypted)
+    recipients = tuple(_parse_recipient(ri) for ri in body["recipient_infos"])
+    mac: bytes | None = None
+    auth_attributes: bytes | None = None
+    if authenticated:
+        mac = _octets(body["mac"])
+        attrs = body["auth_attrs"]
+        if not isinstance(attrs, core.Void):
+            # RFC 5083 §2.2: the AAD is the DER of authAttrs with an EXPLICIT SET OF tag.
+            auth_attributes = bytes(cms.CMSAttributes.load(attrs.untag().dump()).dump(force=True))
+    return EnvelopedMessage(
+        authenticated=authenticated,
+        recipients=recipients,
+        content_type=content_info["content_type"].dotted,
+        algorithm_oid=algorithm_oid,
+        iv=iv,
+        encrypted_content=encrypted_content,
+        icv_length=icv_length,
+        mac=mac,
+        auth_attributes=auth_attributes,
+    )
+
+
+def _content_parameters(oid: str, params_der: bytes | None) -> tuple[bytes, int | None]:
+    if oid in _CBC_OIDS:
+        if params_der is None:
+            raise DecodeError("a CBC IV in the content-encryption parameters", "none")
+        return _octets(core.OctetString.load(params_der)), None
+    if oid in _GCM_OIDS:
+        if params_der is None:
+            raise DecodeError("GCMParameters in the content-encryption parameters", "none")
+        gcm = _GCMParameters.load(params_der)
+        return _octets(gcm["aes_nonce"]), int(gcm["aes_icvlen"].native)
+    raise UnsupportedAlgorithmError("content-encryption algorithm", oid)
+
+
+def _parse_recipient(info: cms.RecipientInfo) -> Recipient:
+    kind = info.name
+    value = info.chosen
+    if kind == "ktri":
+        algorithm = value["key_encryption_algorithm"]
+        algorithm_oid = algorithm["algorithm"].dotted
+        oaep = _parse_oaep(algorithm) if algorithm_oid == RSAES_OAEP else None
+        return KeyTransRecipient(
+            rid=_parse_rid(value["rid"]),
+            algorithm_oid=algorithm_oid,
+            encrypted_key=_octets(value["encrypted_key"]),
+            oaep=oaep,
+        )
+    if kind == "kari":
+        return _parse_kari(value)
+    return OtherRecipient(kind=kind)
+
+
+def _parse_oaep(algorithm: cms.KeyEncryptionAlgorithm) -> OaepParameters:
+    params = algorithm["parameters"]
+    if isinstance(params, core.Void):
+        return OaepParameters()  # RFC 4055 §4.1: absent means all defaults
+    mgf = params["mask_gen_algorithm"]
+    if mgf["algorithm"].dotted != MGF1:
+        raise UnsupportedAlgorithmError("OAEP mask generation function", mgf["algorithm"].dotted)
+    source = params["p_source_algorithm"]
+    if source["algorithm"].dotted != P_SPECIFIED:
+        raise UnsupportedAlgorithmError("OAEP label source", source["algorithm"].dotted)
+    label_value = source["parameters"]
+    label = b"" if isinstance(label_value, core.Void) else _octets(label_value)
+    return OaepParameters(
+        hash_oid=params["hash_algorithm"]["algorithm"].dotted,
+        mgf_hash_oid=mgf["parameters"]["algorithm"].dotted,
+        label=label,
+    )
+
+
+def _parse_kari(value: cms.KeyAgreeRecipientInfo) -> KeyAgreeRecipient:
+    originator = value["originator"]
+    point: bytes | None = None
+    if originator.name == "originator_key":
+        key_info = originator.chosen
+        key_oid = key_info["algorithm"]["algorithm"].dotted
+        if key_oid != ID_EC_PUBLIC_KEY:
+            raise UnsupportedAlgorithmError("originator key algorithm", key_oid)
+        point = bytes(key_info["public_key"].contents[1:])  # skip the unused-bits octet
+    ukm_value = value["ukm"]
+    ukm = None if isinstance(ukm_value, core.Void) else _octets(ukm_value)
+    algorithm = value["key_encryption_algorithm"]
+    params = algorithm["parameters"]
+    if isinstance(params, core.Void):
+        raise DecodeError("a KeyWrapAlgorithm in the key agreement parameters", "none")
+    wrap = cms.KeyEncryptionAlgorithm.load(params.dump())
+    encrypted_keys = []
+    for entry in value["recipient_encrypted_keys"]:
+        rid_choice = entry["rid"]
+        rid: RecipientId
+        if rid_choice.name == "issuer_and_serial_number":
+            rid = _issuer_serial(rid_choice.chosen)
+        else:
+            rid = KeyIdentifier(key_identifier=_octets(rid_choice.chosen["subject_key_identifier"]))
+        encrypted_keys.append(
+            RecipientEncryptedKey(rid=rid, encrypted_key=_octets(entry["encrypted_key"]))
+        )
+    return KeyAgreeRecipient(
+        originator_point=point,
+        ukm=ukm,
+        algorithm_oid=algorithm["algorithm"].dotted,
+        wrap_oid=wrap["algorithm"].dotted,
+        encrypted_keys=tuple(encrypted_keys),
+    )
+
+
+def _parse_rid(rid: cms.RecipientIdentifier) -> RecipientId:
+    if rid.name == "issuer_and_serial_number":
+        return _issuer_serial(rid.chosen)
+    return KeyIdentifier(key_identifier=_octets(rid.chosen))
+
+
+def _issuer_serial(value: cms.IssuerAndSerialNumber) -> IssuerSerial:
+    return IssuerSerial(
+        issuer=bytes(value["issuer"].dump(force=True)), serial=int(value["serial_number"].native)
+    )
+
+
+def _octets(value: core.OctetString) -> bytes:
+    # .native merges the chunks of a BER constructed OCTET STRING.
+    native = value.native
+    if not isinstance(native, bytes):
+        raise DecodeError("an OCTET STRING", type(native).__name__)
+    return native
+
+
+def names_equal(first: bytes, second: bytes) -> bool:
+    """Compare two DER Names as RFC 5280 §7.1 does (case and space insensitive)."""
+    if first == second:
+        return True
+    try:
+        return bool(x509.Name.load(first) == x509.Name.load(second))
+    except Exception:
+        return False
+
+
+def _describe(data: bytes) -> str:
+    return f"{len(data)} bytes starting {data[:4].hex()}"
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return first[:120]

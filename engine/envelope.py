@@ -1,0 +1,435 @@
+"""Encrypt and decrypt S/MIME messages: CMS EnvelopedData and AuthEnvelopedData.
+
+Content encryption: AES-128/256-CBC in EnvelopedData (RFC 5652 §6, RFC 3565) and
+AES-128/256-GCM in AuthEnvelopedData (RFC 5083, RFC 5084); 3DES-CBC is decrypted
+for legacy clients and reported. Key management: RSA PKCS#1 v1.5 and RSAES-OAEP key
+transport (RFC 3560, RFC 4055) and, for EC recipients, ephemeral-static ECDH with the
+X9.63 KDF and AES key wrap (RFC 5753, RFC 3394). Every primitive comes from
+``cryptography``; the CMS structures from :mod:`engine.asn1.enveloped`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+
+from cryptography import x509
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import padding, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from engine.algorithms import ContentCipher, DigestAlgorithm, KeyTransport, RecipientIdentifier
+from engine.asn1 import enveloped as asn1
+from engine.credential import Credential
+from engine.errors import (
+    DecodeError,
+    DecryptionError,
+    InputError,
+    NotARecipientError,
+    UnsupportedAlgorithmError,
+)
+
+# Key-agreement schemes (RFC 5753 §7.1.4, SEC 1): OID → KDF hash. On the curves we
+# support the cofactor is 1, so cofactor DH equals standard DH.
+_KEY_AGREEMENT_SCHEMES: dict[str, DigestAlgorithm] = {
+    "1.3.133.16.840.63.0.2": DigestAlgorithm.SHA1,  # dhSinglePass-stdDH-sha1kdf-scheme
+    "1.3.132.1.11.1": DigestAlgorithm.SHA256,  # dhSinglePass-stdDH-sha256kdf-scheme
+    "1.3.132.1.11.2": DigestAlgorithm.SHA384,
+    "1.3.132.1.11.3": DigestAlgorithm.SHA512,
+    "1.3.133.16.840.63.0.3": DigestAlgorithm.SHA1,  # dhSinglePass-cofactorDH-sha1kdf-scheme
+    "1.3.132.1.14.1": DigestAlgorithm.SHA256,
+    "1.3.132.1.14.2": DigestAlgorithm.SHA384,
+    "1.3.132.1.14.3": DigestAlgorithm.SHA512,
+}
+_STD_DH_SHA256 = "1.3.132.1.11.1"
+_STD_DH_SHA384 = "1.3.132.1.11.2"
+# AES key wrap (RFC 3394, RFC 3565 §2.3.2): OID → KEK length in bytes.
+_KEY_WRAPS = {
+    "2.16.840.1.101.3.4.1.5": 16,  # id-aes128-wrap
+    "2.16.840.1.101.3.4.1.25": 24,  # id-aes192-wrap
+    "2.16.840.1.101.3.4.1.45": 32,  # id-aes256-wrap
+}
+_AES128_WRAP = "2.16.840.1.101.3.4.1.5"
+_AES256_WRAP = "2.16.840.1.101.3.4.1.45"
+
+_INNER_TYPE_NAMES = {
+    asn1.DATA: "data",
+    asn1.SIGNED_DATA: "signed-data",
+    asn1.ENVELOPED_DATA: "enveloped-data",
+    asn1.AUTH_ENVELOPED_DATA: "authEnveloped-data",
+    "1.2.840.113549.1.9.16.1.9": "compressed-data",
+}
+
+_GCM_NONCE_LENGTH = 12  # RFC 5084 §3.2: 12 octets RECOMMENDED
+_GCM_TAG_LENGTH = 16
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DecryptResult:
+    """What decryption produced and how the message was protected.
+
+    ``content`` is the decrypted content (for :func:`decrypt`, the inner MIME entity);
+    ``recipients`` counts the RecipientInfos in the message; ``inner_content_type``
+    is "data" or another CMS type name (a dotted OID when unknown).
+    """
+
+    content: bytes
+    cipher: ContentCipher
+    key_transport: KeyTransport
+    identifier: RecipientIdentifier
+    recipients: int
+    authenticated: bool
+    inner_content_type: str
+
+
+# --- encryption -------------------------------------------------------------------------------
+
+
+def encrypt_content(
+    content: bytes,
+    recipients: Sequence[x509.Certificate],
+    *,
+    cipher: ContentCipher = ContentCipher.AES_256_CBC,
+    key_transport: KeyTransport = KeyTransport.RSAES_PKCS1_V1_5,
+    identifier: RecipientIdentifier = RecipientIdentifier.ISSUER_AND_SERIAL,
+    ukm: bytes | None = None,
+) -> bytes:
+    """Encrypt ``content`` (id-data) for every certificate in ``recipients``.
+
+    Returns a DER ContentInfo: EnvelopedData for CBC ciphers, AuthEnvelopedData for GCM.
+    RSA recipients get ``key_transport``; EC recipients always get ECDH key agreement
+    (RFC 5753), with ``ukm`` as user keying material when given.
+    """
+    if not recipients:
+        raise InputError("at least one recipient certificate", "none")
+    if cipher.legacy:
+        choices = ", ".join(c.value for c in ContentCipher if not c.legacy)
+        raise InputError(f"a content cipher for encryption ({choices})", f"{cipher.value} (legacy)")
+    if key_transport is KeyTransport.ECDH:
+        rsa_recipient = next(
+            (c for c in recipients if isinstance(c.public_key(), rsa.RSAPublicKey)), None
+        )
+        if rsa_recipient is not None:
+            raise InputError(
+                "an RSA key transport (rsaes-pkcs1-v1_5, rsaes-oaep) for RSA recipients",
+                f"ecdh for {rsa_recipient.subject.rfc4514_string()}",
+            )
+    cek = os.urandom(cipher.key_size)
+    infos = tuple(
+        _recipient_info(certificate, cek, cipher, key_transport, identifier, ukm)
+        for certificate in recipients
+    )
+    if cipher.authenticated:
+        nonce = os.urandom(_GCM_NONCE_LENGTH)
+        encryptor = Cipher(algorithms.AES(cek), modes.GCM(nonce)).encryptor()
+        # RFC 5083 §2.2: no authAttrs, so no additional authenticated data.
+        ciphertext = encryptor.update(content) + encryptor.finalize()
+        message = asn1.EnvelopedMessage(
+            authenticated=True,
+            recipients=infos,
+            content_type=asn1.DATA,
+            algorithm_oid=cipher.oid,
+            iv=nonce,
+            icv_length=_GCM_TAG_LENGTH,
+            encrypted_content=ciphertext,
+            mac=encryptor.tag,
+        )
+    else:
+        iv = os.urandom(16)
+        padder = padding.PKCS7(128).padder()  # RFC 5652 §6.3
+        padded = padder.update(content) + padder.finalize()
+        cbc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
+        message = asn1.EnvelopedMessage(
+            authenticated=False,
+            recipients=infos,
+            content_type=asn1.DATA,
+            algorithm_oid=cipher.oid,
+            iv=iv,
+            encrypted_content=cbc.update(padded) + cbc.finalize(),
+        )
+    return asn1.encode_enveloped(message)
+
+
+def _recipient_info(
+    certificate: x509.Certificate,
+    cek: bytes,
+    cipher: ContentCipher,
+    key_transport: KeyTransport,
+    identifier: RecipientIdentifier,
+    ukm: bytes | None,
+) -> asn1.Recipient:
+    rid = _recipient_id(certificate, identifier)
+    public_key = certificate.public_key()
+    if isinstance(public_key, rsa.RSAPublicKey):
+        if key_transport is KeyTransport.RSAES_OAEP:
+            # RFC 8551 §2.7 / RFC 4055 §4: SHA-256 with MGF1-SHA-256, explicit parameters.
+            sha256 = DigestAlgorithm.SHA256
+            encrypted = public_key.encrypt(cek, _oaep(sha256, sha256, b""))
+            return asn1.KeyTransRecipient(
+                rid=rid,
+                algorithm_oid=asn1.RSAES_OAEP,
+                encrypted_key=encrypted,
+                oaep=asn1.OaepParameters(hash_oid=sha256.oid, mgf_hash_oid=sha256.oid),
+            )
+        return asn1.KeyTransRecipient(
+            rid=rid,
+            algorithm_oid=asn1.RSAES_PKCS1_V1_5,
+            encrypted_key=public_key.encrypt(cek, asym_padding.PKCS1v15()),
+        )
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return _key_agreement(public_key, rid, cek, cipher, ukm, certificate)
+    raise InputError(
+        "a recipient certificate with an RSA or EC key",
+        f"a {type(public_key).__name__} key in {certificate.subject.rfc4514_string()}",
+    )
+
+
+def _key_agreement(
+    public_key: ec.EllipticCurvePublicKey,
+    rid: asn1.RecipientId,
+    cek: bytes,
+    cipher: ContentCipher,
+    ukm: bytes | None,
+    certificate: x509.Certificate,
+) -> asn1.KeyAgreeRecipient:
+    # RFC 5753 §3.1.1: a fresh ephemeral key per message (here per recipient).
+    if isinstance(public_key.curve, ec.SECP256R1):
+        scheme = _STD_DH_SHA256
+    elif isinstance(public_key.curve, ec.SECP384R1):
+        scheme = _STD_DH_SHA384
+    else:
+        raise InputError(
+            "an EC recipient key on P-256 or P-384",
+            f"curve {public_key.curve.name} in {certificate.subject.rfc4514_string()}",
+        )
+    # The KEK is as strong as the content key (RFC 5753 §7.1.5 / RFC 8551 §2.7).
+    wrap_oid = _AES128_WRAP if cipher.key_size <= 16 else _AES256_WRAP
+    ephemeral = ec.generate_private_key(public_key.curve)
+    kek = _derive_kek(ephemeral, public_key, scheme, wrap_oid, ukm)
+    point = ephemeral.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return asn1.KeyAgreeRecipient(
+        originator_point=point,
+        ukm=ukm,
+        algorithm_oid=scheme,
+        wrap_oid=wrap_oid,
+        encrypted_keys=(asn1.RecipientEncryptedKey(rid=rid, encrypted_key=aes_key_wrap(kek, cek)),),
+    )
+
+
+def _derive_kek(
+    private_key: ec.EllipticCurvePrivateKey,
+    peer: ec.EllipticCurvePublicKey,
+    scheme: str,
+    wrap_oid: str,
+    ukm: bytes | None,
+) -> bytes:
+    # RFC 5753 §3.1.1 / §7.2: X9.63 KDF over the shared x-coordinate with ECC-CMS-SharedInfo.
+    length = _KEY_WRAPS[wrap_oid]
+    shared_info = asn1.encode_ecc_cms_shared_info(wrap_oid=wrap_oid, ukm=ukm, kek_length=length)
+    secret = private_key.exchange(ec.ECDH(), peer)
+    kdf = X963KDF(
+        algorithm=_KEY_AGREEMENT_SCHEMES[scheme].hash(), length=length, sharedinfo=shared_info
+    )
+    return kdf.derive(secret)
+
+
+def _recipient_id(
+    certificate: x509.Certificate, identifier: RecipientIdentifier
+) -> asn1.RecipientId:
+    if identifier is RecipientIdentifier.SUBJECT_KEY_IDENTIFIER:
+        return asn1.KeyIdentifier(key_identifier=_subject_key_identifier(certificate))
+    return asn1.IssuerSerial(
+        issuer=certificate.issuer.public_bytes(), serial=certificate.serial_number
+    )
+
+
+def _subject_key_identifier(certificate: x509.Certificate) -> bytes:
+    """The certificate's SKI extension, else the RFC 5280 §4.2.1.2 method-1 value."""
+    try:
+        ext = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        return ext.value.digest
+    except (x509.ExtensionNotFound, ValueError):
+        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
+
+
+def _oaep(hash_alg: DigestAlgorithm, mgf_hash: DigestAlgorithm, label: bytes) -> asym_padding.OAEP:
+    return asym_padding.OAEP(
+        mgf=asym_padding.MGF1(mgf_hash.hash()), algorithm=hash_alg.hash(), label=label or None
+    )
+
+
+# --- decryption -------------------------------------------------------------------------------
+
+
+def decrypt_content(der: bytes, credential: Credential) -> DecryptResult:
+    """Decrypt a DER/BER ContentInfo (EnvelopedData or AuthEnvelopedData) with ``credential``.
+
+    Raises NotARecipientError when no RecipientInfo names the credential's certificate,
+    DecryptionError("decryption failed") for any cryptographic failure, and DecodeError /
+    InputError / UnsupportedAlgorithmError for malformed or unsupported input.
+    """
+    message = asn1.decode_enveloped(der)
+    cipher = ContentCipher.from_oid(message.algorithm_oid)
+    if cipher.authenticated != message.authenticated:
+        container = "AuthEnvelopedData" if message.authenticated else "EnvelopedData"
+        wanted = "an AEAD cipher" if message.authenticated else "a non-AEAD cipher"
+        raise InputError(f"{wanted} in {container}", cipher.value)
+    match = _find_recipient(message.recipients, credential.certificate)
+    if match is None:
+        raise NotARecipientError(len(message.recipients))
+    recipient, rid = match
+    if isinstance(recipient, asn1.KeyTransRecipient):
+        cek, transport = _unwrap_key_transport(recipient, credential, cipher)
+    else:
+        cek, transport = _unwrap_key_agreement(recipient, rid, credential, cipher)
+    content = _decrypt_payload(message, cipher, cek)
+    return DecryptResult(
+        content=content,
+        cipher=cipher,
+        key_transport=transport,
+        identifier=(
+            RecipientIdentifier.ISSUER_AND_SERIAL
+            if isinstance(rid, asn1.IssuerSerial)
+            else RecipientIdentifier.SUBJECT_KEY_IDENTIFIER
+        ),
+        recipients=len(message.recipients),
+        authenticated=message.authenticated,
+        inner_content_type=_INNER_TYPE_NAMES.get(message.content_type, message.content_type),
+    )
+
+
+def _find_recipient(
+    recipients: Sequence[asn1.Recipient], certificate: x509.Certificate
+) -> tuple[asn1.KeyTransRecipient | asn1.KeyAgreeRecipient, asn1.RecipientId] | None:
+    issuer = certificate.issuer.public_bytes()
+    serial = certificate.serial_number
+    ski = _subject_key_identifier(certificate)
+
+    def names(rid: asn1.RecipientId) -> bool:
+        if isinstance(rid, asn1.IssuerSerial):
+            return rid.serial == serial and asn1.names_equal(rid.issuer, issuer)
+        return rid.key_identifier == ski
+
+    for recipient in recipients:
+        if isinstance(recipient, asn1.KeyTransRecipient) and names(recipient.rid):
+            return recipient, recipient.rid
+        if isinstance(recipient, asn1.KeyAgreeRecipient):
+            for entry in recipient.encrypted_keys:
+                if names(entry.rid):
+                    return recipient, entry.rid
+    return None
+
+
+def _unwrap_key_transport(
+    recipient: asn1.KeyTransRecipient, credential: Credential, cipher: ContentCipher
+) -> tuple[bytes, KeyTransport]:
+    key = credential.private_key
+    if recipient.algorithm_oid == asn1.RSAES_PKCS1_V1_5:
+        _require_rsa(key, "rsaes-pkcs1-v1_5")
+        assert isinstance(key, rsa.RSAPrivateKey)
+        try:
+            cek = key.decrypt(recipient.encrypted_key, asym_padding.PKCS1v15())
+        except ValueError:
+            cek = b""
+        if len(cek) != cipher.key_size:
+            # RFC 3218 §2.3: carry on with a random key so that a bad PKCS#1 v1.5 block
+            # fails where a bad content padding or tag does, with the same error.
+            cek = os.urandom(cipher.key_size)
+        return cek, KeyTransport.RSAES_PKCS1_V1_5
+    if recipient.algorithm_oid == asn1.RSAES_OAEP:
+        _require_rsa(key, "rsaes-oaep")
+        assert isinstance(key, rsa.RSAPrivateKey)
+        oaep = recipient.oaep or asn1.OaepParameters()
+        scheme = _oaep(
+            DigestAlgorithm.from_oid(oaep.hash_oid),
+            DigestAlgorithm.from_oid(oaep.mgf_hash_oid),
+            oaep.label,
+        )
+        try:
+            cek = key.decrypt(recipient.encrypted_key, scheme)
+        except ValueError:
+            raise DecryptionError() from None
+        if len(cek) != cipher.key_size:
+            raise DecryptionError()
+        return cek, KeyTransport.RSAES_OAEP
+    raise UnsupportedAlgorithmError("key transport algorithm", recipient.algorithm_oid)
+
+
+def _require_rsa(key: object, algorithm: str) -> None:
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise InputError(f"an RSA private key for {algorithm}", f"a {type(key).__name__}")
+
+
+def _unwrap_key_agreement(
+    recipient: asn1.KeyAgreeRecipient,
+    rid: asn1.RecipientId,
+    credential: Credential,
+    cipher: ContentCipher,
+) -> tuple[bytes, KeyTransport]:
+    if recipient.algorithm_oid not in _KEY_AGREEMENT_SCHEMES:
+        raise UnsupportedAlgorithmError("key agreement algorithm", recipient.algorithm_oid)
+    if recipient.wrap_oid not in _KEY_WRAPS:
+        raise UnsupportedAlgorithmError("key wrap algorithm", recipient.wrap_oid)
+    if recipient.originator_point is None:
+        raise InputError("an ephemeral originatorKey (RFC 5753)", "a static originator")
+    key = credential.private_key
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise InputError("an EC private key for ECDH key agreement", f"a {type(key).__name__}")
+    try:
+        peer = ec.EllipticCurvePublicKey.from_encoded_point(key.curve, recipient.originator_point)
+    except ValueError:
+        raise DecodeError(
+            f"an originator EC point on {key.curve.name}",
+            f"{len(recipient.originator_point)} bytes that are not one",
+        ) from None
+    kek = _derive_kek(key, peer, recipient.algorithm_oid, recipient.wrap_oid, recipient.ukm)
+    encrypted_key = next(e.encrypted_key for e in recipient.encrypted_keys if e.rid == rid)
+    try:
+        cek = aes_key_unwrap(kek, encrypted_key)
+    except (InvalidUnwrap, ValueError):
+        raise DecryptionError() from None
+    if len(cek) != cipher.key_size:
+        raise DecryptionError()
+    return cek, KeyTransport.ECDH
+
+
+def _decrypt_payload(message: asn1.EnvelopedMessage, cipher: ContentCipher, cek: bytes) -> bytes:
+    data = message.encrypted_content
+    if cipher.authenticated:
+        tag = message.mac or b""
+        if not 12 <= len(tag) <= 16 or len(tag) != message.icv_length:
+            raise DecodeError(
+                f"a {message.icv_length}-byte GCM tag as GCMParameters say", f"{len(tag)} bytes"
+            )
+        if not 8 <= len(message.iv) <= 128:
+            raise DecodeError("a GCM nonce of 8 to 128 bytes", f"{len(message.iv)} bytes")
+        decryptor = Cipher(
+            algorithms.AES(cek), modes.GCM(message.iv, tag, min_tag_length=len(tag))
+        ).decryptor()
+        if message.auth_attributes is not None:
+            decryptor.authenticate_additional_data(message.auth_attributes)
+        try:
+            return decryptor.update(data) + decryptor.finalize()
+        except InvalidTag:
+            raise DecryptionError() from None
+    block = 8 if cipher.legacy else 16
+    if len(message.iv) != block:
+        raise DecodeError(f"a {block}-byte CBC IV", f"{len(message.iv)} bytes")
+    if not data or len(data) % block:
+        raise DecryptionError()
+    algorithm = TripleDES(cek) if cipher.legacy else algorithms.AES(cek)
+    cbc = Cipher(algorithm, modes.CBC(message.iv)).decryptor()
+    padded = cbc.update(data) + cbc.finalize()
+    unpadder = padding.PKCS7(block * 8).unpadder()
+    try:
+        return unpadder.update(padded) + unpadder.finalize()
+    except ValueError:
+        raise DecryptionError() from None
