@@ -262,7 +262,9 @@ class Gpgsm:
         self.workspace = workspace
         self.at = at
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (home / "gpg-agent.conf").write_text("allow-loopback-pinentry\n")
+        (home / "gpg-agent.conf").write_text(
+            "allow-loopback-pinentry\ns2k-count 65536\n"  # cheap key protection: test keys
+        )
         (home / "gpgsm.conf").write_text(
             "disable-crl-checks\ndisable-policy-checks\ndisable-dirmngr\n"
         )
