@@ -1,0 +1,556 @@
+"""A mail client: compose and send, open, add to Contacts — with prompts as outcomes.
+
+One :class:`MailClient` per mailbox. It finds recipients' certificates where
+the article's client does (its organization's directory, then Contacts, then
+the message being replied to), and when some cannot be used it returns a
+:class:`~engine.prompt.Prompt` instead of sending; :meth:`MailClient.answer`
+continues with the choice made. Nothing leaves unencrypted without an
+explicit choice, and a cancel sends nothing at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from cryptography import x509
+
+from engine.algorithms import ContentCipher
+from engine.clock import Clock
+from engine.contacts import Contact, ContactBook, normalize_address
+from engine.credential import Credential
+from engine.envelope import encrypt
+from engine.errors import InputError, SmimeError
+from engine.layers import OpenedMessage, open_message
+from engine.network import Delivery, MailNetwork
+from engine.organization import Organization
+from engine.profile import DEFAULT_PROFILE, ClientProfile, Fallback, Source
+from engine.prompt import Choice, Prompt, PromptKind, none_can_decrypt, some_cannot_decrypt
+from engine.prompt import update_contact as update_contact_prompt
+from engine.signing import sign
+from engine.trust import CertificatePurpose, validate_certificate
+from engine.usability import CipherChoice, choose_cipher, encryption_usability
+
+
+class ClientError(SmimeError):
+    """The client cannot do what was asked (not enrolled, no prompt open, ...)."""
+
+
+# --- sending -----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Draft:
+    to: tuple[str, ...]
+    subject: str = ""
+    body: str = ""
+    cc: tuple[str, ...] = ()
+    sign: bool = False
+    encrypt: bool = False
+    reply_to: OpenedMessage | None = None  # the message being answered (its certificate counts)
+
+    def __post_init__(self) -> None:
+        if not self.to and not self.cc:
+            raise InputError("at least one recipient", "none")
+        for address in (*self.to, *self.cc):
+            normalize_address(address)
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return (*self.to, *self.cc)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RecipientDecision:
+    """Which certificate the client found for one recipient, where, and whether it is usable."""
+
+    address: str
+    certificate: x509.Certificate | None
+    source: Source | None
+    usable: bool
+    reason: str | None
+    capabilities: tuple[ContentCipher, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EncryptionDecision:
+    recipients: tuple[RecipientDecision, ...]
+    cipher: CipherChoice | None = None
+    to_self: bool = False
+
+    @property
+    def usable(self) -> tuple[RecipientDecision, ...]:
+        return tuple(r for r in self.recipients if r.usable)
+
+    @property
+    def unusable(self) -> tuple[RecipientDecision, ...]:
+        return tuple(r for r in self.recipients if not r.usable)
+
+
+class SendStatus(enum.Enum):
+    SENT = "sent"
+    PROMPT = "prompt"  # waiting for an answer; nothing has left
+    REFUSED = "refused"  # the client will not send it as asked; nothing has left
+    CANCELLED = "cancelled"  # the user cancelled; nothing has left
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SendOutcome:
+    status: SendStatus
+    prompt: Prompt | None = None
+    message: bytes | None = None  # the bytes that left, when sent
+    signed: bool = False
+    encrypted: bool = False
+    encrypted_for: tuple[str, ...] = ()  # addresses whose key can open it (the sender included)
+    plaintext_by_choice: bool = False  # sent unencrypted because the user chose so
+    decision: EncryptionDecision | None = None
+    delivery: Delivery | None = None
+    reason: str | None = None  # why refused
+
+
+# --- contacts ----------------------------------------------------------------
+
+
+class ContactStatus(enum.Enum):
+    ADDED = "added"
+    UPDATED = "updated"
+    KEPT = "kept"
+    PROMPT = "prompt"
+    REFUSED = "refused"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ContactOutcome:
+    status: ContactStatus
+    contact: Contact | None = None
+    prompt: Prompt | None = None
+    reason: str | None = None
+
+
+# --- opening -----------------------------------------------------------------
+
+
+class MessageStatus(enum.Enum):
+    """What a person sees on opening a message (IMP-03)."""
+
+    VALID = "valid"
+    UNTRUSTED_ISSUER = "untrusted-issuer"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+    REVOKED = "revoked"
+    TAMPERED = "tampered"
+    ADDRESS_MISMATCH = "address-mismatch"
+    INVALID = "invalid"
+    UNSIGNED = "unsigned"
+    CANNOT_DECRYPT = "cannot-decrypt"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ReceivedMessage:
+    raw: bytes
+    opened: OpenedMessage
+    status: MessageStatus
+    sender: str | None
+    subject: str | None
+    body: str | None  # the text a person reads; None when it could not be decrypted
+
+    @property
+    def encrypted(self) -> bool:
+        return self.opened.encrypted
+
+    @property
+    def signed(self) -> bool:
+        return self.opened.signature is not None
+
+
+_Pending = tuple[Prompt, Draft, EncryptionDecision | None, "ContactCandidate | None"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ContactCandidate:
+    address: str
+    certificate: x509.Certificate
+    capabilities: tuple[ContentCipher, ...]
+    issuers: tuple[x509.Certificate, ...] = ()
+
+
+class MailClient:
+    """A user's mail client."""
+
+    def __init__(
+        self,
+        *,
+        address: str,
+        organization: Organization,
+        clock: Clock,
+        profile: ClientProfile = DEFAULT_PROFILE,
+    ) -> None:
+        self.address = address
+        self.organization = organization
+        self.clock = clock
+        self.profile = profile
+        self.contacts = ContactBook()
+        self.trust_store: list[x509.Certificate] = [organization.ca.root]
+        self.sent: list[bytes] = []
+        self._pending: _Pending | None = None
+
+    # -- identity --------------------------------------------------------
+
+    @property
+    def network(self) -> MailNetwork:
+        return self.organization.network
+
+    @property
+    def signing_credential(self) -> Credential | None:
+        enrollment = self.organization.current_enrollment(self.address)
+        return None if enrollment is None else enrollment.signing
+
+    @property
+    def encryption_credentials(self) -> tuple[Credential, ...]:
+        """Every encryption key this user ever held, newest first, so old mail stays readable."""
+        found = self.organization.enrollments(self.address)
+        return tuple(e.encryption for e in reversed(found))
+
+    def trust(self, anchor: x509.Certificate) -> None:
+        """An explicit decision to trust another organization's CA (IMP-03)."""
+        if anchor not in self.trust_store:
+            self.trust_store.append(anchor)
+
+    def restart(self) -> None:
+        """Log off and restart: pending contact certificates are processed (KB-13)."""
+        self.contacts.process_all(self.clock.now())
+
+    @property
+    def pending_prompt(self) -> Prompt | None:
+        return None if self._pending is None else self._pending[0]
+
+    # -- sending ---------------------------------------------------------
+
+    def decide(self, draft: Draft) -> EncryptionDecision:
+        """Where each recipient's certificate comes from, and whether it can be used (KB-03)."""
+        decisions = tuple(self._decide_one(address, draft) for address in draft.recipients)
+        usable = [(d.address, d.capabilities) for d in decisions if d.usable]
+        to_self = self.profile.encrypt_to_self and bool(self.encryption_credentials)
+        if to_self:
+            usable.append((self.address, self.profile.capabilities))
+        choice = (
+            choose_cipher(
+                usable, sender=self.profile.capabilities, allowed=self.organization.allowed_ciphers
+            )
+            if usable
+            else None
+        )
+        return EncryptionDecision(recipients=decisions, cipher=choice, to_self=to_self)
+
+    def send(self, draft: Draft) -> SendOutcome:
+        """Send, or return the prompt the user must answer first (KB-04, IMP-04)."""
+        if self._pending is not None:
+            raise ClientError(f"a prompt is still open: {self._pending[0].text!r}")
+        if draft.sign and self.signing_credential is None:
+            return SendOutcome(status=SendStatus.REFUSED, reason=f"{self.address} is not enrolled")
+        if not draft.encrypt:
+            return self._deliver(draft, encrypt_to=None, decision=None)
+        decision = self.decide(draft)
+        if not decision.usable:
+            return self._fallback(
+                draft, decision, none_can_decrypt(), self.profile.when_none_usable
+            )
+        if decision.unusable:
+            names = [d.address for d in decision.unusable]
+            prompt = some_cannot_decrypt(names)
+            return self._fallback(draft, decision, prompt, self.profile.when_some_usable)
+        return self._send_encrypted(draft, decision)
+
+    def _fallback(
+        self, draft: Draft, decision: EncryptionDecision, prompt: Prompt, fallback: Fallback
+    ) -> SendOutcome:
+        if fallback is Fallback.REFUSE:
+            names = ", ".join(d.address for d in decision.unusable)
+            return SendOutcome(
+                status=SendStatus.REFUSED,
+                decision=decision,
+                reason=f"cannot encrypt: no usable certificate for {names}",
+            )
+        self._pending = (prompt, draft, decision, None)
+        return SendOutcome(status=SendStatus.PROMPT, prompt=prompt, decision=decision)
+
+    def answer(self, choice: Choice) -> SendOutcome | ContactOutcome:
+        """Answer the open prompt."""
+        if self._pending is None:
+            raise ClientError("no prompt is open to answer")
+        prompt, draft, decision, candidate = self._pending
+        prompt.require(choice)
+        self._pending = None
+        if prompt.kind is PromptKind.UPDATE_CONTACT:
+            assert candidate is not None
+            if choice is Choice.KEEP:
+                return ContactOutcome(
+                    status=ContactStatus.KEPT, contact=self.contacts.get(candidate.address)
+                )
+            return ContactOutcome(
+                status=ContactStatus.UPDATED, contact=self._store_contact(candidate)
+            )
+        if choice is Choice.CANCEL:
+            return SendOutcome(status=SendStatus.CANCELLED, decision=decision)
+        if choice in (Choice.PROCEED_UNENCRYPTED, Choice.SEND_UNENCRYPTED):
+            outcome = self._deliver(draft, encrypt_to=None, decision=decision)
+            return dataclasses.replace(outcome, plaintext_by_choice=True)
+        assert decision is not None  # CONTINUE_ENCRYPTED
+        return self._send_encrypted(draft, decision)
+
+    def _send_encrypted(self, draft: Draft, decision: EncryptionDecision) -> SendOutcome:
+        if decision.cipher is None or decision.cipher.cipher is None:
+            reason = decision.cipher.reason if decision.cipher else "no cipher"
+            return SendOutcome(status=SendStatus.REFUSED, decision=decision, reason=reason)
+        certificates = [d.certificate for d in decision.usable if d.certificate is not None]
+        readers = [d.address for d in decision.usable]
+        if decision.to_self:
+            certificates.append(self.encryption_credentials[0].certificate)
+            readers.append(self.address)
+        return self._deliver(draft, encrypt_to=(certificates, readers), decision=decision)
+
+    def _deliver(
+        self,
+        draft: Draft,
+        *,
+        encrypt_to: tuple[list[x509.Certificate], list[str]] | None,
+        decision: EncryptionDecision | None,
+    ) -> SendOutcome:
+        message = self._compose(draft)
+        signer = self.signing_credential
+        if draft.sign:
+            if signer is None:
+                return SendOutcome(
+                    status=SendStatus.REFUSED, reason=f"{self.address} is not enrolled"
+                )
+            own = self.encryption_credentials
+            message = sign(
+                message,
+                signer,
+                clock=self.clock,
+                opaque=encrypt_to is not None and self.profile.opaque_inside_encryption,
+                encryption_certificate=own[0].certificate if own else None,
+                capabilities=self.profile.capabilities,
+            )
+        if encrypt_to is not None:
+            assert decision is not None and decision.cipher is not None
+            assert decision.cipher.cipher is not None
+            message = encrypt(message, encrypt_to[0], cipher=decision.cipher.cipher)
+        delivery = self.network.submit(message, draft.recipients)
+        self.sent.append(message)
+        return SendOutcome(
+            status=SendStatus.SENT,
+            message=message,
+            signed=draft.sign,
+            encrypted=encrypt_to is not None,
+            encrypted_for=tuple(encrypt_to[1]) if encrypt_to else (),
+            decision=decision,
+            delivery=delivery,
+        )
+
+    def _compose(self, draft: Draft) -> bytes:
+        message = EmailMessage()
+        message["From"] = self.address
+        message["To"] = ", ".join(draft.to)
+        if draft.cc:
+            message["Cc"] = ", ".join(draft.cc)
+        message["Subject"] = draft.subject
+        message["Date"] = format_datetime(self.clock.now())
+        message["Message-ID"] = make_msgid(domain=self.organization.domain)
+        message.set_content(draft.body)
+        return message.as_bytes()
+
+    def _decide_one(self, address: str, draft: Draft) -> RecipientDecision:
+        now = self.clock.now()
+        last: RecipientDecision | None = None
+        for source in self.profile.lookup_order:
+            found = self._lookup(source, address, draft)
+            if found is None:
+                continue
+            certificate, capabilities, issuers = found
+            usable = encryption_usability(
+                certificate,
+                address,
+                at=now,
+                issuers=issuers,
+                crls=self.network.crls_for([certificate, *issuers]) if issuers else (),
+            )
+            if usable.usable and self.profile.require_trusted_recipient:
+                trust = validate_certificate(
+                    certificate,
+                    intermediates=issuers,
+                    anchors=self.trust_store,
+                    at=now,
+                    crls=self.network.crls_for([certificate, *issuers]),
+                    purpose=CertificatePurpose.ENCRYPTION,
+                )
+                if not trust.trusted:
+                    usable = dataclasses.replace(usable, usable=False, reason=trust.reason)
+            decision = RecipientDecision(
+                address=address,
+                certificate=certificate,
+                source=source,
+                usable=usable.usable,
+                reason=usable.reason,
+                capabilities=capabilities,
+            )
+            if decision.usable:
+                return decision
+            last = last or decision
+        return last or RecipientDecision(
+            address=address,
+            certificate=None,
+            source=None,
+            usable=False,
+            reason="no certificate found in the directory or Contacts",
+        )
+
+    def _lookup(
+        self, source: Source, address: str, draft: Draft
+    ) -> tuple[x509.Certificate, tuple[ContentCipher, ...], tuple[x509.Certificate, ...]] | None:
+        if source is Source.DIRECTORY:
+            entry = self.organization.directory.lookup(
+                address, asker_domain=self.organization.domain
+            )
+            if entry is None:
+                return None
+            return entry.encryption_certificate, entry.capabilities, self.organization.ca.chain
+        if source is Source.CONTACTS:
+            contact = self.contacts.get(address)
+            if contact is None or contact.certificate is None:
+                return None
+            if not contact.ready(self.clock.now()):
+                return None  # KB-13: not processed yet
+            return contact.certificate, contact.capabilities, contact.issuers
+        if draft.reply_to is not None:
+            signature = draft.reply_to.signature
+            sender = _from_address(draft.reply_to.headers)
+            same = sender is not None and normalize_address(sender) == normalize_address(address)
+            if signature is not None and signature.intact and same:
+                cert = signature.encryption_certificate or signature.signer
+                if cert is not None:
+                    return cert, signature.capabilities, signature.certificates
+        return None
+
+    # -- receiving -------------------------------------------------------
+
+    def inbox(self) -> tuple[bytes, ...]:
+        return self.organization.server.mailbox(self.address)
+
+    def open(self, raw: bytes) -> ReceivedMessage:
+        """Decrypt and verify a received message and say what a person would see."""
+        now = self.clock.now()
+        opened = open_message(
+            raw,
+            credentials=self.encryption_credentials,
+            anchors=self.trust_store,
+            at=now,
+            crls=self._known_crls(raw),
+        )
+        status = _status_of(opened)
+        received = ReceivedMessage(
+            raw=raw,
+            opened=opened,
+            status=status,
+            sender=_from_address(opened.headers),
+            subject=_header(opened.headers, "Subject"),
+            body=None if status is MessageStatus.CANNOT_DECRYPT else _body_text(opened.content),
+        )
+        if self.profile.auto_capture and status is MessageStatus.VALID:
+            candidate = self._candidate(received)
+            if candidate is not None:
+                self._store_contact(candidate)
+        return received
+
+    def _known_crls(self, raw: bytes) -> tuple[x509.CertificateRevocationList, ...]:
+        """The client knows every CRL its organization's network publishes."""
+        del raw
+        return self.network.all_crls()
+
+    # -- contacts --------------------------------------------------------
+
+    def add_to_contacts(self, received: ReceivedMessage) -> ContactOutcome:
+        """Add the sender of a signed message to Contacts (KB-09, KB-10, KB-11)."""
+        if self._pending is not None:
+            raise ClientError(f"a prompt is still open: {self._pending[0].text!r}")
+        candidate = self._candidate(received)
+        if candidate is None:
+            return ContactOutcome(
+                status=ContactStatus.REFUSED,
+                reason="the message carries no intact signature with a certificate for its sender",
+            )
+        if candidate.address in self.contacts:
+            prompt = update_contact_prompt(candidate.address)
+            self._pending = (prompt, Draft(to=(candidate.address,)), None, candidate)
+            return ContactOutcome(status=ContactStatus.PROMPT, prompt=prompt)
+        return ContactOutcome(status=ContactStatus.ADDED, contact=self._store_contact(candidate))
+
+    def _candidate(self, received: ReceivedMessage) -> ContactCandidate | None:
+        signature = received.opened.signature
+        if signature is None or not signature.intact or received.sender is None:
+            return None
+        certificate = signature.encryption_certificate or signature.signer
+        if certificate is None:
+            return None
+        return ContactCandidate(
+            address=received.sender,
+            certificate=certificate,
+            capabilities=signature.capabilities,
+            issuers=signature.certificates,
+        )
+
+    def _store_contact(self, candidate: ContactCandidate) -> Contact:
+        now = self.clock.now()
+        contact = Contact(
+            address=candidate.address,
+            certificate=candidate.certificate,
+            capabilities=candidate.capabilities,
+            issuers=candidate.issuers,
+            added_at=now,
+            processed_at=now + self.profile.processing_delay,
+        )
+        self.contacts.put(contact)
+        return contact
+
+
+def _status_of(opened: OpenedMessage) -> MessageStatus:
+    if opened.encrypted and not opened.decrypted:
+        return MessageStatus.CANNOT_DECRYPT
+    signature = opened.signature
+    if signature is None:
+        return MessageStatus.UNSIGNED
+    try:
+        return MessageStatus(signature.status)
+    except ValueError:
+        return MessageStatus.INVALID
+
+
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def _from_address(headers: Sequence[tuple[str, str]]) -> str | None:
+    from email.utils import parseaddr
+
+    value = _header(headers, "From")
+    return parseaddr(value)[1] or None if value else None
+
+
+def _body_text(entity: bytes) -> str:
+    from email import message_from_bytes, policy
+
+    parsed = message_from_bytes(entity, policy=policy.default)
+    part = parsed.get_body(preferencelist=("plain", "html")) if parsed.is_multipart() else parsed
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (KeyError, LookupError, ValueError):
+        return part.get_payload(decode=True).decode("utf-8", "replace")  # type: ignore[union-attr]
+    return content if isinstance(content, str) else content.decode("utf-8", "replace")

@@ -1,0 +1,124 @@
+"""An organization: its key management authority, directory and mail server.
+
+Enrolling a user issues X.509 v3 certificates from the organization's own
+CA (KB-01, KB-07), publishes the encryption certificate in the directory
+for colleagues (IMP-01), and opens a mailbox on the organization's server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cryptography import x509
+
+from engine.algorithms import ContentCipher
+from engine.authority import Enrollment, OrgCA
+from engine.clock import Clock
+from engine.contacts import normalize_address
+from engine.directory import Directory, DirectoryEntry
+from engine.errors import InputError
+from engine.keys import FreshKeys, KeySource, KeyType
+from engine.network import MailNetwork, MailServer
+from engine.revocation import RevocationReason
+from engine.usability import STRENGTH_ORDER
+
+
+class Organization:
+    def __init__(
+        self,
+        name: str,
+        domain: str,
+        *,
+        clock: Clock,
+        network: MailNetwork,
+        keys: KeySource | None = None,
+        key_type: KeyType = KeyType.RSA_2048,
+        intermediate: bool = False,
+        allowed_ciphers: Iterable[ContentCipher] | None = None,
+    ) -> None:
+        self.name = name
+        self.domain = domain.lower()
+        self.clock = clock
+        self.network = network
+        self.ca = OrgCA.create(
+            name,
+            self.domain,
+            clock=clock,
+            keys=keys or FreshKeys(),
+            key_type=key_type,
+            intermediate=intermediate,
+        )
+        self.directory = Directory(self.domain)
+        self.server = MailServer(self.domain)
+        network.attach(self.server)
+        self.allowed_ciphers: frozenset[ContentCipher] | None = (
+            None if allowed_ciphers is None else frozenset(allowed_ciphers)
+        )
+
+    def address(self, user: str) -> str:
+        """``user`` as an address in this organization (``usera`` → ``usera@domain``)."""
+        return user if "@" in user else f"{user.lower()}@{self.domain}"
+
+    def add_mailbox(self, address: str) -> str:
+        """A mailbox for a user who is not enrolled in security."""
+        address = self._own(address)
+        self.server.create_mailbox(address)
+        return address
+
+    def enroll(
+        self,
+        address: str,
+        *,
+        key_type: KeyType = KeyType.RSA_2048,
+        separate_encryption_key: bool = False,
+        capabilities: tuple[ContentCipher, ...] = STRENGTH_ORDER,
+    ) -> Enrollment:
+        """Enroll a user with a one-time token, as the KMS does (KB-07)."""
+        address = self.add_mailbox(address)
+        token = self.ca.issue_token(address)
+        enrollment = self.ca.enroll(
+            address,
+            token.secret,
+            key_type=key_type,
+            separate_encryption_key=separate_encryption_key,
+        )
+        self._publish(enrollment, capabilities)
+        return enrollment
+
+    def renew(self, address: str) -> Enrollment:
+        """New certificates for an enrolled user; the directory shows the new one (IMP-05)."""
+        address = self._own(address)
+        old = self.directory.lookup(address, asker_domain=self.domain)
+        enrollment = self.ca.renew(address)
+        self._publish(enrollment, old.capabilities if old else STRENGTH_ORDER)
+        return enrollment
+
+    def revoke(self, certificate: x509.Certificate, reason: RevocationReason) -> None:
+        """Revoke and publish a fresh CRL at the distribution point (IMP-05)."""
+        self.ca.revoke(certificate, reason, self.clock.now())
+        self.publish_crl()
+
+    def publish_crl(self) -> None:
+        self.network.publish_crl(self.ca.crl_url, self.ca.crl())
+
+    def current_enrollment(self, address: str) -> Enrollment | None:
+        found = self.ca.enrollments(address)
+        return found[-1] if found else None
+
+    def enrollments(self, address: str) -> tuple[Enrollment, ...]:
+        return self.ca.enrollments(address)
+
+    def _publish(self, enrollment: Enrollment, capabilities: tuple[ContentCipher, ...]) -> None:
+        self.directory.publish(
+            DirectoryEntry(
+                address=enrollment.email,
+                encryption_certificate=enrollment.encryption.certificate,
+                capabilities=capabilities,
+            )
+        )
+
+    def _own(self, address: str) -> str:
+        address = self.address(address)
+        if normalize_address(address).rsplit("@", 1)[1] != self.domain:
+            raise InputError(f"an address at {self.domain}", repr(address))
+        return address
