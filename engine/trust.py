@@ -1,0 +1,368 @@
+"""Is a certificate trusted for S/MIME at a given time? (RFC 5280 §6, RFC 8550 §4)
+
+Path building and signature checks come from ``cryptography.x509.verification``
+with an S/MIME extension policy; what that policy cannot express (key usage per
+purpose, precise expiry, CRL revocation) is checked here after the path is
+built. The answer is a :class:`TrustResult`; an untrusted or broken
+certificate is a status, never an exception.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import itertools
+from collections.abc import Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509 import verification
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from engine.authority import CertificatePurpose
+from engine.clock import aware
+from engine.errors import InputError
+from engine.revocation import RevokedInfo, check_revocation
+
+__all__ = [
+    "CertificatePurpose",
+    "TrustResult",
+    "TrustStatus",
+    "validate_certificate",
+]
+
+
+class TrustStatus(enum.Enum):
+    TRUSTED = "trusted"
+    UNTRUSTED_ISSUER = "untrusted-issuer"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+    REVOKED = "revoked"
+    INVALID = "invalid"  # bad chain, X.509 v1, wrong key usage
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TrustResult:
+    """The outcome of path validation.
+
+    ``chain`` is the path found, leaf first and anchor last (empty when none
+    was found). ``revocation_checked`` is true when a current CRL signed by the
+    right issuer covered every certificate below the anchor.
+    """
+
+    status: TrustStatus
+    chain: tuple[x509.Certificate, ...]
+    reason: str
+    revocation_checked: bool
+    revocation: RevokedInfo | None = None
+
+    @property
+    def trusted(self) -> bool:
+        return self.status is TrustStatus.TRUSTED
+
+
+def validate_certificate(
+    certificate: x509.Certificate,
+    *,
+    intermediates: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    at: dt.datetime,
+    crls: Sequence[x509.CertificateRevocationList] = (),
+    purpose: CertificatePurpose = CertificatePurpose.SIGNING,
+) -> TrustResult:
+    """Validate ``certificate`` for S/MIME ``purpose`` against ``anchors`` at ``at``.
+
+    Checks, in order: X.509 v3 and an end entity; a path to an anchor
+    (signatures, names, basic constraints, emailProtection when an extended key
+    usage is present); key usage for the purpose (RFC 8550 §4.4.2); revocation
+    by CRL (RFC 5280 §6.3); each certificate's validity window at ``at``.
+    """
+    at = aware(at, what="validation time")
+    _check_arguments(certificate, intermediates, anchors, crls)
+
+    if certificate.version is not x509.Version.v3:
+        return _untrusted(
+            TrustStatus.INVALID,
+            "X.509 v1 certificate: it has no extensions, so neither key usage nor "
+            "email protection can be established (RFC 8550 §4.4)",
+            (certificate,),
+        )
+    if _is_ca(certificate):
+        return _untrusted(
+            TrustStatus.INVALID, "a CA certificate is not an end-entity certificate", (certificate,)
+        )
+    if not anchors:
+        return _untrusted(TrustStatus.UNTRUSTED_ISSUER, "no trust anchors were given", ())
+
+    # Build the path at a moment the leaf is valid, so that an expired leaf is
+    # reported as expired rather than as a path failure; the window of every
+    # certificate on the path is compared with ``at`` afterwards.
+    build_time = min(max(at, certificate.not_valid_before_utc), certificate.not_valid_after_utc)
+    try:
+        chain = _build_path(certificate, intermediates, anchors, build_time)
+    except verification.VerificationError as exc:
+        return _path_failure(certificate, intermediates, anchors, at, str(exc))
+
+    usage_problem = _key_usage_problem(certificate, purpose)
+    if usage_problem is not None:
+        return _untrusted(TrustStatus.INVALID, usage_problem, chain)
+
+    revoked, checked = _revocation(chain, crls, at)
+    if revoked is not None:
+        return TrustResult(
+            status=TrustStatus.REVOKED,
+            chain=chain,
+            reason=(
+                f"{_describe(chain, revoked.serial_number)} was revoked on "
+                f"{revoked.revocation_date.isoformat()} ({revoked.reason.value})"
+            ),
+            revocation_checked=checked,
+            revocation=revoked,
+        )
+
+    for index, cert in enumerate(chain):
+        window = _window_status(cert, at)
+        if window is not None:
+            status, text = window
+            who = "the certificate" if index == 0 else f"issuing CA {_cn(cert)}"
+            return TrustResult(
+                status=status,
+                chain=chain,
+                reason=f"{who} {text}",
+                revocation_checked=checked,
+            )
+
+    anchor = chain[-1]
+    suffix = "" if checked else "; revocation not checked (no current CRL for every issuer)"
+    return TrustResult(
+        status=TrustStatus.TRUSTED,
+        chain=chain,
+        reason=f"chains to trusted root {_cn(anchor)}{suffix}",
+        revocation_checked=checked,
+    )
+
+
+# -- path building -------------------------------------------------------------------------
+
+
+def _build_path(
+    certificate: x509.Certificate,
+    intermediates: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    at: dt.datetime,
+) -> tuple[x509.Certificate, ...]:
+    verifier = (
+        verification.PolicyBuilder()
+        .store(verification.Store(list(anchors)))
+        .time(at)
+        .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
+        .build_client_verifier()
+    )
+    return tuple(verifier.verify(certificate, list(intermediates)).chain)
+
+
+def _ee_extended_key_usage(
+    policy: verification.Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None
+) -> None:
+    # RFC 8550 §4.4.4: when present, extKeyUsage must allow emailProtection.
+    if eku is not None and not _allows_email(eku):
+        raise ValueError("extended key usage does not include emailProtection")
+
+
+def _ca_extended_key_usage(
+    policy: verification.Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None
+) -> None:
+    # A CA restricted by extKeyUsage must allow email too (EKU chaining, as browsers do).
+    if eku is not None and not _allows_email(eku):
+        raise ValueError("a CA's extended key usage does not include emailProtection")
+
+
+def _ca_basic_constraints(
+    policy: verification.Policy, cert: x509.Certificate, bc: x509.BasicConstraints
+) -> None:
+    # RFC 5280 §4.2.1.9: only a certificate with cA TRUE may issue certificates.
+    if not bc.ca:
+        raise ValueError("basicConstraints says this certificate is no CA")
+
+
+def _ca_key_usage(
+    policy: verification.Policy, cert: x509.Certificate, usage: x509.KeyUsage | None
+) -> None:
+    # RFC 5280 §4.2.1.3: a CA key that signs certificates has keyCertSign.
+    if usage is not None and not usage.key_cert_sign:
+        raise ValueError("the CA's key usage does not include keyCertSign")
+
+
+def _allows_email(eku: x509.ExtendedKeyUsage) -> bool:
+    return (
+        ExtendedKeyUsageOID.EMAIL_PROTECTION in eku
+        or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku
+    )
+
+
+_AGNOSTIC = verification.Criticality.AGNOSTIC
+
+# End entities: SAN optional (the address may be in the subject emailAddress,
+# RFC 8550 §3), key usage checked per purpose after path building.
+_EE_POLICY = (
+    verification.ExtensionPolicy.permit_all()
+    .may_be_present(x509.ExtendedKeyUsage, _AGNOSTIC, _ee_extended_key_usage)
+    .may_be_present(x509.SubjectAlternativeName, _AGNOSTIC, None)
+    .may_be_present(x509.KeyUsage, _AGNOSTIC, None)
+    .may_be_present(x509.BasicConstraints, _AGNOSTIC, None)
+)
+
+# CAs: basicConstraints cA required; key usage and EKU checked only when present,
+# so CAs made by `openssl req -x509` (no keyUsage) still count.
+_CA_POLICY = (
+    verification.ExtensionPolicy.permit_all()
+    .require_present(x509.BasicConstraints, _AGNOSTIC, _ca_basic_constraints)
+    .may_be_present(x509.KeyUsage, _AGNOSTIC, _ca_key_usage)
+    .may_be_present(x509.ExtendedKeyUsage, _AGNOSTIC, _ca_extended_key_usage)
+)
+
+
+def _path_failure(
+    certificate: x509.Certificate,
+    intermediates: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    at: dt.datetime,
+    message: str,
+) -> TrustResult:
+    detail = message.removeprefix("validation failed: ")
+    if "not valid at validation time" in detail:
+        # The leaf is valid at the build time, so a CA on the way is not.
+        for ca in _issuers_of(certificate, [*intermediates, *anchors]):
+            window = _window_status(ca, at) or _window_status(ca, _clamp(at, certificate))
+            if window is not None:
+                status, text = window
+                return _untrusted(status, f"issuing CA {_cn(ca)} {text}", (certificate,))
+    if "no interior errors" in detail:
+        return _untrusted(
+            TrustStatus.UNTRUSTED_ISSUER,
+            f"no path from issuer {certificate.issuer.rfc4514_string()} to a trusted root",
+            (),
+        )
+    return _untrusted(TrustStatus.INVALID, f"path validation failed: {detail}", (certificate,))
+
+
+def _issuers_of(
+    certificate: x509.Certificate, candidates: Sequence[x509.Certificate]
+) -> list[x509.Certificate]:
+    # Walk up by issuer name through the given certificates (at most their number of steps).
+    found: list[x509.Certificate] = []
+    current = certificate
+    for _ in candidates:
+        parent = next(
+            (c for c in candidates if c.subject == current.issuer and c not in found), None
+        )
+        if parent is None:
+            break
+        found.append(parent)
+        if parent.subject == parent.issuer:
+            break
+        current = parent
+    return found
+
+
+def _clamp(at: dt.datetime, certificate: x509.Certificate) -> dt.datetime:
+    return min(max(at, certificate.not_valid_before_utc), certificate.not_valid_after_utc)
+
+
+# -- checks after the path is built -----------------------------------------------------------
+
+
+def _key_usage_problem(certificate: x509.Certificate, purpose: CertificatePurpose) -> str | None:
+    """Why the key may not serve ``purpose`` (RFC 8550 §4.4.2), or None when it may."""
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None  # RFC 5280 §4.2.1.3: an absent keyUsage does not restrict
+    wants_signing = purpose in (CertificatePurpose.SIGNING, CertificatePurpose.DUAL_USE)
+    wants_encryption = purpose in (CertificatePurpose.ENCRYPTION, CertificatePurpose.DUAL_USE)
+    if wants_signing and not (usage.digital_signature or usage.content_commitment):
+        return "key usage does not allow signing (needs digitalSignature or nonRepudiation)"
+    if wants_encryption:
+        key = certificate.public_key()
+        if isinstance(key, rsa.RSAPublicKey) and not usage.key_encipherment:
+            return "key usage does not allow encryption (an RSA key needs keyEncipherment)"
+        if isinstance(key, ec.EllipticCurvePublicKey) and not usage.key_agreement:
+            return "key usage does not allow encryption (an EC key needs keyAgreement)"
+    return None
+
+
+def _revocation(
+    chain: tuple[x509.Certificate, ...],
+    crls: Sequence[x509.CertificateRevocationList],
+    at: dt.datetime,
+) -> tuple[RevokedInfo | None, bool]:
+    """The first revocation found on the path, and whether CRLs covered all of it."""
+    first: RevokedInfo | None = None
+    covered = len(chain) > 1
+    for cert, issuer in itertools.pairwise(chain):
+        check = check_revocation(cert, issuer, crls, at=at)
+        covered = covered and check.covered
+        if first is None:
+            first = check.revoked
+    return first, covered
+
+
+def _window_status(cert: x509.Certificate, at: dt.datetime) -> tuple[TrustStatus, str] | None:
+    if at < cert.not_valid_before_utc:
+        return (
+            TrustStatus.NOT_YET_VALID,
+            f"is not valid before {cert.not_valid_before_utc.isoformat()}",
+        )
+    if at > cert.not_valid_after_utc:
+        return TrustStatus.EXPIRED, f"expired on {cert.not_valid_after_utc.isoformat()}"
+    return None
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def _untrusted(
+    status: TrustStatus, reason: str, chain: tuple[x509.Certificate, ...]
+) -> TrustResult:
+    return TrustResult(status=status, chain=chain, reason=reason, revocation_checked=False)
+
+
+def _is_ca(certificate: x509.Certificate) -> bool:
+    try:
+        bc = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    return bc.ca
+
+
+def _cn(certificate: x509.Certificate) -> str:
+    names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else certificate.subject.rfc4514_string()
+
+
+def _describe(chain: tuple[x509.Certificate, ...], serial: int) -> str:
+    for index, cert in enumerate(chain):
+        if cert.serial_number == serial:
+            return "the certificate" if index == 0 else f"issuing CA {_cn(cert)}"
+    return f"certificate {serial:x}"
+
+
+def _check_arguments(
+    certificate: object,
+    intermediates: Sequence[object],
+    anchors: Sequence[object],
+    crls: Sequence[object],
+) -> None:
+    if not isinstance(certificate, x509.Certificate):
+        raise InputError("an x509.Certificate", type(certificate).__name__, source="certificate")
+    for field, items, kind in (
+        ("intermediates", intermediates, x509.Certificate),
+        ("anchors", anchors, x509.Certificate),
+        ("crls", crls, x509.CertificateRevocationList),
+    ):
+        if isinstance(items, str | bytes):
+            raise InputError(f"a sequence of {kind.__name__}", type(items).__name__, source=field)
+        for item in items:
+            if not isinstance(item, kind):
+                raise InputError(f"{kind.__name__} items", type(item).__name__, source=field)
