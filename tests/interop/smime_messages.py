@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import email
+import email.message
 import email.policy
 import re
 
@@ -74,10 +75,23 @@ def split_head(data: bytes) -> tuple[bytes, bytes]:
     return head, body
 
 
-def content_type(data: bytes) -> str:
+def _headers(data: bytes) -> email.message.Message:
     head, _ = split_head(data)
-    parsed = email.message_from_bytes(head + b"\r\n\r\n", policy=email.policy.compat32)
-    return parsed.get_content_type()
+    return email.message_from_bytes(head + b"\r\n\r\n", policy=email.policy.compat32)
+
+
+def content_type(data: bytes) -> str:
+    return _headers(data).get_content_type()
+
+
+def content_type_param(data: bytes, name: str) -> str | None:
+    value = _headers(data).get_param(name)
+    return None if value is None else str(value)
+
+
+def header(data: bytes, name: str) -> str | None:
+    value = _headers(data).get(name)
+    return None if value is None else str(value)
 
 
 def _b64_lines(der: bytes) -> bytes:
