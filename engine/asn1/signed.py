@@ -2,20 +2,471 @@
 
 Typed build and parse over asn1crypto: the rest of the engine gets plain
 dataclasses, bytes, ints and dotted OIDs, never an asn1crypto object.
+Parsing accepts BER (indefinite lengths, constructed strings); building
+writes DER.
 """
 
 from __future__ import annotations
 
-from asn1crypto import cms
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from engine.errors import DecodeError
+from asn1crypto import algos, cms, core
+from asn1crypto import x509 as asn1_x509
+
+from engine.errors import DecodeError, InputError, SmimeError
 from engine.keys import describe_bytes
+
+_T = TypeVar("_T")
+
+# RFC 5652 §3, §11 and RFC 8551 §2.5 object identifiers.
+OID_DATA = "1.2.840.113549.1.7.1"
+OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
+OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
+OID_SMIME_CAPABILITIES = "1.2.840.113549.1.9.15"
+OID_ENCRYPTION_KEY_PREFERENCE = "1.2.840.113549.1.9.16.2.11"
+OID_MS_ENCRYPTION_KEY = "1.3.6.1.4.1.311.16.4"  # Microsoft: an IssuerAndSerialNumber
+OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+OID_RSASSA_PSS = "1.2.840.113549.1.1.10"
+OID_MGF1 = "1.2.840.113549.1.1.8"
+
+# Errors asn1crypto raises on malformed input (it parses lazily, on access).
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
+
+
+class _AlgorithmIdentifier(core.Sequence):  # type: ignore[misc]
+    # RFC 5280 §4.1.1.2. asn1crypto's own classes force NULL parameters on SHA-2;
+    # RFC 5754 §2 says generate them absent.
+    _fields = [  # noqa: RUF012 - asn1crypto's class-level schema
+        ("algorithm", core.ObjectIdentifier),
+        ("parameters", core.Any, {"optional": True}),
+    ]
+
+
+class _OaepParameters(core.Sequence):  # type: ignore[misc]
+    # RFC 4055 §4.1 RSAES-OAEP-params; pSourceFunc keeps its default (empty label).
+    _fields = [  # noqa: RUF012 - asn1crypto's class-level schema
+        ("hash_algorithm", _AlgorithmIdentifier, {"explicit": 0}),
+        ("mask_gen_algorithm", _AlgorithmIdentifier, {"explicit": 1}),
+    ]
+
+
+class _PssParameters(core.Sequence):  # type: ignore[misc]
+    # RFC 4055 §3.1 RSASSA-PSS-params; the trailer field keeps its default.
+    _fields = [  # noqa: RUF012 - asn1crypto's class-level schema
+        ("hash_algorithm", _AlgorithmIdentifier, {"explicit": 0}),
+        ("mask_gen_algorithm", _AlgorithmIdentifier, {"explicit": 1}),
+        ("salt_length", core.Integer, {"explicit": 2}),
+    ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class IssuerSerial:
+    """IssuerAndSerialNumber (RFC 5652 §10.2.4): the issuer Name as DER, the serial."""
+
+    issuer: bytes
+    serial: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class KeyReference:
+    """Names a certificate by issuer and serial or by subject key identifier
+    (SignerIdentifier, RFC 5652 §5.3; SMIMEEncryptionKeyPreference, RFC 8551 §2.5.3)."""
+
+    issuer_serial: IssuerSerial | None = None
+    subject_key_identifier: bytes | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Capability:
+    """One SMIMECapability (RFC 8551 §2.5.2); ``parameters`` is DER when present."""
+
+    oid: str
+    parameters: bytes | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AlgorithmIdentifier:
+    oid: str
+    parameters: bytes | None = None  # DER, None when absent
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PssParameters:
+    """RSASSA-PSS-params (RFC 4055 §3.1), with the RFC defaults filled in."""
+
+    hash_oid: str
+    mgf_oid: str
+    mgf_hash_oid: str | None
+    salt_length: int
+    trailer_field: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SignedAttributes:
+    """The signed attributes the engine understands (RFC 5652 §11, RFC 8551 §2.5)."""
+
+    types: tuple[str, ...]  # every attribute type present, in order received
+    content_type: str | None = None
+    message_digest: bytes | None = None
+    signing_time: dt.datetime | None = None
+    capabilities: tuple[Capability, ...] = ()
+    encryption_key_preference: KeyReference | None = None
+    microsoft_encryption_key: IssuerSerial | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SignerInfoData:
+    """One SignerInfo (RFC 5652 §5.3).
+
+    ``signed_der_candidates`` are the encodings the signature may cover: the
+    signed attributes as received with the SET OF tag (RFC 5652 §5.4), then
+    their DER re-encoding when that differs (BER input, unsorted SET).
+    """
+
+    signer: KeyReference
+    digest_oid: str
+    signature_algorithm: AlgorithmIdentifier
+    pss: PssParameters | None
+    attributes: SignedAttributes | None
+    signed_der_candidates: tuple[bytes, ...]
+    signature: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SignedDataContent:
+    """A parsed SignedData. ``content`` is None when detached."""
+
+    content_type: str
+    content: bytes | None
+    digest_oids: tuple[str, ...]
+    certificates: tuple[bytes, ...]  # DER of each X.509 certificate carried
+    signers: tuple[SignerInfoData, ...]
+
+
+# --- parsing ------------------------------------------------------------------
+
+
+def _decode(what: str, data: bytes, parse: Callable[[], _T]) -> _T:
+    """Run ``parse`` and turn any asn1crypto failure into a DecodeError."""
+    try:
+        return parse()
+    except SmimeError:
+        raise
+    except _ASN1_ERRORS as exc:
+        raise DecodeError(what, f"{describe_bytes(data)} ({_short(exc)})") from exc
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def content_info_type(der: bytes) -> str:
     """The dotted contentType OID of a CMS ContentInfo (RFC 5652 §3)."""
-    try:
+
+    def parse() -> str:
         info = cms.ContentInfo.load(der)
         return str(info["content_type"].dotted)
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise DecodeError("a DER CMS ContentInfo", describe_bytes(der)) from exc
+
+    return _decode("a DER CMS ContentInfo", der, parse)
+
+
+def parse_signed_data(der: bytes) -> SignedDataContent:
+    """Parse a ContentInfo holding SignedData (DER or BER)."""
+    if not der:
+        raise DecodeError("a CMS ContentInfo", "empty input")
+    return _decode("a CMS SignedData ContentInfo", der, lambda: _parse_signed_data(der))
+
+
+def _parse_signed_data(der: bytes) -> SignedDataContent:
+    info = cms.ContentInfo.load(der)
+    content_type = str(info["content_type"].dotted)
+    if content_type != OID_SIGNED_DATA:
+        raise InputError(
+            f"CMS signed-data ({OID_SIGNED_DATA})", f"content type {_oid_name(content_type)}"
+        )
+    signed = info["content"]
+    encap = signed["encap_content_info"]
+    inner_type = str(encap["content_type"].dotted)
+    content = _encapsulated_bytes(encap["content"])
+    digests = tuple(str(alg["algorithm"].dotted) for alg in signed["digest_algorithms"])
+    certificates: list[bytes] = []
+    if signed["certificates"].native is not None:
+        for choice in signed["certificates"]:
+            if choice.name == "certificate":
+                certificates.append(bytes(choice.chosen.dump()))
+    signers = tuple(_parse_signer(info) for info in signed["signer_infos"])
+    if not signers:
+        raise InputError("at least one SignerInfo", "none")
+    return SignedDataContent(
+        content_type=inner_type,
+        content=content,
+        digest_oids=digests,
+        certificates=tuple(certificates),
+        signers=signers,
+    )
+
+
+def _oid_name(oid: str) -> str:
+    name = cms.ContentType._map.get(oid)
+    return f"{name} ({oid})" if name else oid
+
+
+def _encapsulated_bytes(value: Any) -> bytes | None:
+    if isinstance(value, core.Void):
+        return None  # detached (RFC 5652 §5.2)
+    if isinstance(value, core.OctetString | core.ParsableOctetString):
+        native = value.native
+        if isinstance(native, bytes):
+            return native
+        return bytes(value.__bytes__())
+    # PKCS #7 v1.5 allowed any type here: the signed bytes are its contents octets.
+    return bytes(value.contents)
+
+
+def _parse_signer(info: Any) -> SignerInfoData:
+    sid = info["sid"]
+    if sid.name == "issuer_and_serial_number":
+        signer = KeyReference(issuer_serial=_issuer_serial(sid.chosen))
+    else:
+        signer = KeyReference(subject_key_identifier=bytes(sid.chosen.native))
+    algorithm = info["signature_algorithm"]
+    signature_oid = str(algorithm["algorithm"].dotted)
+    parameters = algorithm["parameters"]
+    params_der = None if isinstance(parameters, core.Void) else bytes(parameters.dump())
+    pss = _pss_parameters(params_der) if signature_oid == OID_RSASSA_PSS else None
+    raw_attributes = info["signed_attrs"]
+    attributes: SignedAttributes | None = None
+    candidates: tuple[bytes, ...] = ()
+    if not isinstance(raw_attributes, core.Void):
+        as_received = bytes(cms.CMSAttributes(contents=raw_attributes.contents).dump())
+        reencoded = bytes(cms.CMSAttributes.load(as_received).dump(force=True))
+        candidates = (as_received,) if reencoded == as_received else (as_received, reencoded)
+        attributes = _parse_attributes(raw_attributes)
+    return SignerInfoData(
+        signer=signer,
+        digest_oid=str(info["digest_algorithm"]["algorithm"].dotted),
+        signature_algorithm=AlgorithmIdentifier(oid=signature_oid, parameters=params_der),
+        pss=pss,
+        attributes=attributes,
+        signed_der_candidates=candidates,
+        signature=bytes(info["signature"].native),
+    )
+
+
+def _issuer_serial(value: Any) -> IssuerSerial:
+    return IssuerSerial(
+        issuer=bytes(value["issuer"].dump()), serial=int(value["serial_number"].native)
+    )
+
+
+def _pss_parameters(der: bytes | None) -> PssParameters:
+    if der is None:
+        raise DecodeError("RSASSA-PSS parameters (RFC 4055 §3.1)", "none")
+    params = algos.RSASSAPSSParams.load(der)
+    mgf = params["mask_gen_algorithm"]
+    mgf_params = mgf["parameters"]
+    mgf_hash = None if isinstance(mgf_params, core.Void) else str(mgf_params["algorithm"].dotted)
+    trailer = params["trailer_field"].native
+    return PssParameters(
+        hash_oid=str(params["hash_algorithm"]["algorithm"].dotted),
+        mgf_oid=str(mgf["algorithm"].dotted),
+        mgf_hash_oid=mgf_hash,
+        salt_length=int(params["salt_length"].native),
+        trailer_field=1 if trailer == "trailer_field_bc" else int(trailer),
+    )
+
+
+def _parse_attributes(raw: Any) -> SignedAttributes:
+    types: list[str] = []
+    fields: dict[str, Any] = {}
+    for attribute in raw:
+        oid = str(attribute["type"].dotted)
+        types.append(oid)
+        values = attribute["values"]
+        if len(values) == 0 or oid in fields:
+            continue
+        first = values[0]
+        if oid == OID_CONTENT_TYPE:
+            fields["content_type"] = str(first.dotted)
+        elif oid == OID_MESSAGE_DIGEST:
+            fields["message_digest"] = bytes(first.native)
+        elif oid == OID_SIGNING_TIME:
+            fields["signing_time"] = first.native
+        elif oid == OID_SMIME_CAPABILITIES:
+            fields["capabilities"] = tuple(
+                Capability(
+                    oid=str(cap["capability_id"].dotted),
+                    parameters=None
+                    if isinstance(cap["parameters"], core.Void)
+                    else bytes(cap["parameters"].dump()),
+                )
+                for cap in first
+            )
+        elif oid == OID_ENCRYPTION_KEY_PREFERENCE:
+            fields["encryption_key_preference"] = _key_preference(first)
+        elif oid == OID_MS_ENCRYPTION_KEY:
+            value = cms.IssuerAndSerialNumber.load(bytes(first.dump()))
+            fields["microsoft_encryption_key"] = _issuer_serial(value)
+    return SignedAttributes(types=tuple(types), **fields)
+
+
+def _key_preference(choice: Any) -> KeyReference | None:
+    # RFC 8551 §2.5.3: [0] IMPLICIT IssuerAndSerialNumber, [1] IMPLICIT
+    # RecipientKeyIdentifier, [2] IMPLICIT SubjectKeyIdentifier.
+    if choice.name == "issuer_and_serial_number":
+        return KeyReference(issuer_serial=_issuer_serial(choice.chosen))
+    if choice.name == "recipientKeyId":
+        return KeyReference(
+            subject_key_identifier=bytes(choice.chosen["subjectKeyIdentifier"].native)
+        )
+    return None  # subjectAltKeyIdentifier names a key, not a certificate
+
+
+# --- building -----------------------------------------------------------------
+
+
+def _algorithm(oid: str, parameters: bytes | None = None) -> _AlgorithmIdentifier:
+    value: dict[str, Any] = {"algorithm": oid}
+    if parameters is not None:
+        value["parameters"] = core.Any.load(parameters)
+    return _AlgorithmIdentifier(value)
+
+
+def algorithm_der(oid: str, parameters: bytes | None = None) -> bytes:
+    """DER of an AlgorithmIdentifier; parameters absent unless given."""
+    return bytes(_algorithm(oid, parameters).dump())
+
+
+def null_der() -> bytes:
+    """DER NULL, the parameters of rsaEncryption (RFC 3370 §3.2)."""
+    return bytes(core.Null().dump())
+
+
+def pss_parameters_der(hash_oid: str, salt_length: int) -> bytes:
+    """RSASSA-PSS-params with MGF1 over the same hash (RFC 4056 §2.2)."""
+    params = _PssParameters(
+        {
+            "hash_algorithm": _algorithm(hash_oid),
+            "mask_gen_algorithm": _algorithm(OID_MGF1, algorithm_der(hash_oid)),
+            "salt_length": salt_length,
+        }
+    )
+    return bytes(params.dump())
+
+
+def oaep_parameters_der(hash_oid: str) -> bytes:
+    """RSAES-OAEP-params with MGF1 over the same hash and an empty label (RFC 4055 §4.1)."""
+    params = _OaepParameters(
+        {
+            "hash_algorithm": _algorithm(hash_oid),
+            "mask_gen_algorithm": _algorithm(OID_MGF1, algorithm_der(hash_oid)),
+        }
+    )
+    return bytes(params.dump())
+
+
+def _issuer_and_serial(reference: IssuerSerial) -> cms.IssuerAndSerialNumber:
+    return cms.IssuerAndSerialNumber(
+        {"issuer": asn1_x509.Name.load(reference.issuer), "serial_number": reference.serial}
+    )
+
+
+def _time(moment: dt.datetime) -> cms.Time:
+    # RFC 5652 §11.3: UTCTime for 1950-2049, GeneralizedTime otherwise.
+    moment = moment.astimezone(dt.UTC)
+    if 1950 <= moment.year <= 2049:
+        return cms.Time({"utc_time": moment})
+    return cms.Time({"generalized_time": moment})
+
+
+def signed_attributes_der(
+    *,
+    content_type: str,
+    message_digest: bytes,
+    signing_time: dt.datetime,
+    capabilities: Sequence[Capability] = (),
+    encryption_key_preference: IssuerSerial | None = None,
+    microsoft_encryption_key: IssuerSerial | None = None,
+) -> bytes:
+    """The DER ``SET OF Attribute`` the signature is computed over (RFC 5652 §5.4)."""
+    attributes = [
+        cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
+        cms.CMSAttribute({"type": "message_digest", "values": [message_digest]}),
+        cms.CMSAttribute({"type": "signing_time", "values": [_time(signing_time)]}),
+    ]
+    if capabilities:
+        # RFC 8551 §2.5.2: a SEQUENCE in order of preference.
+        sequence = cms.SMIMECapabilites(
+            [
+                {"capability_id": cap.oid}
+                if cap.parameters is None
+                else {"capability_id": cap.oid, "parameters": core.Any.load(cap.parameters)}
+                for cap in capabilities
+            ]
+        )
+        attributes.append(cms.CMSAttribute({"type": "smime_capabilities", "values": [sequence]}))
+    if encryption_key_preference is not None:
+        preference = cms.SMIMEEncryptionKeyPreference(
+            {"issuer_and_serial_number": _issuer_and_serial(encryption_key_preference)}
+        )
+        attributes.append(cms.CMSAttribute({"type": "encrypt_key_pref", "values": [preference]}))
+    if microsoft_encryption_key is not None:
+        value = core.Any.load(_issuer_and_serial(microsoft_encryption_key).dump())
+        attributes.append(cms.CMSAttribute({"type": OID_MS_ENCRYPTION_KEY, "values": [value]}))
+    # asn1crypto sorts SET OF members into DER order when it encodes.
+    return bytes(cms.CMSAttributes(attributes).dump(force=True))
+
+
+def signed_data_der(
+    *,
+    content: bytes | None,
+    digest_oid: str,
+    signature_algorithm: AlgorithmIdentifier,
+    signer: IssuerSerial,
+    signed_attributes: bytes,
+    signature: bytes,
+    certificates: Sequence[bytes],
+) -> bytes:
+    """A DER ContentInfo with SignedData version 1 over id-data (RFC 5652 §5.1).
+
+    ``content`` None gives a detached signature (RFC 5652 §5.2).
+    """
+    digest = cms.DigestAlgorithm.load(algorithm_der(digest_oid))
+    encap: dict[str, Any] = {"content_type": "data"}
+    if content is not None:
+        encap["content"] = core.OctetString(content)
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier({"issuer_and_serial_number": _issuer_and_serial(signer)}),
+            "digest_algorithm": digest,
+            "signed_attrs": cms.CMSAttributes.load(signed_attributes),
+            "signature_algorithm": cms.SignedDigestAlgorithm.load(
+                algorithm_der(signature_algorithm.oid, signature_algorithm.parameters)
+            ),
+            "signature": signature,
+        }
+    )
+    signed: dict[str, Any] = {
+        "version": "v1",
+        "digest_algorithms": [digest],
+        "encap_content_info": cms.ContentInfo(encap),
+        "signer_infos": [signer_info],
+    }
+    if certificates:
+        signed["certificates"] = [
+            cms.CertificateChoices({"certificate": asn1_x509.Certificate.load(der)})
+            for der in _unique(certificates)
+        ]
+    info = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed)})
+    return bytes(info.dump())
+
+
+def _unique(items: Sequence[bytes]) -> list[bytes]:
+    return list(dict.fromkeys(items))
