@@ -34,6 +34,18 @@ from engine.errors import (
     NotARecipientError,
     UnsupportedAlgorithmError,
 )
+from engine.mime import (
+    EntityKind,
+    canonicalize,
+    classify,
+    content_type,
+    is_bare_entity,
+    join_message,
+    pkcs7_mime_entity,
+    pkcs7_payload,
+    split_message,
+    with_mime_version,
+)
 
 # Key-agreement schemes (RFC 5753 §7.1.4, SEC 1): OID → KDF hash. On the curves we
 # support the cofactor is 1, so cofactor DH equals standard DH.
@@ -86,6 +98,60 @@ class DecryptResult:
     recipients: int
     authenticated: bool
     inner_content_type: str
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+def encrypt(
+    message: bytes,
+    recipients: Sequence[x509.Certificate],
+    *,
+    cipher: ContentCipher = ContentCipher.AES_256_CBC,
+    key_transport: KeyTransport = KeyTransport.RSAES_PKCS1_V1_5,
+    identifier: RecipientIdentifier = RecipientIdentifier.ISSUER_AND_SERIAL,
+    ukm: bytes | None = None,
+) -> bytes:
+    """Encrypt a whole RFC 5322 message or a bare MIME entity; the same shape comes back.
+
+    The outer headers (From, To, Subject, ...) stay outside; the MIME entity, with its
+    Content-* headers, is encrypted in canonical form (RFC 8551 §3.1) and replaced by
+    an application/pkcs7-mime part with smime-type enveloped-data, or
+    authEnveloped-data for GCM (RFC 8551 §3.2.2, §3.4).
+    """
+    headers, entity = split_message(message)
+    der = encrypt_content(
+        canonicalize(entity),
+        recipients,
+        cipher=cipher,
+        key_transport=key_transport,
+        identifier=identifier,
+        ukm=ukm,
+    )
+    smime_type = "authEnveloped-data" if cipher.authenticated else "enveloped-data"
+    wrapped = pkcs7_mime_entity(der, smime_type)
+    if is_bare_entity(headers):
+        return join_message(headers, wrapped)
+    return join_message(with_mime_version(headers), wrapped)
+
+
+def decrypt(message: bytes, credential: Credential) -> DecryptResult:
+    """Decrypt a whole message or bare entity of type application/pkcs7-mime
+    (or the legacy application/x-pkcs7-mime) holding (Auth)EnvelopedData.
+
+    The result's ``content`` is the inner MIME entity with CRLF line ends.
+    """
+    _, entity = split_message(message)
+    kind = classify(entity)
+    if kind not in (EntityKind.ENVELOPED, EntityKind.AUTH_ENVELOPED):
+        found = content_type(entity)
+        if kind is not EntityKind.PLAIN:
+            found = f"{found} ({kind.value})"
+        raise InputError(
+            "an application/pkcs7-mime entity with enveloped-data or authEnveloped-data", found
+        )
+    result = decrypt_content(pkcs7_payload(entity), credential)
+    return dataclasses.replace(result, content=canonicalize(result.content))
 
 
 # --- encryption -------------------------------------------------------------------------------

@@ -272,9 +272,9 @@ def _key_transport_algorithm(recipient: KeyTransRecipient) -> cms.KeyEncryptionA
         }
     if oaep.label:
         fields["p_source_algorithm"] = {"algorithm": "p_specified", "parameters": oaep.label}
-    return cms.KeyEncryptionAlgorithm(
-        {"algorithm": "rsaes_oaep", "parameters": algos.RSAESOAEPParams(fields)}
-    )
+    # All defaults: an empty SEQUENCE (RFC 4055 §4.1 rSAES-OAEP-Default-Identifier).
+    params = algos.RSAESOAEPParams(fields) if fields else algos.RSAESOAEPParams.load(b"\x30\x00")
+    return cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": params})
 
 
 def _kari(recipient: KeyAgreeRecipient) -> cms.KeyAgreeRecipientInfo:
@@ -349,7 +349,7 @@ def content_type_name(oid: str) -> str:
     return f"{name} ({oid})" if name else oid
 
 
-def decode_enveloped(der: bytes, *, source: str = "CMS") -> EnvelopedMessage:
+def decode_enveloped(der: bytes, *, source: str | None = None) -> EnvelopedMessage:
     """Parse a ContentInfo holding EnvelopedData or AuthEnvelopedData (DER or BER).
 
     Raises DecodeError for bytes that are not a ContentInfo, InputError for another
