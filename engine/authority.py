@@ -303,8 +303,15 @@ class OrgCA:
 
     @property
     def crl_url(self) -> str:
-        """Where the CRL for end-entity certificates is published (CRL distribution point)."""
+        """Where the CRL for end-entity certificates is published (their CRL distribution point)."""
         return _crl_url(self.domain, _slug(self.name))
+
+    @property
+    def root_crl_url(self) -> str:
+        """Where the root CRL (covering the intermediate) is published; else ``crl_url``."""
+        if self.intermediate is None:
+            return self.crl_url
+        return _crl_url(self.domain, f"{_slug(self.name)}-root")
 
     # -- enrollment -----------------------------------------------------------
 
@@ -342,6 +349,8 @@ class OrgCA:
             raise EnrollmentError(
                 f"the enrollment token for {email} was already used; ask for a new one"
             )
+        if validity <= dt.timedelta(0):  # refuse before the token is spent
+            raise CertificateError(f"validity={validity}, but it must be positive")
         self._tokens[mailbox] = dataclasses.replace(held, used=True)
         arrangement = _Arrangement(
             key_type=key_type,

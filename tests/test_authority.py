@@ -85,6 +85,9 @@ def test_intermediate_issues_end_entities(clock: FixedClock, key_pool: KeyPool) 
     alice = enroll(ca, "alice@fabrikam.example")
     alice.signing.certificate.verify_directly_issued_by(sub)
     assert alice.signing.chain == (sub, ca.root)
+    cdp = ext(sub, x509.CRLDistributionPoints).value
+    assert cdp[0].full_name == [x509.UniformResourceIdentifier(ca.root_crl_url)]
+    assert ca.root_crl_url == "http://pki.fabrikam.example/fabrikam-root.crl"
 
 
 def test_create_refuses_a_bad_domain(clock: FixedClock, key_pool: KeyPool) -> None:
@@ -124,6 +127,18 @@ def test_new_token_voids_the_old_one(ca: OrgCA) -> None:
     ca.issue_token("alice@contoso.example")
     with pytest.raises(EnrollmentError, match="wrong"):
         ca.enroll("alice@contoso.example", first.secret)
+
+
+def test_refused_request_does_not_spend_the_token(ca: OrgCA) -> None:
+    token = ca.issue_token("alice@contoso.example")
+    with pytest.raises(CertificateError, match="validity"):
+        ca.enroll("alice@contoso.example", token.secret, validity=dt.timedelta(0))
+    assert ca.enroll("alice@contoso.example", token.secret).email == "alice@contoso.example"
+
+
+def test_mailbox_match_ignores_case(ca: OrgCA) -> None:
+    token = ca.issue_token("Alice@Contoso.example")
+    assert ca.enroll("alice@contoso.example", token.secret).dual_use
 
 
 # -- what enrollment issues ------------------------------------------------------------------
