@@ -101,7 +101,7 @@ def validate_certificate(
     build_time = min(max(at, certificate.not_valid_before_utc), certificate.not_valid_after_utc)
     try:
         chain = _build_path(certificate, intermediates, anchors, build_time)
-    except verification.VerificationError as exc:
+    except (verification.VerificationError, ValueError) as exc:  # never raise for bad input
         return _path_failure(certificate, intermediates, anchors, at, str(exc))
 
     usage_problem = _key_usage_problem(certificate, purpose)
