@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import pkcs7
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -222,6 +223,49 @@ def test_oaep_with_default_sha1_parameters_decrypts(people: People) -> None:
     assert result.key_transport is KeyTransport.RSAES_OAEP
 
 
+def test_auth_attributes_are_authenticated(people: People) -> None:
+    from asn1crypto import cms  # build what another client might send: authAttrs present
+
+    alice = people.alice
+    der = encrypt_content(CONTENT, [alice.certificate], cipher=ContentCipher.AES_128_GCM)
+    message = asn1.decode_enveloped(der)
+    ktri = message.recipients[0]
+    assert isinstance(ktri, asn1.KeyTransRecipient) and isinstance(
+        alice.private_key, rsa.RSAPrivateKey
+    )
+    cek = alice.private_key.decrypt(ktri.encrypted_key, padding.PKCS1v15())
+    attrs = cms.CMSAttributes([{"type": "content_type", "values": ["data"]}])
+    # RFC 5083 §2.2: the AAD is authAttrs DER-encoded with the SET OF tag.
+    sealed = AESGCM(cek).encrypt(message.iv, CONTENT, attrs.dump())
+    original = cms.ContentInfo.load(der)["content"]
+    with_attrs = cms.ContentInfo(
+        {
+            "content_type": "authenticated_enveloped_data",
+            "content": cms.AuthEnvelopedData(
+                {
+                    "version": "v0",
+                    "recipient_infos": original["recipient_infos"],
+                    "auth_encrypted_content_info": {
+                        "content_type": "data",
+                        "content_encryption_algorithm": original["auth_encrypted_content_info"][
+                            "content_encryption_algorithm"
+                        ],
+                        "encrypted_content": sealed[:-16],
+                    },
+                    "auth_attrs": attrs,
+                    "mac": sealed[-16:],
+                }
+            ),
+        }
+    ).dump()
+    assert decrypt_content(with_attrs, alice).content == CONTENT
+    implicit = b"\xa1" + attrs.dump()[1:]  # [1] IMPLICIT on the wire
+    assert implicit in with_attrs
+    tampered = with_attrs.replace(implicit, implicit[:-1] + b"\x02")  # id-data → id-signedData
+    with pytest.raises(DecryptionError, match=r"^decryption failed$"):
+        decrypt_content(tampered, alice)
+
+
 def test_fresh_key_and_iv_every_time(people: People) -> None:
     first = asn1.decode_enveloped(encrypt_content(CONTENT, [people.alice.certificate]))
     second = asn1.decode_enveloped(encrypt_content(CONTENT, [people.alice.certificate]))
@@ -356,6 +400,32 @@ def test_openssl_3des_content_is_decrypted_and_reported(people: People, tmp_path
     assert result.content == CONTENT
     assert result.cipher is ContentCipher.DES_EDE3_CBC
     assert result.cipher.legacy
+
+
+@requires_openssl
+@pytest.mark.interop
+@pytest.mark.parametrize(
+    ("options", "recipient", "transport"),
+    [
+        (("-keyopt", "rsa_padding_mode:oaep"), "alice", KeyTransport.RSAES_OAEP),  # SHA-1 defaults
+        ((), "dave", KeyTransport.ECDH),  # openssl's default: dhSinglePass-stdDH-sha1kdf-scheme
+    ],
+    ids=["oaep-sha1-defaults", "ecdh-sha1kdf"],
+)
+def test_openssl_defaults_decrypt(
+    people: People,
+    tmp_path: Path,
+    options: tuple[str, ...],
+    recipient: str,
+    transport: KeyTransport,
+) -> None:
+    credential: Credential = getattr(people, recipient)
+    cert, _ = _write_credential(tmp_path, recipient, credential)
+    der = _openssl(
+        "-encrypt", "-binary", "-aes256", "-outform", "DER", "-recip", cert, *options, data=CONTENT
+    )
+    result = decrypt_content(der, credential)
+    assert result.content == CONTENT and result.key_transport is transport
 
 
 @requires_openssl
