@@ -328,6 +328,15 @@ def _key_preference(choice: Any) -> KeyReference | None:
     return None  # subjectAltKeyIdentifier names a key, not a certificate
 
 
+def same_name(left: bytes, right: bytes) -> bool:
+    """Compare two DER Names after RFC 5280 §7.1 normalization."""
+
+    def parse() -> bool:
+        return bool(asn1_x509.Name.load(left) == asn1_x509.Name.load(right))
+
+    return _decode("a DER Name", left + right, parse)
+
+
 # --- building -----------------------------------------------------------------
 
 
@@ -428,36 +437,47 @@ def signed_data_der(
     content: bytes | None,
     digest_oid: str,
     signature_algorithm: AlgorithmIdentifier,
-    signer: IssuerSerial,
-    signed_attributes: bytes,
+    signer: IssuerSerial | bytes,
+    signed_attributes: bytes | None,
     signature: bytes,
     certificates: Sequence[bytes],
 ) -> bytes:
-    """A DER ContentInfo with SignedData version 1 over id-data (RFC 5652 §5.1).
+    """A DER ContentInfo with SignedData over id-data (RFC 5652 §5.1).
 
-    ``content`` None gives a detached signature (RFC 5652 §5.2).
+    ``content`` None gives a detached signature (RFC 5652 §5.2). ``signer`` is
+    an IssuerAndSerialNumber (version 1) or a subject key identifier (version 3).
+    ``signed_attributes`` None means the signature is over the content itself.
     """
     digest = cms.DigestAlgorithm.load(algorithm_der(digest_oid))
+    by_key_id = isinstance(signer, bytes)
+    version = "v3" if by_key_id else "v1"
+    sid = (
+        cms.SignerIdentifier({"subject_key_identifier": signer})
+        if isinstance(signer, bytes)
+        else cms.SignerIdentifier({"issuer_and_serial_number": _issuer_and_serial(signer)})
+    )
+    signer_info: dict[str, Any] = {
+        "version": version,
+        "sid": sid,
+        "digest_algorithm": digest,
+        "signature_algorithm": cms.SignedDigestAlgorithm.load(
+            algorithm_der(signature_algorithm.oid, signature_algorithm.parameters)
+        ),
+        "signature": signature,
+    }
+    if signed_attributes is not None:
+        signer_info["signed_attrs"] = cms.CMSAttributes.load(signed_attributes)
     encap: dict[str, Any] = {"content_type": "data"}
     if content is not None:
         encap["content"] = core.OctetString(content)
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier({"issuer_and_serial_number": _issuer_and_serial(signer)}),
-            "digest_algorithm": digest,
-            "signed_attrs": cms.CMSAttributes.load(signed_attributes),
-            "signature_algorithm": cms.SignedDigestAlgorithm.load(
-                algorithm_der(signature_algorithm.oid, signature_algorithm.parameters)
-            ),
-            "signature": signature,
-        }
-    )
+    # RFC 5652 §5.1: version 3 when any SignerInfo is version 3.
     signed: dict[str, Any] = {
-        "version": "v1",
+        "version": version,
         "digest_algorithms": [digest],
-        "encap_content_info": cms.ContentInfo(encap),
-        "signer_infos": [signer_info],
+        "encap_content_info": (
+            cms.EncapsulatedContentInfo(encap) if by_key_id else cms.ContentInfo(encap)
+        ),
+        "signer_infos": [cms.SignerInfo(signer_info)],
     }
     if certificates:
         signed["certificates"] = [

@@ -1,0 +1,386 @@
+"""Verify a signed S/MIME message (RFC 5652 §5.6, RFC 8551 §3.5, RFC 8550).
+
+The result keeps three questions apart: is it *intact* (digest and signature),
+is the signer *trusted* (path to an anchor at a time, CRLs), and does the
+sender's *address match* the certificate. A bad signature is a result, never
+an exception; malformed input is a typed :class:`~engine.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from email.utils import getaddresses
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from engine.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
+from engine.asn1 import signed as asn1
+from engine.authority import CertificatePurpose
+from engine.clock import aware
+from engine.credential import certificate_emails
+from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
+from engine.mime import (
+    EntityKind,
+    classify,
+    pkcs7_payload,
+    signed_parts,
+    split_message,
+)
+from engine.trust import TrustResult, TrustStatus, validate_certificate
+
+__all__ = ["AddressMatch", "VerificationResult", "verify"]
+
+
+class AddressMatch(enum.Enum):
+    """Does the sender's address appear in the signer's certificate (RFC 8550 §3)?"""
+
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    UNKNOWN = "unknown"  # no From:/Sender: and no sender given
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class VerificationResult:
+    intact: bool
+    trust: TrustResult
+    address_match: AddressMatch
+    signer: x509.Certificate | None
+    certificates: tuple[x509.Certificate, ...]
+    digest: DigestAlgorithm
+    scheme: SignatureScheme
+    signing_time: dt.datetime | None
+    capabilities: tuple[ContentCipher, ...]
+    capability_oids: tuple[str, ...]
+    encryption_certificate: x509.Certificate | None
+    content: bytes
+    reasons: tuple[str, ...]
+
+    @property
+    def trusted(self) -> bool:
+        return self.trust.trusted
+
+    @property
+    def status(self) -> str:
+        """``valid``, else the first failing check: ``tampered``, a trust status
+        (``untrusted-issuer``, ``expired``, ``revoked``, ...) or ``address-mismatch``."""
+        if not self.intact:
+            return "tampered"
+        if not self.trust.trusted:
+            return self.trust.status.value
+        if self.address_match is AddressMatch.MISMATCH:
+            return "address-mismatch"
+        return "valid"
+
+
+# Signature algorithm OIDs seen in SignerInfo (RFC 3370 §3.2, RFC 5754 §3, RFC 5758 §3.2).
+_RSA_PKCS1_OIDS = {
+    asn1.OID_RSA_ENCRYPTION: None,
+    "1.2.840.113549.1.1.5": DigestAlgorithm.SHA1,
+    "1.2.840.113549.1.1.11": DigestAlgorithm.SHA256,
+    "1.2.840.113549.1.1.12": DigestAlgorithm.SHA384,
+    "1.2.840.113549.1.1.13": DigestAlgorithm.SHA512,
+}
+_ECDSA_SIGNATURE_OIDS = {
+    "1.2.840.10045.2.1": None,  # id-ecPublicKey, sent by some clients
+    "1.2.840.10045.4.1": DigestAlgorithm.SHA1,
+    "1.2.840.10045.4.3.2": DigestAlgorithm.SHA256,
+    "1.2.840.10045.4.3.3": DigestAlgorithm.SHA384,
+    "1.2.840.10045.4.3.4": DigestAlgorithm.SHA512,
+}
+
+
+def verify(
+    message: bytes,
+    *,
+    anchors: Sequence[x509.Certificate],
+    at: dt.datetime,
+    crls: Sequence[x509.CertificateRevocationList] = (),
+    sender: str | None = None,
+) -> VerificationResult:
+    """Verify a signed message (whole RFC 5322 message or bare MIME entity).
+
+    Accepts detached multipart/signed and opaque pkcs7-mime signed-data,
+    including the legacy ``x-pkcs7-*`` types, LF-only stored messages and BER.
+    ``sender`` overrides the From:/Sender: address for the address check.
+    """
+    at = aware(at, what="verification time")
+    headers, entity = split_message(message)
+    kind = classify(entity)
+    detached: bytes | None = None
+    if kind is EntityKind.SIGNED_MULTIPART:
+        parts = signed_parts(entity)
+        detached, der = parts.content, parts.signature
+    elif kind is EntityKind.SIGNED_OPAQUE:
+        der = pkcs7_payload(entity)
+    else:
+        raise InputError(
+            "a signed message (multipart/signed or application/pkcs7-mime signed-data)",
+            f"a {kind.value} entity",
+        )
+    parsed = asn1.parse_signed_data(der)
+    if detached is not None:
+        content = detached
+    elif parsed.content is not None:
+        content = parsed.content
+    else:
+        raise InputError("signed-data with encapsulated content", "a detached signature alone")
+
+    certificates = _load_certificates(parsed.certificates)
+    info = parsed.signers[0]
+    digest = DigestAlgorithm.from_oid(info.digest_oid)
+    scheme, check = _signature_check(info, digest)
+    signer = _find(info.signer, certificates)
+    reasons: list[str] = []
+    attributes = info.attributes
+
+    if signer is None:
+        intact = False
+        reasons.append("the signer's certificate is not in the message")
+        trust = TrustResult(
+            status=TrustStatus.INVALID,
+            chain=(),
+            reason="no signer certificate to validate",
+            revocation_checked=False,
+        )
+    else:
+        intact = _intact(info, parsed.content_type, content, digest, signer, check, reasons)
+        others = [c for c in certificates if c != signer]
+        trust = validate_certificate(
+            signer,
+            intermediates=others,
+            anchors=anchors,
+            at=at,
+            crls=crls,
+            purpose=CertificatePurpose.SIGNING,
+        )
+        if not trust.trusted:
+            reasons.append(f"signer not trusted: {trust.reason}")
+
+    address = _address_match(signer, headers, sender, reasons)
+    capabilities = () if attributes is None else attributes.capabilities
+    return VerificationResult(
+        intact=intact,
+        trust=trust,
+        address_match=address,
+        signer=signer,
+        certificates=certificates,
+        digest=digest,
+        scheme=scheme,
+        signing_time=None if attributes is None else attributes.signing_time,
+        capabilities=tuple(_known_ciphers(capabilities)),
+        capability_oids=tuple(cap.oid for cap in capabilities),
+        encryption_certificate=_encryption_certificate(attributes, certificates),
+        content=content,
+        reasons=tuple(reasons),
+    )
+
+
+# --- intact: digest and signature (RFC 5652 §5.6) -------------------------------
+
+
+def _intact(
+    info: asn1.SignerInfoData,
+    content_type: str,
+    content: bytes,
+    digest: DigestAlgorithm,
+    signer: x509.Certificate,
+    check: _Check,
+    reasons: list[str],
+) -> bool:
+    hasher = hashes.Hash(digest.hash())
+    hasher.update(content)
+    content_digest = hasher.finalize()
+    attributes = info.attributes
+    if attributes is None:
+        # No signed attributes: the signature is over the content itself (RFC 5652 §5.4).
+        if _signature_ok(signer, check, info.signature, (content,)):
+            return True
+        reasons.append("the signature does not match the content")
+        return False
+    ok = True
+    if attributes.message_digest is None:
+        reasons.append("the messageDigest attribute is missing (RFC 5652 §11.2)")
+        ok = False
+    elif attributes.message_digest != content_digest:
+        reasons.append("the content's digest differs from the signed messageDigest")
+        ok = False
+    if attributes.content_type != content_type:
+        reasons.append(
+            f"the contentType attribute ({attributes.content_type}) differs from the "
+            f"encapsulated content type ({content_type}) (RFC 5652 §11.1)"
+        )
+        ok = False
+    if not _signature_ok(signer, check, info.signature, info.signed_der_candidates):
+        reasons.append("the signature over the signed attributes does not verify")
+        ok = False
+    return ok
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Check:
+    """How to check the signature value with the signer's public key."""
+
+    scheme: SignatureScheme
+    hash: DigestAlgorithm
+    pss: padding.PSS | None = None
+
+
+def _signature_check(
+    info: asn1.SignerInfoData, digest: DigestAlgorithm
+) -> tuple[SignatureScheme, _Check]:
+    oid = info.signature_algorithm.oid
+    if oid in _RSA_PKCS1_OIDS:
+        implied = _RSA_PKCS1_OIDS[oid]
+        return SignatureScheme.RSA_PKCS1V15, _Check(
+            scheme=SignatureScheme.RSA_PKCS1V15, hash=implied or digest
+        )
+    if oid in _ECDSA_SIGNATURE_OIDS:
+        implied = _ECDSA_SIGNATURE_OIDS[oid]
+        return SignatureScheme.ECDSA, _Check(scheme=SignatureScheme.ECDSA, hash=implied or digest)
+    if oid == asn1.OID_RSASSA_PSS and info.pss is not None:
+        # RFC 4056 §2.2 / RFC 4055 §3.1: hash, MGF1 hash and salt from the parameters.
+        params = info.pss
+        if params.mgf_oid != asn1.OID_MGF1 or params.mgf_hash_oid is None:
+            raise UnsupportedAlgorithmError("RSASSA-PSS mask generation function", params.mgf_oid)
+        if params.trailer_field != 1:
+            raise InputError("RSASSA-PSS trailer field 1", str(params.trailer_field))
+        pss_hash = DigestAlgorithm.from_oid(params.hash_oid)
+        mgf_hash = DigestAlgorithm.from_oid(params.mgf_hash_oid)
+        pss = padding.PSS(mgf=padding.MGF1(mgf_hash.hash()), salt_length=params.salt_length)
+        return SignatureScheme.RSA_PSS, _Check(
+            scheme=SignatureScheme.RSA_PSS, hash=pss_hash, pss=pss
+        )
+    raise UnsupportedAlgorithmError("signature algorithm", oid)
+
+
+def _signature_ok(
+    signer: x509.Certificate, check: _Check, signature: bytes, candidates: Sequence[bytes]
+) -> bool:
+    key = signer.public_key()
+    for data in candidates:
+        try:
+            if check.scheme is SignatureScheme.ECDSA:
+                if not isinstance(key, ec.EllipticCurvePublicKey):
+                    return False
+                key.verify(signature, data, ec.ECDSA(check.hash.hash()))
+            else:
+                if not isinstance(key, rsa.RSAPublicKey):
+                    return False
+                pad = check.pss if check.pss is not None else padding.PKCS1v15()
+                key.verify(signature, data, pad, check.hash.hash())
+        except (InvalidSignature, ValueError):
+            continue
+        return True
+    return False
+
+
+# --- certificates ------------------------------------------------------------------
+
+
+def _load_certificates(ders: Sequence[bytes]) -> tuple[x509.Certificate, ...]:
+    certificates = []
+    for index, der in enumerate(ders):
+        try:
+            certificates.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            raise DecodeError(
+                "an X.509 certificate", f"undecodable bytes in certificate {index + 1}"
+            ) from None
+    return tuple(certificates)
+
+
+def _matches(reference: asn1.KeyReference, certificate: x509.Certificate) -> bool:
+    if reference.issuer_serial is not None:
+        wanted = reference.issuer_serial
+        if certificate.serial_number != wanted.serial:
+            return False
+        issuer = certificate.issuer.public_bytes()
+        return issuer == wanted.issuer or _same_name(issuer, wanted.issuer)
+    if reference.subject_key_identifier is not None:
+        try:
+            ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        except (x509.ExtensionNotFound, ValueError):
+            return False
+        return ski.value.digest == reference.subject_key_identifier
+    return False
+
+
+def _same_name(left: bytes, right: bytes) -> bool:
+    # Equal names encoded differently, e.g. PrintableString vs UTF8String (RFC 5280 §7.1).
+    try:
+        return asn1.same_name(left, right)
+    except DecodeError:
+        return False
+
+
+def _find(
+    reference: asn1.KeyReference, certificates: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    return next((c for c in certificates if _matches(reference, c)), None)
+
+
+def _encryption_certificate(
+    attributes: asn1.SignedAttributes | None, certificates: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    """The certificate named by SMIMEEncryptionKeyPreference (RFC 8551 §2.5.3) or,
+    failing that, by Microsoft's 1.3.6.1.4.1.311.16.4 attribute."""
+    if attributes is None:
+        return None
+    if attributes.encryption_key_preference is not None:
+        found = _find(attributes.encryption_key_preference, certificates)
+        if found is not None:
+            return found
+    if attributes.microsoft_encryption_key is not None:
+        reference = asn1.KeyReference(issuer_serial=attributes.microsoft_encryption_key)
+        return _find(reference, certificates)
+    return None
+
+
+def _known_ciphers(capabilities: Sequence[asn1.Capability]) -> list[ContentCipher]:
+    known: list[ContentCipher] = []
+    for capability in capabilities:
+        try:
+            known.append(ContentCipher.from_oid(capability.oid))
+        except UnsupportedAlgorithmError:
+            continue  # key transports and unknown ciphers stay in capability_oids
+    return known
+
+
+# --- address match (RFC 8550 §3) ---------------------------------------------------------
+
+
+def _address_match(
+    signer: x509.Certificate | None,
+    headers: Sequence[tuple[str, str]],
+    sender: str | None,
+    reasons: list[str],
+) -> AddressMatch:
+    if sender is not None:
+        addresses = [sender]
+    else:
+        values = [v for n, v in headers if n.lower() in ("from", "sender")]
+        addresses = [address for _, address in getaddresses(values) if address]
+    if not addresses:
+        return AddressMatch.UNKNOWN
+    if signer is None:
+        reasons.append("no signer certificate to match the sender's address against")
+        return AddressMatch.MISMATCH
+    names = certificate_emails(signer)
+    if any(_same_address(a, n) for a in addresses for n in names):
+        return AddressMatch.MATCH
+    listed = ", ".join(names) if names else "no email address"
+    reasons.append(f"sender {', '.join(addresses)} is not in the certificate ({listed})")
+    return AddressMatch.MISMATCH
+
+
+def _same_address(left: str, right: str) -> bool:
+    """Local parts compare exactly, domains case-insensitively (RFC 5280 §7.5)."""
+    l_local, _, l_domain = left.strip().rpartition("@")
+    r_local, _, r_domain = right.strip().rpartition("@")
+    return l_local == r_local and l_domain.casefold() == r_domain.casefold() and bool(l_domain)
