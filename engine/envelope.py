@@ -91,7 +91,7 @@ class DecryptResult:
     is "data" or another CMS type name (a dotted OID when unknown).
     """
 
-    content: bytes
+    content: bytes = dataclasses.field(repr=False)  # decrypted: keep it out of logs
     cipher: ContentCipher
     key_transport: KeyTransport
     identifier: RecipientIdentifier
