@@ -239,10 +239,12 @@ def tamper_signed_attribute(der: bytes, attribute: str = "signing_time") -> byte
     for attr in attrs:
         if attr["type"].native != attribute:
             continue
-        value = attr["values"][0]
-        encoded = bytes(value.dump())
+        # The whole attribute (its type OID included) is unique in the DER; its last
+        # value ends it. Flip that value's last-but-one byte: a digit of a time, a byte
+        # of a digest, an arc of an OID -- still well-formed, no longer what was signed.
+        encoded = bytes(attr.dump())
         flipped = bytearray(encoded)
-        flipped[-2] ^= 0x01  # a digit of a time, a byte of a digest: still well-formed
+        flipped[-2] ^= 0x01
         return replace_once(der, encoded, bytes(flipped))
     raise AssertionError(f"no signed attribute {attribute} to tamper with")
 
@@ -254,7 +256,7 @@ def tamper_encapsulated_content(der: bytes, old: bytes, new: bytes) -> bytes:
     info = cms.ContentInfo.load(der)
     encap = info["content"]["encap_content_info"]
     content = encap["content"].native
-    encap["content"] = core.ParsableOctetString(replace_once(content, old, new))
+    encap["content"] = core.OctetString(replace_once(content, old, new))
     return _reencode(info)
 
 

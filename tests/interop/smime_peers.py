@@ -164,8 +164,12 @@ class OpenSSL:
         keyopts: Sequence[str] = (),
         headers: dict[str, str] | None = None,
         outform: str = "SMIME",
+        crlfeol: bool = False,
     ) -> bytes:
-        """``openssl cms -sign`` of a MIME entity (``-binary``: signed exactly as given)."""
+        """``openssl cms -sign`` of a MIME entity (``-binary``: signed exactly as given).
+
+        openssl writes S/MIME with LF line ends unless ``crlfeol``.
+        """
         cert, key = self.credential_files(signer)
         args: list[Arg] = ["-sign", "-signer", cert, "-inkey", key, "-md", digest, "-binary"]
         if signer.chain:
@@ -175,6 +179,8 @@ class OpenSSL:
         for option in keyopts:
             args += ["-keyopt", option]
         args += ["-outform", outform, *_header_args(headers)]
+        if crlfeol:
+            args.append("-crlfeol")
         return self.cms(*args, stdin=content).stdout
 
     def encrypt(

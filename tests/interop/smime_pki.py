@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
@@ -109,3 +110,25 @@ def build_pki(keys: KeySource, epoch: dt.datetime) -> InteropPKI:
         erin=_enroll(gamma, "erin", KeyType.EC_P256),
         mallory=_enroll(rogue, "mallory"),
     )
+
+
+def forged_twin(genuine: x509.Certificate, impostor: Credential) -> x509.Certificate:
+    """A certificate with the genuine one's issuer, serial and subject but the impostor's key.
+
+    A SignedData's signer identifier (issuer and serial) then finds this certificate,
+    whose key did not make the signature, and whose own signature no CA made.
+    """
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(genuine.subject)
+        .issuer_name(genuine.issuer)
+        .serial_number(genuine.serial_number)
+        .not_valid_before(genuine.not_valid_before_utc)
+        .not_valid_after(genuine.not_valid_after_utc)
+        .public_key(impostor.private_key.public_key())
+    )
+    for extension in genuine.extensions:
+        if isinstance(extension.value, x509.SubjectKeyIdentifier):
+            continue
+        builder = builder.add_extension(extension.value, extension.critical)
+    return builder.sign(impostor.private_key, hashes.SHA256())
