@@ -469,7 +469,8 @@ def signed_data_der(
         signer_info["signed_attrs"] = cms.CMSAttributes.load(signed_attributes)
     encap: dict[str, Any] = {"content_type": "data"}
     if content is not None:
-        encap["content"] = core.OctetString(content)
+        octets = core.ParsableOctetString if by_key_id else core.OctetString
+        encap["content"] = octets(content)
     # RFC 5652 §5.1: version 3 when any SignerInfo is version 3.
     signed: dict[str, Any] = {
         "version": version,

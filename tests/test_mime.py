@@ -1,0 +1,294 @@
+"""engine.mime: splitting, canonical form, classification and the S/MIME entities."""
+
+from __future__ import annotations
+
+import base64
+import email
+from email import policy
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import mime
+from engine.asn1 import signed as asn1
+from engine.errors import DecodeError, InputError
+from engine.mime import EntityKind
+
+MESSAGE = (
+    b"From: Alice <alice@contoso.example>\n"
+    b"To: bob@fabrikam.example\n"
+    b"Subject: Hello\n"
+    b"MIME-Version: 1.0\n"
+    b"Content-Type: text/plain; charset=us-ascii\n"
+    b"Content-Transfer-Encoding: 7bit\n"
+    b"\n"
+    b"Line one\n"
+    b"Line two\n"
+)
+
+
+def _signed_data_der() -> bytes:
+    # A structurally valid SignedData (the signature value is not checked here).
+    return asn1.signed_data_der(
+        content=b"x",
+        digest_oid="2.16.840.1.101.3.4.2.1",
+        signature_algorithm=asn1.AlgorithmIdentifier(oid=asn1.OID_RSA_ENCRYPTION),
+        signer=b"\x01\x02",
+        signed_attributes=None,
+        signature=b"\x00",
+        certificates=(),
+    )
+
+
+# --- split / join -------------------------------------------------------------------------
+
+
+def test_split_keeps_outer_headers_outside_and_content_headers_inside() -> None:
+    headers, entity = mime.split_message(MESSAGE)
+    assert [name for name, _ in headers] == ["From", "To", "Subject", "MIME-Version"]
+    assert entity.startswith(b"Content-Type: text/plain; charset=us-ascii\r\n")
+    assert b"Content-Transfer-Encoding: 7bit\r\n\r\n" in entity
+    assert entity.endswith(b"\r\n\r\nLine one\nLine two\n")  # the body keeps its bytes
+
+
+def test_split_adds_the_default_content_type() -> None:
+    headers, entity = mime.split_message(b"From: a@example.org\r\n\r\nHi\r\n")
+    assert headers == [("From", "a@example.org")]
+    assert entity == b"Content-Type: text/plain; charset=us-ascii\r\n\r\nHi\r\n"
+
+
+def test_bare_entity_has_no_outer_headers() -> None:
+    headers, entity = mime.split_message(b"Content-Type: text/html\r\n\r\n<p>x</p>")
+    assert headers == []
+    assert mime.is_bare_entity(headers)
+    assert entity == b"Content-Type: text/html\r\n\r\n<p>x</p>"
+
+
+def test_join_puts_headers_back_in_crlf_form() -> None:
+    headers, entity = mime.split_message(MESSAGE)
+    joined = mime.join_message(headers, entity)
+    parsed = email.message_from_bytes(joined, policy=policy.compat32)
+    assert parsed["Subject"] == "Hello"
+    assert parsed.get_content_type() == "text/plain"
+    assert joined.startswith(b"From: Alice <alice@contoso.example>\r\n")
+
+
+def test_folded_and_8bit_headers_survive_split_and_join() -> None:
+    data = b"Subject: caf\xc3\xa9\r\n and more\r\nFrom: a@example.org\r\n\r\nbody"
+    headers, entity = mime.split_message(data)
+    joined = mime.join_message(headers, entity)
+    assert joined.startswith(b"Subject: caf\xc3\xa9\r\n and more\r\nFrom: a@example.org\r\n")
+
+
+def test_split_refuses_text() -> None:
+    with pytest.raises(InputError, match="expected a message as bytes, found str"):
+        mime.split_message("From: a\n\nx")  # type: ignore[arg-type]
+
+
+# --- canonical form --------------------------------------------------------------------------
+
+
+def test_canonicalize_makes_every_line_end_crlf() -> None:
+    assert mime.canonicalize(b"a\nb\r\nc\n") == b"a\r\nb\r\nc\r\n"
+
+
+@given(st.binary(max_size=200))
+def test_canonicalize_is_idempotent(data: bytes) -> None:
+    once = mime.canonicalize(data)
+    assert mime.canonicalize(once) == once
+    assert b"\n" not in once.replace(b"\r\n", b"")
+
+
+# --- classify ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "kind"),
+    [
+        (
+            'multipart/signed; protocol="application/pkcs7-signature"; boundary=b',
+            "SIGNED_MULTIPART",
+        ),
+        ("application/pkcs7-mime; smime-type=signed-data", "SIGNED_OPAQUE"),
+        ("application/x-pkcs7-mime; smime-type=signed-data", "SIGNED_OPAQUE"),
+        ("application/pkcs7-mime; smime-type=enveloped-data", "ENVELOPED"),
+        ("application/pkcs7-mime; smime-type=authEnveloped-data", "AUTH_ENVELOPED"),
+        ("application/pkcs7-mime; smime-type=certs-only", "CERTS_ONLY"),
+        ("text/plain", "PLAIN"),
+        ("multipart/mixed; boundary=x", "PLAIN"),
+    ],
+)
+def test_classify(content_type: str, kind: str) -> None:
+    entity = f"Content-Type: {content_type}\r\n\r\nAAAA\r\n".encode()
+    assert mime.classify(entity) is EntityKind[kind]
+
+
+def test_classify_without_smime_type_reads_the_cms_content_type() -> None:
+    entity = mime.pkcs7_mime_entity(_signed_data_der(), "signed-data").replace(
+        b'smime-type="signed-data";', b""
+    )
+    assert b"smime-type" not in entity
+    assert mime.classify(entity) is EntityKind.SIGNED_OPAQUE
+
+
+def test_classify_octet_stream_p7m() -> None:
+    body = base64.b64encode(_signed_data_der())
+    entity = (
+        b'Content-Type: application/octet-stream; name="smime.p7m"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + body + b"\r\n"
+    )
+    assert mime.classify(entity) is EntityKind.SIGNED_OPAQUE
+
+
+def test_classify_refuses_garbage_without_smime_type() -> None:
+    entity = b"Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    entity += base64.b64encode(b"not der at all") + b"\r\n"
+    with pytest.raises(DecodeError, match="expected a DER CMS ContentInfo"):
+        mime.classify(entity)
+
+
+# --- application/pkcs7-mime ------------------------------------------------------------------
+
+
+def test_pkcs7_mime_entity_round_trip() -> None:
+    der = _signed_data_der()
+    entity = mime.pkcs7_mime_entity(der, "signed-data")
+    parsed = email.message_from_bytes(entity, policy=policy.compat32)
+    assert parsed.get_content_type() == "application/pkcs7-mime"
+    assert parsed.get_param("smime-type") == "signed-data"
+    assert parsed["Content-Transfer-Encoding"] == "base64"
+    assert parsed["MIME-Version"] is None
+    assert mime.pkcs7_payload(entity) == der
+    assert all(len(line) <= 78 for line in entity.split(b"\r\n"))
+
+
+def test_pkcs7_payload_accepts_binary_transfer_encoding() -> None:
+    entity = b"Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+    assert mime.pkcs7_payload(entity + b"\x30\x00") == b"\x30\x00"
+
+
+def test_pkcs7_payload_errors() -> None:
+    head = b"Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    with pytest.raises(DecodeError, match="expected base64"):
+        mime.pkcs7_payload(head + b"AAA\r\n")
+    with pytest.raises(DecodeError, match="found an empty body"):
+        mime.pkcs7_payload(head)
+    with pytest.raises(InputError, match="pkcs7-mime entity, found text/plain"):
+        mime.pkcs7_payload(b"Content-Type: text/plain\r\n\r\nhi")
+    with pytest.raises(InputError, match="found 'quoted-printable'"):
+        mime.pkcs7_payload(head.replace(b"base64", b"quoted-printable") + b"x")
+
+
+# --- multipart/signed ----------------------------------------------------------------------------
+
+CONTENT = b"Content-Type: text/plain\r\n\r\nSigned text\r\n"
+
+
+def test_multipart_signed_round_trip() -> None:
+    entity = mime.multipart_signed_entity(CONTENT, b"\x30\x03\x02\x01\x05", "sha-384")
+    parsed = email.message_from_bytes(entity, policy=policy.compat32)
+    assert parsed.get_content_type() == "multipart/signed"
+    assert parsed.get_param("protocol") == "application/pkcs7-signature"
+    assert parsed.get_param("micalg") == "sha-384"
+    parts = mime.signed_parts(entity)
+    assert parts.content == CONTENT
+    assert parts.signature == b"\x30\x03\x02\x01\x05"
+    assert parts.micalg == "sha-384"
+    assert mime.classify(entity) is EntityKind.SIGNED_MULTIPART
+
+
+def test_multipart_signed_boundary_is_deterministic_and_not_in_content() -> None:
+    first = mime.multipart_signed_entity(CONTENT, b"\x30\x00", "sha-256")
+    second = mime.multipart_signed_entity(CONTENT, b"\x30\x00", "sha-256")
+    assert first == second
+    boundary = email.message_from_bytes(first).get_param("boundary")
+    assert isinstance(boundary, str)
+    assert boundary.encode() not in CONTENT
+
+
+def test_signed_parts_from_lf_only_message_are_crlf() -> None:
+    entity = mime.multipart_signed_entity(CONTENT, b"\x30\x00", "sha-256")
+    assert mime.signed_parts(entity.replace(b"\r\n", b"\n")).content == CONTENT
+
+
+def test_signed_parts_keep_the_raw_bytes_of_the_first_part() -> None:
+    # Odd header spacing a generator would rewrite must stay as it was.
+    odd = b"Content-Type:   text/plain;\r\n\tcharset=us-ascii\r\n\r\nx  \r\n"
+    entity = mime.multipart_signed_entity(odd, b"\x30\x00", "sha-256")
+    assert mime.signed_parts(entity).content == odd
+
+
+def test_signed_parts_accepts_legacy_labels() -> None:
+    entity = mime.multipart_signed_entity(CONTENT, b"\x30\x00", "sha-256")
+    legacy = entity.replace(b'protocol="application/pkcs7', b'protocol="application/x-pkcs7')
+    legacy = legacy.replace(b'micalg="sha-256"', b"micalg=SHA256")
+    parts = mime.signed_parts(legacy)
+    assert parts.protocol == "application/x-pkcs7-signature"
+    assert parts.signature_type == "application/pkcs7-signature"
+    assert parts.micalg == "SHA256"
+
+
+def test_signed_parts_errors() -> None:
+    good = mime.multipart_signed_entity(CONTENT, b"\x30\x00", "sha-256")
+    no_boundary = b"Content-Type: multipart/signed; protocol=application/pkcs7-signature\r\n\r\nx"
+    with pytest.raises(DecodeError, match="expected a boundary parameter"):
+        mime.signed_parts(no_boundary)
+    one_part = good[: good.index(b"Content-Type: application/pkcs7-signature")]
+    with pytest.raises(DecodeError, match="expected two body parts"):
+        mime.signed_parts(one_part)
+    wrong = good.replace(b"application/pkcs7-signature; name", b"text/plain; name")
+    with pytest.raises(InputError, match="found text/plain"):
+        mime.signed_parts(wrong)
+    with pytest.raises(InputError, match="expected a multipart/signed entity, found text/plain"):
+        mime.signed_parts(CONTENT)
+    pgp = good.replace(b'protocol="application/pkcs7-signature"', b'protocol="application/pgp"')
+    with pytest.raises(InputError, match="expected protocol application/pkcs7-signature"):
+        mime.signed_parts(pgp)
+
+
+# --- 7-bit transfer encoding (RFC 8551 §3.1.2) ---------------------------------------------
+
+
+def test_seven_bit_leaves_ascii_alone() -> None:
+    assert (
+        mime.seven_bit(b"Content-Type: text/plain\n\nhi\n")
+        == b"Content-Type: text/plain\r\n\r\nhi\r\n"
+    )
+
+
+def test_seven_bit_quoted_printable_for_8bit_text() -> None:
+    _, entity = mime.split_message("From: a@example.org\n\nCafé au lait\n".encode())
+    encoded = mime.seven_bit(entity)
+    assert encoded.isascii()
+    parsed = email.message_from_bytes(encoded, policy=policy.default)
+    assert parsed["Content-Transfer-Encoding"] == "quoted-printable"
+    assert parsed.get_content_charset() == "utf-8"
+    assert parsed.get_content().replace("\r\n", "\n") == "Café au lait\n"
+
+
+def test_seven_bit_base64_for_binary_parts() -> None:
+    entity = (
+        b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\nGr\xfc\xdfe\r\n--XX\r\n"
+        b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        b"\x00\x01\xff\r\n--XX--\r\n"
+    )
+    encoded = mime.seven_bit(entity)
+    assert encoded.isascii()
+    parts = list(email.message_from_bytes(encoded, policy=policy.compat32).walk())[1:]
+    assert parts[0].get_payload(decode=True) == b"Gr\xfc\xdfe"
+    assert parts[0].get_param("charset") == "iso-8859-1"
+    assert parts[1]["Content-Transfer-Encoding"] == "base64"
+    assert parts[1].get_payload(decode=True) == b"\x00\x01\xff"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=80))
+def test_seven_bit_preserves_text(text: str) -> None:
+    _, entity = mime.split_message(b"From: a@example.org\n\n" + text.encode() + b"\n")
+    encoded = mime.seven_bit(entity)
+    assert encoded.isascii()
+    decoded = email.message_from_bytes(encoded, policy=policy.compat32).get_payload(decode=True)
+    assert isinstance(decoded, bytes)
+    assert decoded.replace(b"\r\n", b"\n") == text.encode() + b"\n"
