@@ -165,10 +165,15 @@ class OpenSSL:
         headers: dict[str, str] | None = None,
         outform: str = "SMIME",
         crlfeol: bool = False,
+        flags: Sequence[str] = (),
+        command: str = "cms",
     ) -> bytes:
         """``openssl cms -sign`` of a MIME entity (``-binary``: signed exactly as given).
 
-        openssl writes S/MIME with LF line ends unless ``crlfeol``.
+        openssl writes S/MIME with LF line ends unless ``crlfeol``; ``flags`` such as
+        ``-stream`` (BER indefinite lengths) or ``-keyid`` are passed on as they are.
+        ``command="smime"`` uses the legacy PKCS #7 command, which labels its output
+        ``application/x-pkcs7-*``.
         """
         cert, key = self.credential_files(signer)
         args: list[Arg] = ["-sign", "-signer", cert, "-inkey", key, "-md", digest, "-binary"]
@@ -181,7 +186,7 @@ class OpenSSL:
         args += ["-outform", outform, *_header_args(headers)]
         if crlfeol:
             args.append("-crlfeol")
-        return self.cms(*args, stdin=content).stdout
+        return self._command(command, *args, *flags, stdin=content).stdout
 
     def encrypt(
         self,
@@ -193,17 +198,31 @@ class OpenSSL:
         keyid: bool = False,
         headers: dict[str, str] | None = None,
         outform: str = "SMIME",
+        flags: Sequence[str] = (),
+        command: str = "cms",
     ) -> bytes:
-        """``openssl cms -encrypt``; ``keyopts`` apply to every recipient."""
-        args: list[Arg] = ["-encrypt", "-binary", f"-{cipher}"]
+        """``openssl cms -encrypt``; ``keyopts`` apply to every recipient.
+
+        ``command="smime"``: the legacy PKCS #7 command (recipients as arguments).
+        """
+        args: list[Arg] = ["-encrypt", "-binary", f"-{cipher}", *flags]
         if keyid:
             args.append("-keyid")
-        for cert in recipients:
-            args += ["-recip", self.workspace.write("recipient.pem", pem(cert))]
-            for option in keyopts:
-                args += ["-keyopt", option]
+        files = [self.workspace.write("recipient.pem", pem(c)) for c in recipients]
+        if command == "cms":
+            for path in files:
+                args += ["-recip", path]
+                for option in keyopts:
+                    args += ["-keyopt", option]
         args += ["-outform", outform, *_header_args(headers)]
-        return self.cms(*args, stdin=content).stdout
+        if command != "cms":
+            args += files
+        return self._command(command, *args, stdin=content).stdout
+
+    def _command(self, command: str, *args: Arg, stdin: bytes) -> PeerRun:
+        if command not in ("cms", "smime"):
+            raise ValueError(f"{command=}, but only cms or smime are openssl S/MIME commands")
+        return _run([self.binary, command, *args], stdin=stdin, env=None, check=True)
 
     def print_structure(self, message: bytes, *, inform: str = "SMIME") -> str:
         """``openssl cms -cmsout -print``: the parsed structure, for assertions on algorithms."""

@@ -233,6 +233,40 @@ def test_openssl_encrypts_for_several_recipients_each_decrypts_with_the_engine(
         assert result.recipients == len(recipients)
 
 
+@pytest.mark.parametrize(
+    ("flags", "command", "outform"),
+    [
+        (("-stream",), "cms", "SMIME"),
+        (("-stream",), "cms", "DER"),
+        ((), "smime", "SMIME"),
+        (("-stream",), "smime", "SMIME"),
+    ],
+    ids=["ber-indefinite", "ber-indefinite-der", "legacy-x-pkcs7", "legacy-x-pkcs7-ber"],
+)
+def test_openssl_envelope_quirks_decrypt_with_the_engine(
+    openssl: OpenSSL, pki: InteropPKI, flags: tuple[str, ...], command: str, outform: str
+) -> None:
+    """BER indefinite lengths (-stream) and ``openssl smime``'s application/x-pkcs7-mime."""
+    encrypted = openssl.encrypt(
+        PLAIN_ENTITY,
+        [pki.alice.certificate],
+        cipher="aes128",
+        flags=flags,
+        command=command,
+        outform=outform,
+        headers={"From": pki.bob.email, "To": pki.alice.email} if outform == "SMIME" else None,
+    )
+    if outform == "DER":
+        assert encrypted[:2] == b"\x30\x80"  # indefinite length
+        result = envelope.decrypt_content(encrypted, pki.alice.encryption)
+    else:
+        expected = "application/x-pkcs7-mime" if command == "smime" else "application/pkcs7-mime"
+        assert content_type(encrypted) == expected
+        result = envelope.decrypt(encrypted, pki.alice.encryption)
+    assert result.content == PLAIN_ENTITY
+    assert result.cipher is ContentCipher.AES_128_CBC
+
+
 def test_openssl_der_output_engine_decrypts_content(openssl: OpenSSL, pki: InteropPKI) -> None:
     der = openssl.encrypt(PLAIN_ENTITY, [pki.bob.certificate], outform="DER")
     result = envelope.decrypt_content(der, pki.bob.encryption)

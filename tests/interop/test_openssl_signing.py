@@ -34,7 +34,7 @@ from smime_peers import OpenSSL, der
 from smime_pki import InteropPKI, Mailbox, forged_twin
 
 from engine import envelope, signing, verification
-from engine.algorithms import DigestAlgorithm, SignatureScheme
+from engine.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
 from engine.errors import SmimeError
 from engine.verification import AddressMatch, VerificationResult
 
@@ -210,6 +210,64 @@ def test_openssl_signature_verifies_with_the_engine(
     expected_scheme = ECDSA if case.who in ("carol", "erin") else PSS if case.keyopts else RSA
     assert result.scheme is expected_scheme
     assert result.content == PLAIN_ENTITY
+
+
+@pytest.mark.parametrize(
+    ("flags", "detached", "command"),
+    [
+        (("-stream",), False, "cms"),
+        (("-stream",), True, "cms"),
+        (("-keyid",), True, "cms"),
+        (("-keyid",), False, "cms"),
+        ((), True, "smime"),
+        ((), False, "smime"),
+        (("-stream",), False, "smime"),
+    ],
+    ids=[
+        "ber-indefinite-opaque",
+        "streamed-detached",
+        "ski-signer-detached",
+        "ski-signer-opaque",
+        "legacy-x-pkcs7-detached",
+        "legacy-x-pkcs7-opaque",
+        "legacy-x-pkcs7-ber-opaque",
+    ],
+)
+def test_openssl_signature_quirks_verify_with_the_engine(
+    openssl: OpenSSL, pki: InteropPKI, flags: tuple[str, ...], detached: bool, command: str
+) -> None:
+    """BER indefinite lengths (-stream), a subjectKeyIdentifier signer (-keyid) and the
+    legacy application/x-pkcs7-* labels of ``openssl smime`` (RFC 8551 §3.2.1)."""
+    signed = openssl.sign(
+        PLAIN_ENTITY,
+        pki.alice.signing,
+        detached=detached,
+        headers={"From": pki.alice.email, "To": pki.bob.email},
+        flags=flags,
+        command=command,
+    )
+    if command == "smime":
+        kind = content_type(signed)
+        assert kind in ("multipart/signed", "application/x-pkcs7-mime"), kind
+        if detached:
+            assert content_type_param(signed, "protocol") == "application/x-pkcs7-signature"
+    if "-stream" in flags and not detached:
+        assert pkcs7_der(signed)[:2] == b"\x30\x80"  # indefinite length
+    result = _verify(pki, signed)
+    assert result.intact and result.trusted, _explain(result)
+    assert result.address_match is AddressMatch.MATCH
+    assert result.signer == pki.alice.signing.certificate
+    assert result.content == PLAIN_ENTITY
+
+
+def test_openssl_capabilities_reach_the_engine(openssl: OpenSSL, pki: InteropPKI) -> None:
+    """openssl's default SMIMECapabilities list AES-256-CBC first (RFC 8551 §2.5.2)."""
+    signed = openssl.sign(PLAIN_ENTITY, pki.bob.signing, headers={"From": pki.bob.email})
+    result = _verify(pki, signed)
+    assert result.intact, _explain(result)
+    assert result.capabilities[:1] == (ContentCipher.AES_256_CBC,)
+    assert ContentCipher.AES_128_CBC in result.capabilities
+    assert "2.16.840.1.101.3.4.1.42" in result.capability_oids
 
 
 def test_openssl_signature_from_someone_else_is_an_address_mismatch(
