@@ -99,6 +99,9 @@ def validate_certificate(
     # reported as expired rather than as a path failure; the window of every
     # certificate on the path is compared with ``at`` afterwards.
     build_time = min(max(at, certificate.not_valid_before_utc), certificate.not_valid_after_utc)
+    # A self-issued root carried in a message is no intermediate: trust anchors come
+    # from the relying party only (RFC 5280 §6.1.1 (d)).
+    intermediates = [c for c in intermediates if c.subject != c.issuer]
     try:
         chain = _build_path(certificate, intermediates, anchors, build_time)
     except (verification.VerificationError, ValueError) as exc:  # never raise for bad input
@@ -239,6 +242,13 @@ def _path_failure(
                 status, text = window
                 return _untrusted(status, f"issuing CA {_cn(ca)} {text}", (certificate,))
     if "no interior errors" in detail:
+        return _untrusted(
+            TrustStatus.UNTRUSTED_ISSUER,
+            f"no path from issuer {certificate.issuer.rfc4514_string()} to a trusted root",
+            (),
+        )
+    names = _issuers_of(certificate, [*intermediates, *anchors])
+    if not names or names[-1] not in anchors:
         return _untrusted(
             TrustStatus.UNTRUSTED_ISSUER,
             f"no path from issuer {certificate.issuer.rfc4514_string()} to a trusted root",
