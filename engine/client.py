@@ -19,6 +19,7 @@ from email.utils import format_datetime, make_msgid
 from cryptography import x509
 
 from engine.algorithms import ContentCipher
+from engine.authority import Enrollment
 from engine.clock import Clock
 from engine.contacts import Contact, ContactBook, normalize_address
 from engine.credential import Credential
@@ -196,6 +197,7 @@ class MailClient:
         self.trust_store: list[x509.Certificate] = [organization.ca.root]
         self.sent: list[bytes] = []
         self._pending: _Pending | None = None
+        self._installed: list[Enrollment] = []
 
     # -- identity --------------------------------------------------------
 
@@ -205,14 +207,20 @@ class MailClient:
 
     @property
     def signing_credential(self) -> Credential | None:
+        if self._installed:
+            return self._installed[-1].signing
         enrollment = self.organization.current_enrollment(self.address)
         return None if enrollment is None else enrollment.signing
 
     @property
     def encryption_credentials(self) -> tuple[Credential, ...]:
         """Every encryption key this user ever held, newest first, so old mail stays readable."""
-        found = self.organization.enrollments(self.address)
+        found = (*self.organization.enrollments(self.address), *self._installed)
         return tuple(e.encryption for e in reversed(found))
+
+    def install(self, enrollment: Enrollment) -> None:
+        """Import credentials from elsewhere (a PKCS#12 file): they become the current ones."""
+        self._installed.append(enrollment)
 
     def trust(self, anchor: x509.Certificate) -> None:
         """An explicit decision to trust another organization's CA (IMP-03)."""

@@ -9,7 +9,7 @@ also serves each organization's published CRL at its distribution point.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email import message_from_bytes, policy
 from email.utils import getaddresses
 
@@ -46,6 +46,15 @@ class MailServer:
             return False
         box.append(message)
         return True
+
+    def replace_last(self, address: str, change: Callable[[bytes], bytes]) -> tuple[bytes, bytes]:
+        """Change the newest message in a mailbox (a tampering test); returns (old, new)."""
+        box = self._mailboxes.get(normalize_address(address))
+        if not box:
+            raise InputError(f"a message in the mailbox of {address}", "an empty mailbox")
+        old = box[-1]
+        box[-1] = change(old)
+        return old, box[-1]
 
     def mailbox(self, address: str) -> tuple[bytes, ...]:
         return tuple(self._mailboxes.get(normalize_address(address), ()))

@@ -99,7 +99,10 @@ class Organization:
         self.publish_crl()
 
     def publish_crl(self) -> None:
+        """Publish the issuing CA's CRL, and the root's when there is an intermediate."""
         self.network.publish_crl(self.ca.crl_url, self.ca.crl())
+        if self.ca.intermediate is not None:
+            self.network.publish_crl(self.ca.root_crl_url, self.ca.root_crl())
 
     def current_enrollment(self, address: str) -> Enrollment | None:
         found = self.ca.enrollments(address)

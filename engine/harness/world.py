@@ -1,0 +1,256 @@
+"""The state one scenario builds up: a clock, a network, organizations, users, outcomes.
+
+Step functions are thin adapters over this object, and this object is a thin
+adapter over the engine's public model (:mod:`engine.organization`,
+:mod:`engine.client`). Every message that crosses the network is kept as an
+artifact (real RFC 5322 bytes) for the report and for checks with
+``openssl cms``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from pathlib import Path
+
+from cryptography import x509
+
+from engine.authority import Enrollment
+from engine.client import ContactOutcome, MailClient, ReceivedMessage, SendOutcome
+from engine.clock import FixedClock
+from engine.errors import InputError
+from engine.keys import KeySource, KeyType
+from engine.network import MailNetwork
+from engine.organization import Organization
+from engine.profile import DEFAULT_PROFILE, ClientProfile
+from engine.prompt import Prompt
+
+# Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
+SCENARIO_EPOCH = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Artifact:
+    """A message as it crossed the network."""
+
+    name: str
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+    signed: bool
+    encrypted: bool
+
+
+@dataclasses.dataclass(slots=True)
+class User:
+    name: str
+    address: str
+    organization: Organization
+    client: MailClient
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+class World:
+    """Everything a scenario has made so far."""
+
+    def __init__(self, *, keys: KeySource, artifact_dir: Path | None = None) -> None:
+        self.keys = keys
+        self.clock = FixedClock(SCENARIO_EPOCH)
+        self.network = MailNetwork()
+        self.organizations: dict[str, Organization] = {}
+        self.users: dict[str, User] = {}
+        self.default_profile: ClientProfile = DEFAULT_PROFILE
+        self.artifacts: list[Artifact] = []
+        self.artifact_dir = artifact_dir
+        self.last_send: SendOutcome | None = None
+        self.last_contact: ContactOutcome | None = None
+        self.last_outcome_by: dict[str, SendOutcome | ContactOutcome] = {}
+        self.opened: dict[str, ReceivedMessage] = {}
+        self.previous_certificates: dict[str, x509.Certificate] = {}
+        self.enrollments: dict[str, Enrollment] = {}
+        self.previous_enrollments: dict[str, Enrollment] = {}
+        self.tokens: dict[str, str] = {}
+        self.base_dir: Path = Path.cwd()
+        self._send_began_at = 0
+
+    # -- organizations and users ------------------------------------------
+
+    def organization(self, name: str) -> Organization:
+        try:
+            return self.organizations[name.lower()]
+        except KeyError:
+            known = ", ".join(o.name for o in self.organizations.values()) or "none yet"
+            raise InputError(f"an organization set up earlier ({known})", repr(name)) from None
+
+    def add_organization(self, name: str, *, intermediate: bool = False) -> Organization:
+        if name.lower() in self.organizations:
+            return self.organizations[name.lower()]
+        org = Organization(
+            name,
+            f"{_slug(name)}.example",
+            clock=self.clock,
+            network=self.network,
+            keys=self.keys,
+            intermediate=intermediate,
+        )
+        self.organizations[name.lower()] = org
+        org.publish_crl()
+        return org
+
+    def user(self, name: str) -> User:
+        try:
+            return self.users[name.lower()]
+        except KeyError:
+            known = ", ".join(u.name for u in self.users.values()) or "none yet"
+            raise InputError(f"a user set up earlier ({known})", repr(name)) from None
+
+    def add_user(
+        self,
+        name: str,
+        org_name: str,
+        *,
+        enrolled: bool = True,
+        separate: bool = False,
+        key_type: KeyType = KeyType.RSA_2048,
+    ) -> User:
+        org = self.organization(org_name)
+        address = org.address(name)
+        if enrolled:
+            self.enrollments[name.lower()] = org.enroll(
+                address, key_type=key_type, separate_encryption_key=separate
+            )
+        else:
+            org.add_mailbox(address)
+        client = MailClient(
+            address=address, organization=org, clock=self.clock, profile=self.default_profile
+        )
+        user = User(name=name, address=address, organization=org, client=client)
+        self.users[name.lower()] = user
+        return user
+
+    def address(self, name: str) -> str:
+        """A user's address; names not set up as users are taken as addresses if they contain @."""
+        if "@" in name:
+            return name
+        return self.user(name).address
+
+    # -- messages ---------------------------------------------------------
+
+    def record(self, sender: User, outcome: SendOutcome) -> None:
+        self.last_send = outcome
+        self.last_outcome_by[sender.name.lower()] = outcome
+        if outcome.message is None:
+            return
+        index = len(self.artifacts) + 1
+        recipients = outcome.delivery.delivered if outcome.delivery else ()
+        artifact = Artifact(
+            name=f"{index:02d}-{_slug(sender.name)}-{_kind(outcome)}.eml",
+            sender=sender.address,
+            recipients=recipients,
+            data=outcome.message,
+            signed=outcome.signed,
+            encrypted=outcome.encrypted,
+        )
+        self.artifacts.append(artifact)
+        if self.artifact_dir is not None:
+            self.artifact_dir.mkdir(parents=True, exist_ok=True)
+            (self.artifact_dir / artifact.name).write_bytes(artifact.data)
+
+    def enrollment(self, name: str, which: str = "current") -> Enrollment:
+        table = self.enrollments if which == "current" else self.previous_enrollments
+        if which not in ("current", "previous"):
+            raise InputError("current or previous", repr(which))
+        try:
+            return table[name.lower()]
+        except KeyError:
+            raise InputError(f"a {which} enrollment of {name}", "none") from None
+
+    def encryption_certificate(self, name: str, which: str = "current") -> x509.Certificate:
+        return self.enrollment(name, which).encryption.certificate
+
+    def renew(self, name: str) -> Enrollment:
+        user = self.user(name)
+        self.previous_enrollments[name.lower()] = self.enrollment(name)
+        enrollment = user.organization.renew(user.address)
+        self.enrollments[name.lower()] = enrollment
+        return enrollment
+
+    def begin_send(self) -> None:
+        self._send_began_at = len(self.artifacts)
+
+    def sent_since_send_began(self) -> int:
+        return len(self.artifacts) - self._send_began_at
+
+    def require_send(self) -> SendOutcome:
+        if self.last_send is None:
+            raise InputError("a message sent earlier in the scenario", "none")
+        return self.last_send
+
+    def pending_prompt(self) -> Prompt:
+        for user in self.users.values():
+            if user.client.pending_prompt is not None:
+                return user.client.pending_prompt
+        raise InputError("an open prompt", "none")
+
+    def opened_by(self, name: str) -> ReceivedMessage:
+        try:
+            return self.opened[name.lower()]
+        except KeyError:
+            raise InputError(f"a message {name} opened earlier", "none") from None
+
+    def last_opened(self) -> ReceivedMessage:
+        if not self.opened:
+            raise InputError("a message opened earlier", "none")
+        return list(self.opened.values())[-1]
+
+    def open_last(self, name: str) -> ReceivedMessage:
+        user = self.user(name)
+        received = user.client.open(self.last_message_for(name))
+        self.opened[name.lower()] = received
+        return received
+
+    def can_read_last_message(self, name: str) -> bool:
+        """Whether ``name`` can read the last message sent, with their own keys and client."""
+        outcome = self.require_send()
+        if outcome.message is None:
+            return False
+        user = self.user(name)
+        received = user.client.open(outcome.message)
+        return received.body is not None and received.status.value != "cannot-decrypt"
+
+    def resolve(self, path: str) -> Path:
+        """A file named in a step: absolute, or relative to the feature file's folder."""
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
+
+    def last_message_for(self, name: str, sender: str | None = None) -> bytes:
+        user = self.user(name)
+        inbox = user.client.inbox()
+        if sender is not None:
+            sender_address = self.address(sender).lower()
+            inbox = tuple(m for m in inbox if _from(m) == sender_address)
+        if not inbox:
+            who = f" from {sender}" if sender else ""
+            raise InputError(f"a message{who} in {name}'s inbox", "an empty inbox")
+        return inbox[-1]
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self.clock.advance(delta)
+
+
+def _kind(outcome: SendOutcome) -> str:
+    if outcome.encrypted:
+        return "encrypted"
+    return "signed" if outcome.signed else "plain"
+
+
+def _from(message: bytes) -> str:
+    from email import message_from_bytes, policy
+    from email.utils import parseaddr
+
+    parsed = message_from_bytes(message, policy=policy.compat32)
+    return parseaddr(str(parsed.get("From", "")))[1].lower()
