@@ -247,7 +247,7 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from engine.layers import inspect
+    from engine.inspection import inspect
 
     layers = inspect(read_input(args.infile, "message"))
     if args.json:
