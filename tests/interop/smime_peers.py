@@ -167,8 +167,10 @@ class OpenSSL:
         crlfeol: bool = False,
         flags: Sequence[str] = (),
         command: str = "cms",
+        binary: bool = True,
     ) -> bytes:
-        """``openssl cms -sign`` of a MIME entity (``-binary``: signed exactly as given).
+        """``openssl cms -sign`` of a MIME entity (``-binary``: signed exactly as given;
+        without it openssl signs the entity in canonical CRLF form).
 
         openssl writes S/MIME with LF line ends unless ``crlfeol``; ``flags`` such as
         ``-stream`` (BER indefinite lengths) or ``-keyid`` are passed on as they are.
@@ -176,7 +178,9 @@ class OpenSSL:
         ``application/x-pkcs7-*``.
         """
         cert, key = self.credential_files(signer)
-        args: list[Arg] = ["-sign", "-signer", cert, "-inkey", key, "-md", digest, "-binary"]
+        args: list[Arg] = ["-sign", "-signer", cert, "-inkey", key, "-md", digest]
+        if binary:
+            args.append("-binary")
         if signer.chain:
             args += ["-certfile", self.workspace.certificates("chain.pem", signer.chain)]
         if not detached:

@@ -26,7 +26,12 @@ from smime_pki import InteropPKI, Mailbox
 
 from engine import envelope
 from engine.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
-from engine.errors import DecryptionError, NotARecipientError, SmimeError
+from engine.errors import (
+    DecryptionError,
+    NotARecipientError,
+    SmimeError,
+    UnsupportedAlgorithmError,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -100,7 +105,9 @@ def test_engine_names_recipients_by_subject_key_identifier(
     assert openssl.decrypt(encrypted, mailbox.encryption).stdout == canonical(PLAIN_ENTITY)
 
 
-@pytest.mark.parametrize("cipher", [ContentCipher.AES_256_CBC, ContentCipher.AES_256_GCM])
+@pytest.mark.parametrize(
+    "cipher", [ContentCipher.AES_256_CBC, ContentCipher.AES_256_GCM], ids=lambda c: c.value
+)
 def test_engine_encrypts_for_several_recipients_each_decrypts_with_openssl(
     openssl: OpenSSL, pki: InteropPKI, cipher: ContentCipher
 ) -> None:
@@ -133,6 +140,14 @@ def test_engine_encrypts_a_bare_entity_openssl_decrypts(openssl: OpenSSL, pki: I
     )
     assert content_type_param(encrypted, "smime-type") == "authEnveloped-data"
     assert openssl.decrypt(encrypted, pki.bob.encryption).stdout == canonical(MIXED_ENTITY)
+
+
+def test_engine_encrypts_lf_only_input_openssl_decrypts_the_crlf_form(
+    openssl: OpenSSL, pki: InteropPKI
+) -> None:
+    message = _message(pki, MIXED_ENTITY).replace(b"\r\n", b"\n")
+    encrypted = envelope.encrypt(message, [pki.alice.certificate])
+    assert openssl.decrypt(encrypted, pki.alice.encryption).stdout == MIXED_ENTITY
 
 
 def test_engine_envelope_for_someone_else_is_refused_by_openssl(
@@ -294,6 +309,16 @@ def test_openssl_envelope_with_a_flipped_tag_byte_fails_as_decryption_error(
 
 
 # -- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["aes192", "camellia128", "aes-192-gcm"])
+def test_openssl_cipher_the_engine_does_not_implement_raises_unsupported_algorithm(
+    openssl: OpenSSL, pki: InteropPKI, option: str
+) -> None:
+    encrypted = openssl.encrypt(PLAIN_ENTITY, [pki.alice.certificate], cipher=option)
+    with pytest.raises(UnsupportedAlgorithmError) as caught:
+        envelope.decrypt(encrypted, pki.alice.encryption)
+    assert caught.value.oid.startswith(("2.16.840.1.101.3.4.1.", "1.2.392.200011.61.1.1.1."))
 
 
 @pytest.mark.parametrize("cut", [1, 2, 10, 100, 300, -40, -1])

@@ -89,8 +89,8 @@ def _engine_sign(
     )
 
 
-def _verify(pki: InteropPKI, message: bytes, **kwargs: object) -> VerificationResult:
-    return verification.verify(message, anchors=pki.anchors, at=pki.at, **kwargs)  # type: ignore[arg-type]
+def _verify(pki: InteropPKI, message: bytes, *, sender: str | None = None) -> VerificationResult:
+    return verification.verify(message, anchors=pki.anchors, at=pki.at, sender=sender)
 
 
 def _explain(result: VerificationResult) -> str:
@@ -258,6 +258,53 @@ def test_openssl_signature_quirks_verify_with_the_engine(
     assert result.address_match is AddressMatch.MATCH
     assert result.signer == pki.alice.signing.certificate
     assert result.content == PLAIN_ENTITY
+
+
+def test_openssl_text_mode_signature_of_lf_content_verifies_with_the_engine(
+    openssl: OpenSSL, pki: InteropPKI
+) -> None:
+    """Without -binary openssl signs the CRLF form of LF-only input; its MIME framing
+    stays LF: the engine must take the signed part in canonical form (RFC 8551 §3.1.1)."""
+    lf_entity = PLAIN_ENTITY.replace(b"\r\n", b"\n")
+    signed = openssl.sign(
+        lf_entity, pki.alice.signing, binary=False, headers={"From": pki.alice.email}
+    )
+    assert b"MIME-Version: 1.0\n" in signed
+    result = _verify(pki, signed)
+    assert result.intact and result.trusted, _explain(result)
+    assert result.content == PLAIN_ENTITY
+
+
+@pytest.mark.parametrize("detached", [True, False], ids=["detached", "opaque"])
+def test_openssl_signature_without_signed_attributes_verifies_with_the_engine(
+    openssl: OpenSSL, pki: InteropPKI, detached: bool
+) -> None:
+    """SignedAttributes are OPTIONAL (RFC 5652 §5.3): then the signature covers the
+    content digest directly."""
+    signed = openssl.sign(
+        PLAIN_ENTITY,
+        pki.bob.signing,
+        detached=detached,
+        headers={"From": pki.bob.email},
+        flags=("-noattr",),
+    )
+    result = _verify(pki, signed)
+    assert result.intact and result.trusted, _explain(result)
+    assert result.signing_time is None
+    assert result.content == PLAIN_ENTITY
+
+
+@pytest.mark.parametrize("detached", [True, False], ids=["detached", "opaque"])
+def test_engine_signs_lf_only_input_openssl_verifies(
+    openssl: OpenSSL, pki: InteropPKI, detached: bool
+) -> None:
+    """Stored messages often have LF line ends; what is signed is the CRLF form."""
+    message = _message(pki.alice, pki.bob, MIXED_ENTITY).replace(b"\r\n", b"\n")
+    signed = signing.sign(message, pki.alice.signing, clock=pki.clock, opaque=not detached)
+    run = openssl.verify(signed, anchors=[pki.alpha.root])
+    assert canonical(run.stdout) == MIXED_ENTITY
+    result = _verify(pki, signed)
+    assert result.intact and result.address_match is AddressMatch.MATCH, _explain(result)
 
 
 def test_openssl_capabilities_reach_the_engine(openssl: OpenSSL, pki: InteropPKI) -> None:
@@ -438,3 +485,42 @@ def test_garbage_signed_data_raises_a_typed_error(pki: InteropPKI, garbage: byte
     message = pkcs7_mime(garbage, "signed-data", headers=b"From: alice@alpha.example\r\n")
     with pytest.raises(SmimeError):
         _verify(pki, message)
+
+
+def test_multipart_signed_without_its_signature_part_raises_a_typed_error(
+    openssl: OpenSSL, pki: InteropPKI
+) -> None:
+    signed = canonical(openssl.sign(PLAIN_ENTITY, pki.alice.signing, crlfeol=True))
+    parts = MultipartSigned(signed)
+    one_part = signed.replace(parts.delimiter + b"\r\n" + parts.signature_entity, b"")
+    assert one_part != signed
+    with pytest.raises(SmimeError):
+        _verify(pki, one_part)
+
+
+def test_signature_part_that_is_not_base64_der_raises_a_typed_error(
+    openssl: OpenSSL, pki: InteropPKI
+) -> None:
+    parts = MultipartSigned(canonical(openssl.sign(PLAIN_ENTITY, pki.alice.signing)))
+    head, _ = parts.signature_entity.split(b"\r\n\r\n", 1)
+    parts.signature_entity = head + b"\r\n\r\n!!! this is not base64 !!!"
+    with pytest.raises(SmimeError):
+        _verify(pki, parts.bytes())
+
+
+def test_an_envelope_given_to_verify_raises_a_typed_error(
+    openssl: OpenSSL, pki: InteropPKI
+) -> None:
+    encrypted = openssl.encrypt(PLAIN_ENTITY, [pki.alice.certificate])
+    with pytest.raises(SmimeError):
+        _verify(pki, encrypted)
+
+
+def test_a_signature_given_to_decrypt_raises_a_typed_error(
+    openssl: OpenSSL, pki: InteropPKI
+) -> None:
+    signed = openssl.sign(PLAIN_ENTITY, pki.alice.signing, detached=False)
+    with pytest.raises(SmimeError):
+        envelope.decrypt(signed, pki.alice.encryption)
+    with pytest.raises(SmimeError):
+        envelope.decrypt_content(pkcs7_der(signed), pki.alice.encryption)
