@@ -97,8 +97,10 @@ def decryption_view(result: DecryptResult) -> dict[str, Any]:
         "key_transport": result.key_transport.value,
         "recipient_identifier": result.identifier.value,
         "recipients": result.recipients,
-        "inner_content_type": result.inner_content_type,
-        "inner_mime_type": _mime_type(result.content),
+        # What was inside: the MIME type a person cares about (multipart/signed when
+        # signed-then-encrypted), and the CMS content type it travelled as (RFC 5652 §6.1).
+        "inner_content_type": _mime_type(result.content),
+        "cms_content_type": result.inner_content_type,
     }
 
 
