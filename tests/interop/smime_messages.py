@@ -94,6 +94,15 @@ def header(data: bytes, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+def decoded_body(entity: bytes) -> bytes:
+    """A single-part entity's body with its Content-Transfer-Encoding undone."""
+    parsed = email.message_from_bytes(canonical(entity), policy=email.policy.compat32)
+    payload = parsed.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raise AssertionError(f"expected a single-part entity, found {parsed.get_content_type()}")
+    return payload
+
+
 def _b64_lines(der: bytes) -> bytes:
     text = base64.b64encode(der)
     return CRLF.join(text[i : i + 64] for i in range(0, len(text), 64))
