@@ -134,12 +134,21 @@ class OpenSSL:
         anchors: Sequence[x509.Certificate],
         inform: str = "SMIME",
         content: bytes | None = None,
+        crls: Sequence[x509.CertificateRevocationList] = (),
         check: bool = True,
     ) -> PeerRun:
-        """``openssl cms -verify``; stdout is the signed content."""
-        ca = self.workspace.certificates("anchors.pem", anchors)
+        """``openssl cms -verify``; stdout is the signed content.
+
+        With ``crls`` the signer's certificate is checked against them (``-crl_check``);
+        ``openssl cms`` has no -CRLfile, but reads CRLs from the -CAfile.
+        """
+        pems = b"".join(pem(c) for c in anchors)
+        pems += b"".join(c.public_bytes(serialization.Encoding.PEM) for c in crls)
+        ca = self.workspace.write("anchors.pem", pems)
         args: list[Arg] = ["-verify", "-inform", inform, "-CAfile", ca]
         args += ["-attime", str(int(self.at.timestamp())), "-purpose", "smimesign"]
+        if crls:
+            args.append("-crl_check")
         if content is not None:
             args += ["-content", self.workspace.write("content.bin", content), "-binary"]
         return self.cms(*args, stdin=message, check=check)
@@ -320,10 +329,11 @@ class Gpgsm:
     # -- trust and key material ------------------------------------------------------------
 
     def trust(self, root: x509.Certificate) -> None:
-        """Import a root and mark it trusted for S/MIME (``S``), with ``relax`` checks."""
+        """Import a root and mark it trusted for S/MIME (``S``); no ``relax``: the CA's
+        certificates must pass gpgsm's strict checks."""
         self.import_certificates([root])
         with (self.home / "trustlist.txt").open("a") as handle:
-            handle.write(f"{sha1_fingerprint(root)} S relax\n")
+            handle.write(f"{sha1_fingerprint(root)} S\n")
 
     def import_certificates(self, certs: Sequence[x509.Certificate]) -> None:
         self.run("--import", self.workspace.certificates("import.pem", certs))
