@@ -21,6 +21,7 @@ from email.message import Message
 from email.mime.application import MIMEApplication
 from email.parser import BytesParser, Parser
 
+from engine.asn1.signed import content_info_type
 from engine.errors import DecodeError, InputError
 
 CRLF = b"\r\n"
@@ -159,7 +160,7 @@ def classify(entity: bytes) -> EntityKind:
     ctype = message.get_content_type()
     if ctype == "multipart/signed":
         return EntityKind.SIGNED_MULTIPART
-    filename = (message.get_param("name") or message.get_filename() or "").__str__().lower()
+    filename = str(message.get_param("name") or message.get_filename() or "").lower()
     is_p7m = ctype == "application/octet-stream" and filename.endswith(".p7m")  # RFC 8551 §3.2.2
     if ctype not in PKCS7_MIME_TYPES and not is_p7m:
         return EntityKind.PLAIN
@@ -167,8 +168,6 @@ def classify(entity: bytes) -> EntityKind:
     if smime_type in _SMIME_TYPES:
         return _SMIME_TYPES[smime_type]
     # No (or an unknown) smime-type: look at the CMS content type itself.
-    from engine.asn1.signed import content_info_type
-
     oid = content_info_type(pkcs7_payload(entity))
     kinds = {
         _OID_SIGNED_DATA: EntityKind.SIGNED_OPAQUE,
