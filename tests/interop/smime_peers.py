@@ -356,7 +356,16 @@ class Gpgsm:
         result = self.run("--output", out, "--verify", sig, check=check)
         return result, out.read_bytes() if out.exists() else b""
 
-    def sign(self, content: bytes, signer: x509.Certificate, *, detached: bool = True) -> bytes:
+    def sign(
+        self,
+        content: bytes,
+        signer: x509.Certificate,
+        *,
+        detached: bool = True,
+        include_certs: int = -1,
+    ) -> bytes:
+        """``--include-certs``: -1 the whole chain, -2 (gpgsm's default) all but the root,
+        n the first n certificates from the signer up."""
         data = self.workspace.write("content.bin", content)
         out = self.workspace.path("signature.der")
         mode = "--detach-sign" if detached else "--sign"
@@ -364,7 +373,7 @@ class Gpgsm:
             "--local-user",
             sha1_fingerprint(signer),
             "--include-certs",
-            "-1",
+            str(include_certs),
             "--output",
             out,
             mode,

@@ -176,13 +176,14 @@ def _assert_valid(result: VerificationResult, mailbox: Mailbox, entity: bytes) -
     assert result.content == entity
 
 
+@pytest.mark.parametrize("include_certs", [-2, -1], ids=["all-but-root", "whole-chain"])
 @pytest.mark.parametrize("who", ["alice", "bob", "dave"])
 @pytest.mark.parametrize("entity", [PLAIN_ENTITY, MIXED_ENTITY], ids=["plain", "mixed"])
 def test_gpgsm_detached_signature_verifies_with_the_engine(
-    gpgsm: Gpgsm, pki: InteropPKI, who: str, entity: bytes
+    gpgsm: Gpgsm, pki: InteropPKI, who: str, entity: bytes, include_certs: int
 ) -> None:
     mailbox: Mailbox = getattr(pki, who)
-    signature = gpgsm.sign(entity, mailbox.signing.certificate)
+    signature = gpgsm.sign(entity, mailbox.signing.certificate, include_certs=include_certs)
     message = multipart_signed(
         entity, signature, micalg="sha-256", headers=_headers(mailbox, pki.bob)
     )
