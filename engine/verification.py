@@ -132,7 +132,11 @@ def verify(
         raise InputError("signed-data with encapsulated content", "a detached signature alone")
 
     certificates = _load_certificates(parsed.certificates)
-    info = parsed.signers[0]
+    # Several SignerInfos: judge the first whose certificate is carried (RFC 5652 §5.6).
+    info = next(
+        (i for i in parsed.signers if _find(i.signer, certificates) is not None),
+        parsed.signers[0],
+    )
     digest = DigestAlgorithm.from_oid(info.digest_oid)
     scheme, check = _signature_check(info, digest)
     signer = _find(info.signer, certificates)
