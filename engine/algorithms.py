@@ -119,7 +119,7 @@ class ContentCipher(enum.Enum):
 
     @classmethod
     def parse(cls, text: str) -> ContentCipher:
-        return _parse_enum(cls, text, "content cipher")
+        return parse_enum(cls, text, "content cipher")
 
 
 _CIPHER_OIDS = {
@@ -140,7 +140,7 @@ class KeyTransport(enum.Enum):
 
     @classmethod
     def parse(cls, text: str) -> KeyTransport:
-        return _parse_enum(cls, text, "key transport")
+        return parse_enum(cls, text, "key transport")
 
 
 class RecipientIdentifier(enum.Enum):
@@ -150,7 +150,8 @@ class RecipientIdentifier(enum.Enum):
     SUBJECT_KEY_IDENTIFIER = "subject-key-identifier"
 
 
-def _parse_enum(cls: type[_E], text: str, what: str) -> _E:
+def parse_enum(cls: type[_E], text: str, what: str) -> _E:
+    """The member whose value is ``text`` (case-insensitive); the error lists the choices."""
     key = text.strip().lower()
     for member in cls:
         if member.value == key:

@@ -20,6 +20,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from engine.algorithms import parse_enum
 from engine.errors import DecodeError, InputError, PasswordError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -37,12 +38,7 @@ class KeyType(enum.Enum):
 
     @classmethod
     def parse(cls, text: str) -> KeyType:
-        key = text.strip().lower()
-        for member in cls:
-            if member.value == key:
-                return member
-        choices = ", ".join(m.value for m in cls)
-        raise InputError(f"a key type ({choices})", repr(text))
+        return parse_enum(cls, text, "key type")
 
     @classmethod
     def of(cls, key: PrivateKey | PublicKey) -> KeyType:

@@ -77,6 +77,26 @@ def files(tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool) -> Files:
     )
 
 
+def _sign(files: Files, out: Path, *extra: str) -> int:
+    """Sign the sample message as Alice from her PKCS#12 file."""
+    return main(
+        [
+            "sign",
+            "--p12",
+            str(files.alice_p12),
+            "--password-file",
+            str(files.password),
+            "--at",
+            AT,
+            "--in",
+            str(files.message),
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
+
+
 def _json(capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(capsys.readouterr().out)
 
@@ -112,24 +132,7 @@ def test_sign_then_verify(
 
 def test_sign_with_pkcs12(files: Files, tmp_path: Path) -> None:
     signed = tmp_path / "signed.eml"
-    assert (
-        main(
-            [
-                "sign",
-                "--p12",
-                str(files.alice_p12),
-                "--password-file",
-                str(files.password),
-                "--at",
-                AT,
-                "--in",
-                str(files.message),
-                "--out",
-                str(signed),
-            ]
-        )
-        == 0
-    )
+    assert _sign(files, signed) == 0
     assert main(["verify", "--trust", str(files.root), "--at", AT, str(signed)]) == 0
 
 
@@ -137,21 +140,7 @@ def test_verify_untrusted_exits_1(
     files: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     signed = tmp_path / "signed.eml"
-    main(
-        [
-            "sign",
-            "--p12",
-            str(files.alice_p12),
-            "--password-file",
-            str(files.password),
-            "--at",
-            AT,
-            "--in",
-            str(files.message),
-            "--out",
-            str(signed),
-        ]
-    )
+    _sign(files, signed)
     assert (
         main(["verify", "--trust", str(files.other_root), "--at", AT, "--json", str(signed)]) == 1
     )
@@ -165,21 +154,7 @@ def test_verify_tampered_exits_1(
     files: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     signed = tmp_path / "signed.eml"
-    main(
-        [
-            "sign",
-            "--p12",
-            str(files.alice_p12),
-            "--password-file",
-            str(files.password),
-            "--at",
-            AT,
-            "--in",
-            str(files.message),
-            "--out",
-            str(signed),
-        ]
-    )
+    _sign(files, signed)
     signed.write_bytes(signed.read_bytes().replace(b"Hello Bob.", b"Hello Eve."))
     assert main(["verify", "--trust", str(files.root), "--at", AT, "--json", str(signed)]) == 1
     assert _json(capsys)["status"] == "tampered"
@@ -191,21 +166,7 @@ def test_verify_many_files_in_one_run(
     paths = []
     for index in range(3):
         path = tmp_path / f"m{index}.eml"
-        main(
-            [
-                "sign",
-                "--p12",
-                str(files.alice_p12),
-                "--password-file",
-                str(files.password),
-                "--at",
-                AT,
-                "--in",
-                str(files.message),
-                "--out",
-                str(path),
-            ]
-        )
+        _sign(files, path)
         paths.append(str(path))
     assert main(["verify", "--trust", str(files.root), "--at", AT, *paths]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -379,21 +340,7 @@ def test_inspect_json_shows_layers(
     files: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     signed, encrypted = tmp_path / "s.eml", tmp_path / "e.eml"
-    main(
-        [
-            "sign",
-            "--p12",
-            str(files.alice_p12),
-            "--password-file",
-            str(files.password),
-            "--at",
-            AT,
-            "--in",
-            str(files.message),
-            "--out",
-            str(signed),
-        ]
-    )
+    _sign(files, signed)
     main(
         [
             "encrypt",
