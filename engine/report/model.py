@@ -1,0 +1,225 @@
+"""What a compliance report says, as plain frozen records (view models).
+
+The records hold only public material — certificate details, fingerprints,
+algorithm names, prompt texts, statuses and file names — never a private key,
+a password or decrypted content. Templates render these, never domain
+objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from engine.credential import certificate_email
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateRecord:
+    email: str | None
+    subject: str
+    issuer: str
+    serial: str
+    version: str
+    not_before: str
+    not_after: str
+    key: str
+    key_usage: tuple[str, ...]
+    extended_key_usage: tuple[str, ...]
+    sha256: str
+    sha1: str
+
+    @classmethod
+    def of(cls, certificate: x509.Certificate) -> CertificateRecord:
+        return cls(
+            email=certificate_email(certificate),
+            subject=certificate.subject.rfc4514_string(),
+            issuer=certificate.issuer.rfc4514_string(),
+            serial=format(certificate.serial_number, "x"),
+            version=certificate.version.name,
+            not_before=certificate.not_valid_before_utc.isoformat(),
+            not_after=certificate.not_valid_after_utc.isoformat(),
+            key=_key_text(certificate),
+            key_usage=_key_usage(certificate),
+            extended_key_usage=_eku(certificate),
+            sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+            sha1=certificate.fingerprint(hashes.SHA1()).hex(),  # a display fingerprint, not a check
+        )
+
+
+def _key_text(certificate: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    key = certificate.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    return type(key).__name__
+
+
+_USAGE_NAMES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+)
+
+
+def _key_usage(certificate: x509.Certificate) -> tuple[str, ...]:
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):
+        return ()
+    return tuple(name.replace("_", " ") for name in _USAGE_NAMES if getattr(usage, name))
+
+
+def _eku(certificate: x509.Certificate) -> tuple[str, ...]:
+    try:
+        eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):
+        return ()
+    return tuple(getattr(oid, "_name", oid.dotted_string) for oid in eku)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StepRecord:
+    keyword: str
+    text: str
+    status: str  # passed / failed / skipped
+    duration: float  # seconds
+    error: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PromptRecord:
+    user: str
+    text: str
+    choices: tuple[str, ...]
+    answer: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RecipientRecord:
+    address: str
+    usable: bool
+    source: str | None
+    reason: str | None
+    certificate_sha256: str | None
+    trust_path: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DecisionRecord:
+    """Why a sent message looks the way it does."""
+
+    sender: str
+    outcome: str
+    signed: bool
+    encrypted: bool
+    plaintext_by_choice: bool
+    recipients: tuple[RecipientRecord, ...]
+    to_self: bool
+    cipher: str | None
+    cipher_reason: str | None
+    artifact: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FindingRecord:
+    severity: str
+    rule_id: str
+    message: str
+    subject: str
+    citation: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioRecord:
+    feature: str
+    feature_file: str
+    name: str
+    line: int
+    tags: tuple[str, ...]
+    status: str  # passed / failed / skipped
+    duration: float
+    steps: tuple[StepRecord, ...]
+    prompts: tuple[PromptRecord, ...] = ()
+    decisions: tuple[DecisionRecord, ...] = ()
+    certificates: tuple[CertificateRecord, ...] = ()
+    findings: tuple[FindingRecord, ...] = ()
+    artifacts: tuple[str, ...] = ()  # paths relative to the report folder
+    error: str | None = None
+    expected: str | None = None  # for a failed expectation: what the step wanted
+    actual: str | None = None
+
+    @property
+    def failure_message(self) -> str | None:
+        """The scenario's error, else the first failing step's."""
+        if self.error:
+            return self.error
+        return next((step.error for step in self.steps if step.error), None)
+
+    @property
+    def requirement_ids(self) -> tuple[str, ...]:
+        return tuple(t for t in self.tags if _is_requirement(t))
+
+
+def _is_requirement(tag: str) -> bool:
+    head, _, number = tag.partition("-")
+    return head in ("KB", "IMP") and number.isdigit()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Requirement:
+    id: str
+    statement: str
+    must_show: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Tally:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.skipped
+
+    @property
+    def status(self) -> str:
+        if self.failed:
+            return "failed"
+        if self.passed:
+            return "passed"
+        return "skipped" if self.skipped else "uncovered"
+
+    def add(self, status: str) -> Tally:
+        return dataclasses.replace(self, **{status: getattr(self, status) + 1})
+
+
+def tally(statuses: Sequence[str]) -> Tally:
+    result = Tally()
+    for status in statuses:
+        result = result.add(status)
+    return result
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """One run of a feature suite: what the report is about."""
+
+    title: str
+    started: dt.datetime
+    finished: dt.datetime
+    policy: str
+    scenarios: tuple[ScenarioRecord, ...]
+    requirements: tuple[Requirement, ...] = ()
