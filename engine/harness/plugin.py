@@ -7,23 +7,36 @@ can use the steps without writing Python.
 
 from __future__ import annotations
 
-import difflib
+import hashlib
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine.harness import steps as _steps  # registers the step definitions
-from engine.harness.steps import *  # noqa: F403 - pytest-bdd finds steps as plugin fixtures
+from engine.errors import SmimeError
+from engine.harness.steps import *  # noqa: F403 - registers the steps; pytest-bdd finds them as plugin fixtures
 from engine.harness.world import World
 from engine.keys import KeyPool, default_cache_dir
 
 _CONFIG: list[pytest.Config] = []
 
 
-class UnknownStepError(Exception):
+class UnknownStepError(SmimeError):
     """A feature file uses a sentence no step definition understands."""
+
+    def __init__(
+        self, *, filename: str, line: int, step: str, suggestions: tuple[str, ...]
+    ) -> None:
+        self.filename = filename
+        self.line = line
+        self.step = step
+        self.suggestions = suggestions
+        closest = "; ".join(f'"{s}"' for s in suggestions)
+        super().__init__(
+            f'{filename}:{line}: unknown step "{step}"; closest known steps: {closest}'
+        )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,18 +54,66 @@ def smime_key_pool() -> KeyPool:
     return KeyPool(default_cache_dir())
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("smime-harness")
+    group.addoption(
+        "--smime-artifacts",
+        metavar="DIR",
+        default=None,
+        help="save each scenario's messages (.eml) under DIR/<scenario-slug>/ "
+        "(default: the test's tmp_path)",
+    )
+
+
+def scenario_slug(feature_file: str, scenario_name: str, node_name: str) -> str:
+    """A folder name for one scenario (one Examples row of an outline): readable and unique."""
+    slug = f"{_slug(Path(feature_file).stem)}--{_slug(scenario_name)}"
+    if "[" in node_name:
+        example = _slug(node_name[node_name.index("[") + 1 : node_name.rindex("]")])
+        if len(example) > 48:
+            digest = hashlib.sha256(example.encode()).hexdigest()[:8]
+            example = f"{example[:39]}-{digest}"
+        slug += f"--{example}"
+    return slug
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def _place(state: World, node: pytest.Item, feature: Any, scenario: Any) -> None:
+    """Point the world at the feature's folder and, under ``--smime-artifacts``, its own folder."""
+    state.base_dir = Path(feature.filename).parent
+    root = node.config.getoption("smime_artifacts")
+    if root is not None:
+        folder = Path(root) / scenario_slug(feature.filename, scenario.name, node.name)
+        shutil.rmtree(folder, ignore_errors=True)  # a rerun replaces, never mixes
+        state.artifact_dir = folder
+
+
+_SCENARIO_KEY = pytest.StashKey[tuple[Any, Any]]()
+WORLD_KEY = pytest.StashKey[World]()
+
+
 @pytest.fixture
 def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest, tmp_path: Path) -> World:
-    scenario = getattr(request.node, "__scenario__", None)
+    """A fresh world per scenario; files named in steps are relative to the feature's folder."""
     state = World(keys=smime_key_pool, artifact_dir=tmp_path / "artifacts")
-    feature_file = getattr(getattr(scenario, "feature", None), "abs_filename", None)
-    if feature_file:
-        state.base_dir = Path(feature_file).parent
-    request.node.stash[WORLD_KEY] = state
+    node = request.node
+    started = node.stash.get(_SCENARIO_KEY, None)
+    if started is not None:
+        _place(state, node, *started)
+    node.stash[WORLD_KEY] = state
     return state
 
 
-WORLD_KEY = pytest.StashKey[World]()
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    """Remember the scenario; a world made earlier (a test asking for ``world``) is placed now."""
+    node = request.node
+    node.stash[_SCENARIO_KEY] = (feature, scenario)
+    state = node.stash.get(WORLD_KEY, None)
+    if state is not None:
+        _place(state, node, feature, scenario)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -63,32 +124,15 @@ def pytest_bdd_apply_tag(tag: str, function: Any) -> Any:
     return getattr(pytest.mark, tag)(function)
 
 
-def _step_patterns() -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for name in dir(_steps):
-        func = getattr(_steps, name)
-        for kind, pattern in getattr(func, "_smime_steps", ()):
-            found.append((kind, pattern))
-    return found
-
-
-def known_sentences() -> list[str]:
-    """Every step pattern, with its placeholders, for suggestions and ``smime-harness steps``."""
-    from engine.harness.vocabulary import vocabulary
-
-    return [entry.pattern for entry in vocabulary()]
-
-
 def pytest_bdd_step_func_lookup_error(
     request: Any, feature: Any, scenario: Any, step: Any, exception: Exception
 ) -> None:
     """Say where the unknown step is and which known steps are closest."""
-    text = step.name
-    candidates = known_sentences()
-    shapes = {re.sub(r"\{[^}]*\}", "…", c): c for c in candidates}
-    close = difflib.get_close_matches(text, list(shapes), n=3, cutoff=0.4)
-    hint = "; ".join(f"{step.keyword} {shape}" for shape in close) or "none close"
+    from engine.harness.vocabulary import closest
+
     raise UnknownStepError(
-        f"{feature.filename}:{step.line_number}: unknown step "
-        f'"{step.keyword} {text}"; closest known steps: {hint}'
+        filename=feature.filename,
+        line=step.line_number,
+        step=f"{step.keyword} {step.name}",
+        suggestions=tuple(closest(step.name, step.type)),
     )

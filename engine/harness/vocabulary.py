@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
 import re
 
 from engine.harness.steps import STEPS
@@ -13,7 +15,7 @@ _EXAMPLES = {
     "sender": "UserB",
     "other": "UserB",
     "owner": "UserB",
-    "org": "Fabrikam",
+    "org": "Contoso",
     "first": "Contoso",
     "second": "Fabrikam",
     "recipients": "UserB and UserC",
@@ -37,6 +39,11 @@ _EXAMPLES = {
     "unit": "minutes",
     "ability": "cannot",
     "pronoun": "her",
+    "path": "partner/userb.pem",
+    "message": "partner/signed-by-userb.eml",
+    "credentials": "partner/usera.p12",
+    "password": "partner/usera.password",
+    "root": "partner/root-ca.pem",
 }
 
 
@@ -48,10 +55,20 @@ class Sentence:
     doc: str
 
 
+# Where a placeholder's usual example would not fit the sentence.
+_PATTERN_EXAMPLES = {
+    'the outcome is "{status}"': {"status": "sent"},
+    "{user:w} trusts {org:w}'s certificate authority": {"org": "Fabrikam"},
+    "{user:w} no longer trusts {org:w}'s certificate authority": {"org": "Fabrikam"},
+}
+
+
 def _example(pattern: str) -> str:
+    override = _PATTERN_EXAMPLES.get(pattern, {})
+
     def fill(match: re.Match[str]) -> str:
         name = match.group(1).split(":", 1)[0]
-        return _EXAMPLES.get(name, name.upper())
+        return override.get(name) or _EXAMPLES.get(name, name.upper())
 
     return re.sub(r"\{([^}]*)\}", fill, pattern)
 
@@ -75,6 +92,49 @@ def render_text() -> str:
     lines = []
     for sentence in vocabulary():
         keywords = "/".join(k.capitalize() for k in sentence.keywords)
-        lines.append(f"{keywords:<11} {sentence.pattern}")
+        pattern = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", sentence.pattern)
+        lines.append(f"{keywords:<11} {pattern}")
         lines.append(f"{'':<11}   e.g. {sentence.example}")
     return "\n".join(lines) + "\n"
+
+
+def render_json() -> str:
+    """The vocabulary for tools: keywords, pattern, example and what each step does."""
+    entries = [
+        {
+            "keywords": [k.capitalize() for k in s.keywords],
+            "pattern": s.pattern,
+            "example": s.example,
+            "doc": s.doc,
+        }
+        for s in vocabulary()
+    ]
+    return json.dumps(entries, indent=2) + "\n"
+
+
+def _shape(pattern: str) -> str:
+    return _blank(re.sub(r"\{[^}]*\}", "…", pattern))
+
+
+def _blank(text: str) -> str:
+    """Names, numbers and quoted values become "…", so only the sentence's own words compare."""
+    text = re.sub(r'"[^"]*"', '"…"', text)
+    return re.sub(r"(?<![\w…])(?:[A-Z]|\d)[\w.@-]*", "…", text)
+
+
+def closest(text: str, step_type: str | None = None, *, limit: int = 3) -> list[str]:
+    """The known sentences nearest to ``text``, each as a user would write it.
+
+    Each suggestion starts with a keyword the sentence accepts: the unknown
+    step's own type when the sentence allows it, otherwise the sentence's first.
+    """
+    wanted = _blank(text)
+    scored: list[tuple[float, str]] = []
+    for sentence in vocabulary():
+        keyword = step_type if step_type in sentence.keywords else sentence.keywords[0]
+        ratio = difflib.SequenceMatcher(None, wanted, _shape(sentence.pattern)).ratio()
+        scored.append((ratio, f"{keyword.capitalize()} {_example(sentence.pattern)}"))
+    scored.sort(key=lambda item: -item[0])
+    best = scored[0][0]
+    near = [example for score, example in scored if score >= max(0.5, best - 0.2)]
+    return near[:limit] or [scored[0][1]]

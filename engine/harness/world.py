@@ -147,14 +147,36 @@ class World:
             return
         index = len(self.artifacts) + 1
         recipients = outcome.delivery.delivered if outcome.delivery else ()
-        artifact = Artifact(
-            name=f"{index:02d}-{_slug(sender.name)}-{_kind(outcome)}.eml",
-            sender=sender.address,
-            recipients=recipients,
-            data=outcome.message,
-            signed=outcome.signed,
-            encrypted=outcome.encrypted,
+        self._keep(
+            Artifact(
+                name=f"{index:02d}-{_slug(sender.name)}-{_kind(outcome)}.eml",
+                sender=sender.address,
+                recipients=recipients,
+                data=outcome.message,
+                signed=outcome.signed,
+                encrypted=outcome.encrypted,
+            )
         )
+
+    def receive(self, name: str, message: bytes, *, source: Path) -> None:
+        """Deliver a message from outside the scenario (a partner's real .eml) to a mailbox."""
+        user = self.user(name)
+        delivery = self.network.submit(message, recipients=[user.address])
+        if not delivery.delivered:
+            raise InputError(f"a mailbox for {user.address}", "none on the network")
+        kind = _content_kind(message)
+        self._keep(
+            Artifact(
+                name=f"{len(self.artifacts) + 1:02d}-received-{_slug(source.stem)}.eml",
+                sender=_from(message),
+                recipients=delivery.delivered,
+                data=message,
+                signed=kind == "signed",
+                encrypted=kind == "encrypted",
+            )
+        )
+
+    def _keep(self, artifact: Artifact) -> None:
         self.artifacts.append(artifact)
         if self.artifact_dir is not None:
             self.artifact_dir.mkdir(parents=True, exist_ok=True)
@@ -227,6 +249,25 @@ class World:
         candidate = Path(path)
         return candidate if candidate.is_absolute() else self.base_dir / candidate
 
+    def read_file(self, path: str, what: str) -> tuple[Path, bytes]:
+        """The bytes of a file named in a step, or an error naming the file and the folder."""
+        resolved = self.resolve(path)
+        try:
+            return resolved, resolved.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"{what} at {resolved}", "no such file", source=path) from None
+        except OSError as exc:
+            found = exc.strerror or str(exc)
+            raise InputError(f"a readable {what} at {resolved}", found, source=path) from None
+
+    def install(self, name: str, enrollment: Enrollment) -> None:
+        """Credentials imported from elsewhere become the user's current ones."""
+        user = self.user(name)
+        if name.lower() in self.enrollments:
+            self.previous_enrollments[name.lower()] = self.enrollments[name.lower()]
+        self.enrollments[name.lower()] = enrollment
+        user.client.install(enrollment)
+
     def last_message_for(self, name: str, sender: str | None = None) -> bytes:
         user = self.user(name)
         inbox = user.client.inbox()
@@ -246,6 +287,22 @@ def _kind(outcome: SendOutcome) -> str:
     if outcome.encrypted:
         return "encrypted"
     return "signed" if outcome.signed else "plain"
+
+
+def _content_kind(message: bytes) -> str:
+    """signed, encrypted or plain, from the top-level Content-Type (RFC 8551 §3.9)."""
+    from email import message_from_bytes, policy
+
+    parsed = message_from_bytes(message, policy=policy.compat32)
+    content_type = parsed.get_content_type()
+    smime_type = str(parsed.get_param("smime-type", "", header="Content-Type") or "").lower()
+    if content_type == "multipart/signed" or smime_type in ("signed-data", "certs-only"):
+        return "signed"
+    if content_type in ("application/pkcs7-mime", "application/x-pkcs7-mime"):
+        return (
+            "encrypted" if smime_type in ("", "enveloped-data", "authenveloped-data") else "other"
+        )
+    return "plain"
 
 
 def _from(message: bytes) -> str:
