@@ -28,7 +28,12 @@ from engine.client import (
     SendStatus,
 )
 from engine.contacts import Contact
-from engine.credential import certificate_emails, load_certificate
+from engine.credential import (
+    certificate_emails,
+    load_certificate,
+    load_certificates,
+    load_pkcs12,
+)
 from engine.errors import EnrollmentError, InputError
 from engine.harness.world import User, World
 from engine.keys import KeyType
@@ -299,6 +304,40 @@ def tamper(world: World, user: str) -> None:
         raise _fail("a message whose text can be changed", "no such text in the last message")
 
 
+@setup_or_action('{user:w} receives the message in "{message}"')
+def receives_file(world: World, user: str, message: str) -> None:
+    """Deliver a real .eml file (a partner's message) to the user's mailbox."""
+    path, data = world.read_file(message, "a message (.eml)")
+    world.receive(user, data, source=path)
+
+
+# --- real artifacts: credentials and certificate authorities --------------------
+
+
+@setup_or_action(
+    '{user:w} imports the credentials in "{credentials}" with the password in "{password}"'
+)
+def imports_credentials(world: World, user: str, credentials: str, password: str) -> None:
+    """Install a PKCS#12 file: its certificate signs and decrypts for the user from now on."""
+    path, data = world.read_file(credentials, "a PKCS#12 file")
+    password_path, secret = world.read_file(password, "a password file")
+    lines = secret.splitlines()
+    if not lines or not lines[0]:
+        raise InputError("a password on the first line", "an empty file", source=str(password_path))
+    credential = load_pkcs12(data, lines[0], source=str(path))
+    address = world.user(user).address
+    world.install(user, Enrollment(email=address, signing=credential, encryption=credential))
+
+
+@setup_or_action('{user:w} trusts the certificate authority in "{root}"')
+def trusts_file(world: World, user: str, root: str) -> None:
+    """An explicit trust decision for a partner's real CA certificate (PEM or DER)."""
+    path, data = world.read_file(root, "a CA certificate")
+    client = world.user(user).client
+    for certificate in load_certificates(data, source=str(path)):
+        client.trust(certificate)
+
+
 # --- opening and contacts ----------------------------------------------------
 
 
@@ -306,6 +345,12 @@ def tamper(world: World, user: str) -> None:
 def opens(world: World, user: str, sender: str) -> None:
     person = world.user(user)
     world.opened[person.name.lower()] = person.client.open(world.last_message_for(user, sender))
+
+
+@setup_or_action("{user:w} opens the last message")
+def opens_newest(world: World, user: str) -> None:
+    """Open the newest message in the user's inbox, whoever sent it."""
+    world.open_last(user)
 
 
 @setup_or_action("{user:w} adds {other:w} to Contacts")
@@ -380,13 +425,19 @@ def _variant(world: World, owner: User, description: str) -> x509.Certificate:
     return certificate
 
 
+@setup_or_action('{user:w} has {other:w} in Contacts with the certificate in "{path}"')
+def contact_from_file(world: World, user: str, other: str, path: str) -> None:
+    """A contact holding a real certificate file (a partner's), as if processed already."""
+    contact_with_variant(world, user, other, f'the certificate in "{path}"')
+
+
 @setup_or_action("{user:w} has {other:w} in Contacts with {certificate}")
 def contact_with_variant(world: World, user: str, other: str, certificate: str) -> None:
     person = world.user(user)
     owner = world.user(other)
     if certificate.startswith('the certificate in "') and certificate.endswith('"'):
-        path = world.resolve(certificate[len('the certificate in "') : -1])
-        cert = load_certificate(path.read_bytes(), source=str(path))
+        path, data = world.read_file(certificate[len('the certificate in "') : -1], "a certificate")
+        cert = load_certificate(data, source=str(path))
     else:
         cert = _variant(world, owner, certificate)
     now = world.clock.now()
