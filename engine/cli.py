@@ -264,6 +264,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), say=print)
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.harness.runner import run_features
+
+    result = run_features(
+        [Path(p) for p in args.paths],
+        keyword=args.keyword,
+        markers=args.markers,
+        artifacts=Path(args.artifacts),
+        results=Path(args.results),
+        quiet=args.quiet,
+    )
+    return result.exit_code
+
+
+def cmd_steps(args: argparse.Namespace) -> int:
+    from engine.harness.vocabulary import render_json, render_text
+
+    sys.stdout.write(render_json() if args.json else render_text())
+    return EXIT_OK
+
+
 # --- parser -----------------------------------------------------------------
 
 
@@ -317,6 +338,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="reports/demo", help="artifact folder (default reports/demo)"
     )
     demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser(
+        "run",
+        help="run Gherkin feature files with the built-in steps",
+        description="Run the scenarios of .feature files (the built-in features by default) "
+        "with the shipped step library. Exit 0 when every scenario passed, 1 when one failed, "
+        "2 for a missing path, a file that does not parse or no scenario selected.",
+    )
+    run.add_argument("paths", nargs="*", metavar="PATH", help=".feature files or folders of them")
+    run.add_argument(
+        "-k", dest="keyword", metavar="EXPR", help="only scenarios whose names match (pytest -k)"
+    )
+    run.add_argument(
+        "-m", dest="markers", metavar="MARKEXPR", help="only scenarios whose tags match, e.g. KB-04"
+    )
+    run.add_argument(
+        "--artifacts",
+        default="reports/artifacts",
+        metavar="DIR",
+        help="each scenario's messages (.eml) go to DIR/<scenario>/ (default reports/artifacts)",
+    )
+    run.add_argument(
+        "--results",
+        default="reports/results.json",
+        metavar="FILE",
+        help="machine-readable outcomes (default reports/results.json)",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="less progress output")
+    run.set_defaults(func=cmd_run)
+
+    steps = sub.add_parser(
+        "steps",
+        help="list the step sentences a feature file can use",
+        description="Print every step sentence of the vocabulary with an example.",
+    )
+    steps.add_argument("--json", action="store_true", help="machine-readable list")
+    steps.set_defaults(func=cmd_steps)
 
     sign = sub.add_parser("sign", help="sign a message", description="Sign a message (RFC 8551).")
     _add_credential_args(sign)

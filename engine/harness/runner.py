@@ -1,0 +1,474 @@
+"""Run feature files with the shipped step library: no Python from the user.
+
+The runner finds the ``.feature`` files, checks that each parses, writes one
+generated test module per feature (``scenarios(<path>)``) into a temporary
+folder and runs pytest on it in-process with this package's plugin. While it
+runs, a collector records each scenario's outcome, duration and failing step;
+afterwards the runner prints a summary per feature and writes a results file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import InputError, SmimeError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+# pytest's own marks, which are not Gherkin tags.
+_PYTEST_MARKS = frozenset(
+    {"parametrize", "usefixtures", "filterwarnings", "skip", "skipif", "xfail"}
+)
+
+
+class FeatureSelectionError(InputError):
+    """A path names no feature files (missing, not a .feature file, or a folder without any)."""
+
+
+class FeatureSyntaxError(InputError):
+    """A feature file does not parse as Gherkin."""
+
+    def __init__(self, *, filename: str, line: int, message: str, text: str = "") -> None:
+        self.filename = filename
+        self.line = line
+        self.message = message
+        self.text = text
+        found = f"{text.strip()!r} ({message.rstrip('.')})" if text.strip() else message
+        super().__init__("valid Gherkin", found, source=f"{filename}:{line}")
+
+
+class ScenarioCollectionError(SmimeError):
+    """pytest could not collect or start the scenarios (the message says why)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioResult:
+    """One scenario (one Examples row of an outline) as it ran."""
+
+    feature: str
+    feature_name: str
+    name: str
+    example: str | None
+    line: int | None
+    tags: tuple[str, ...]
+    outcome: str  # passed, failed or skipped
+    duration: float  # seconds
+    error: str | None
+    failed_step: str | None
+    artifacts: str | None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "feature_name": self.feature_name,
+            "scenario": self.name,
+            "example": self.example,
+            "line": self.line,
+            "tags": list(self.tags),
+            "outcome": self.outcome,
+            "duration": round(self.duration, 3),
+            "error": self.error,
+            "failed_step": self.failed_step,
+            "artifacts": self.artifacts,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    exit_code: int
+    scenarios: tuple[ScenarioResult, ...]
+    duration: float
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for s in self.scenarios if s.outcome == outcome)
+
+
+def builtin_features() -> Path:
+    """The repository's ``features/`` folder, beside the ``engine`` package."""
+    import engine
+
+    folder = Path(engine.__file__).resolve().parent.parent / "features"
+    if not folder.is_dir():
+        raise FeatureSelectionError(
+            "the built-in features folder",
+            f"none at {folder} (an installed copy without the repository: "
+            "name feature files or folders to run)",
+        )
+    return folder
+
+
+def find_features(paths: Sequence[Path]) -> list[Path]:
+    """Every .feature file the paths name, in order, each once."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        if not path.exists():
+            raise FeatureSelectionError(
+                "a feature file or folder", "no such path", source=str(path)
+            )
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.feature") if p.is_file())
+            if not files:
+                raise FeatureSelectionError(
+                    "a folder with .feature files", "none in it", source=str(path)
+                )
+        elif path.suffix == ".feature":
+            files = [path]
+        else:
+            raise FeatureSelectionError(
+                "a .feature file or a folder",
+                f"a {path.suffix or 'extensionless'} file",
+                source=str(path),
+            )
+        for file in files:
+            found.setdefault(file.resolve(), None)
+    return list(found)
+
+
+def check_syntax(files: Sequence[Path]) -> None:
+    """Parse each feature file, so a broken one is one line naming the file and the line."""
+    from pytest_bdd.exceptions import GherkinParseError
+    from pytest_bdd.parser import FeatureParser
+
+    for file in files:
+        try:
+            FeatureParser(str(file.parent), file.name).parse()
+        except GherkinParseError as exc:
+            message = " ".join(exc.message.split())
+            raise FeatureSyntaxError(
+                filename=str(file), line=exc.line, message=message, text=exc.line_content or ""
+            ) from None
+        except UnicodeDecodeError:
+            raise FeatureSyntaxError(filename=str(file), line=1, message="not UTF-8") from None
+
+
+# --- the collector: outcomes as the scenarios run ---------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class _Record:
+    feature: Path
+    name: str
+    example: str | None
+    tags: tuple[str, ...]
+    feature_name: str = ""
+    line: int | None = None
+    ran: bool = False
+    outcome: str = "passed"
+    duration: float = 0.0
+    error: str | None = None
+    failed_step: str | None = None
+    artifacts: str | None = None
+
+
+class _Collector:
+    """A pytest plugin object that records each scenario's outcome."""
+
+    def __init__(
+        self, modules: dict[Path, Path], artifacts: Path, progress: Callable[[str], None] | None
+    ) -> None:
+        self._modules = modules
+        self._artifacts = artifacts
+        self._progress = progress
+        self._current: Path | None = None
+        self.records: dict[str, _Record] = {}
+        self.collection_errors: list[str] = []
+
+    # Progress: one line per feature file, one character per scenario (. passed, F failed).
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        record = self.records.get(nodeid)
+        if self._progress is None or record is None or record.feature == self._current:
+            return
+        if self._current is not None:
+            self._progress("\n")
+        self._current = record.feature
+        self._progress(f"{_shown(record.feature)} ")
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        record = self.records.get(nodeid)
+        if self._progress is not None and record is not None:
+            self._progress({"passed": ".", "failed": "F"}.get(record.outcome, "s"))
+
+    def pytest_sessionfinish(self) -> None:
+        if self._progress is not None and self._current is not None:
+            self._progress("\n")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(_crash_message(report))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:  # after -k and -m deselection
+            name = item.name
+            example = name[name.index("[") + 1 : name.rindex("]")] if "[" in name else None
+            tags = sorted({m.name for m in item.iter_markers()} - _PYTEST_MARKS)
+            feature = self._modules.get(item.path.resolve(), item.path)
+            self.records[item.nodeid] = _Record(
+                feature=feature, name=name, example=example, tags=tuple(tags)
+            )
+
+    def pytest_bdd_before_scenario(self, request: Any, feature: Any, scenario: Any) -> None:
+        from engine.harness.plugin import scenario_slug
+
+        record = self.records.get(request.node.nodeid)
+        if record is None:
+            return
+        record.name = scenario.name
+        record.line = scenario.line_number
+        record.feature_name = feature.name or ""
+        slug = scenario_slug(feature.filename, scenario.name, request.node.name)
+        record.artifacts = str(self._artifacts / slug)
+
+    def _fail_step(self, request: Any, step: Any) -> None:
+        record = self.records.get(request.node.nodeid)
+        if record is not None and record.failed_step is None:
+            record.failed_step = f"{step.keyword} {step.name} (line {step.line_number})"
+
+    def pytest_bdd_step_error(self, request: Any, step: Any, **_: Any) -> None:
+        self._fail_step(request, step)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_bdd_step_func_lookup_error(self, request: Any, step: Any, **_: Any) -> None:
+        self._fail_step(request, step)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.records.get(report.nodeid)
+        if record is None:
+            return
+        record.ran = True
+        record.duration += report.duration
+        if report.failed:
+            record.outcome = "failed"
+            record.error = record.error or _crash_message(report)
+        elif report.skipped and record.outcome == "passed":
+            record.outcome = "skipped"
+            record.error = _crash_message(report)
+
+    def results(self) -> tuple[ScenarioResult, ...]:
+        out = []
+        for record in self.records.values():
+            if not record.ran:
+                continue
+            folder = record.artifacts
+            has_files = folder is not None and Path(folder).is_dir() and any(Path(folder).iterdir())
+            out.append(
+                ScenarioResult(
+                    feature=_shown(record.feature),
+                    feature_name=record.feature_name,
+                    name=record.name,
+                    example=record.example,
+                    line=record.line,
+                    tags=record.tags,
+                    outcome=record.outcome,
+                    duration=record.duration,
+                    error=record.error,
+                    failed_step=record.failed_step,
+                    artifacts=_shown(Path(folder)) if has_files and folder else None,
+                )
+            )
+        return tuple(out)
+
+
+def _crash_message(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """The exception's own message, without the traceback or a module path."""
+    longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        text = str(crash.message)
+    elif isinstance(longrepr, tuple):  # a skip: (file, line, reason)
+        text = str(longrepr[2])
+    else:
+        text = str(longrepr).strip().splitlines()[-1] if longrepr else "failed"
+    match = re.match(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): ", text)
+    if match and match.group(1) in ("AssertionError", "UnknownStepError"):
+        text = text[match.end() :]
+    elif match:
+        text = text[match.start(1) :]
+    return text.strip()
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+# --- running --------------------------------------------------------------------
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _module_name(feature: Path, taken: set[str]) -> str:
+    base = "test_" + (re.sub(r"\W+", "_", feature.stem.lower()).strip("_") or "feature")
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name)
+    return name
+
+
+def _plugin_args() -> list[str]:
+    """Load pytest-bdd and the step library explicitly only when entry points will not."""
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return ["-p", "pytest_bdd.plugin", "-p", "engine.harness.plugin"]
+    names = {ep.name for ep in importlib.metadata.entry_points(group="pytest11")}
+    return [] if "smime_harness" in names else ["-p", "engine.harness.plugin"]
+
+
+def run_features(
+    paths: Sequence[Path],
+    *,
+    keyword: str | None = None,
+    markers: str | None = None,
+    artifacts: Path = Path("reports/artifacts"),
+    results: Path | None = Path("reports/results.json"),
+    quiet: bool = False,
+    say: Callable[[str], None] = print,
+) -> RunResult:
+    """Run the scenarios of the feature files under ``paths`` (the built-in ones if empty).
+
+    Raises :class:`FeatureSelectionError` (no feature files, or no scenario
+    selected), :class:`FeatureSyntaxError` (before anything runs) or
+    :class:`ScenarioCollectionError`; otherwise the exit code is 0 when every
+    selected scenario passed and 1 when one failed.
+    """
+    files = find_features(list(paths) or [builtin_features()])
+    check_syntax(files)
+    artifacts = artifacts.resolve()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="smime-harness-run-") as tmp:
+        folder = Path(tmp)
+        (folder / "pytest.ini").write_text("[pytest]\n")
+        modules: dict[Path, Path] = {}
+        taken: set[str] = set()
+        for feature in files:
+            module = folder / f"{_module_name(feature, taken)}.py"
+            module.write_text(
+                '"""Generated by smime-harness run."""\n\n'
+                "from pytest_bdd import scenarios\n\n"
+                f"scenarios({str(feature)!r})\n"
+            )
+            modules[module.resolve()] = feature
+        collector = _Collector(modules, artifacts, None if quiet else _write)
+        args = [
+            str(folder),
+            "-c",
+            str(folder / "pytest.ini"),
+            "--rootdir",
+            str(folder),
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:terminal",  # the collector shows progress; the summary comes after
+            "--import-mode=importlib",
+            "--assert=plain",
+            "--smime-artifacts",
+            str(artifacts),
+            *_plugin_args(),
+        ]
+        if keyword:
+            args += ["-k", keyword]
+        if markers:
+            args += ["-m", markers]
+        try:
+            code = pytest.main(args, plugins=[collector])
+        finally:
+            for name, loaded in list(sys.modules.items()):
+                if str(getattr(loaded, "__file__", "") or "").startswith(str(folder)):
+                    del sys.modules[name]
+    scenarios = collector.results()
+    elapsed = time.monotonic() - started
+    if collector.collection_errors:
+        raise ScenarioCollectionError(collector.collection_errors[0])
+    if code not in (
+        pytest.ExitCode.OK,
+        pytest.ExitCode.TESTS_FAILED,
+        pytest.ExitCode.NO_TESTS_COLLECTED,
+    ):
+        raise ScenarioCollectionError(f"pytest stopped: {pytest.ExitCode(code).name.lower()}")
+    if not scenarios:
+        found = "none (-k or -m matched nothing)" if keyword or markers else "none"
+        raise FeatureSelectionError("at least one scenario to run", found)
+    exit_code = EXIT_FAILED if any(s.outcome == "failed" for s in scenarios) else EXIT_OK
+    result = RunResult(exit_code=exit_code, scenarios=scenarios, duration=elapsed)
+    summarize(result, say=say)
+    if results is not None:
+        write_results(result, results)
+        say(f"results: {_shown(results)}; artifacts: {_shown(artifacts)}")
+    return result
+
+
+def summarize(result: RunResult, *, say: Callable[[str], None] = print) -> None:
+    """Passed and failed per feature, each failure with its step and message, then totals."""
+    by_feature: dict[str, list[ScenarioResult]] = {}
+    for scenario in result.scenarios:
+        by_feature.setdefault(scenario.feature, []).append(scenario)
+    width = max(len(name) for name in by_feature)
+    say("")
+    for feature, scenarios in by_feature.items():
+        say(f"{feature:<{width}}  {_counts(scenarios)}")
+    failed = [s for s in result.scenarios if s.outcome == "failed"]
+    for scenario in failed:
+        where = f"{scenario.feature}:{scenario.line}" if scenario.line else scenario.feature
+        example = f" [{scenario.example}]" if scenario.example else ""
+        say("")
+        say(f"FAILED {where}: {scenario.name}{example}")
+        if scenario.failed_step:
+            say(f"  step: {scenario.failed_step}")
+        for line in (scenario.error or "").splitlines():
+            say(f"  {line}")
+    say("")
+    say(f"{len(result.scenarios)} scenarios: {_counts(result.scenarios)} in {result.duration:.1f}s")
+
+
+def _counts(scenarios: Sequence[ScenarioResult]) -> str:
+    parts = []
+    for outcome in ("passed", "failed", "skipped"):
+        n = sum(1 for s in scenarios if s.outcome == outcome)
+        if n or outcome == "passed":
+            parts.append(f"{n} {outcome}")
+    return ", ".join(parts)
+
+
+def write_results(result: RunResult, path: Path) -> None:
+    """``results.json``: totals and one entry per scenario, written whole or not at all."""
+    document = {
+        "summary": {
+            "scenarios": len(result.scenarios),
+            "passed": result.count("passed"),
+            "failed": result.count("failed"),
+            "skipped": result.count("skipped"),
+            "duration": round(result.duration, 3),
+        },
+        "scenarios": [s.view() for s in result.scenarios],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
