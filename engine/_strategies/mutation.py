@@ -1,0 +1,234 @@
+"""Mutations of valid inputs, for fuzzing parsers past their first check.
+
+Random bytes rarely get beyond a parser's first length check; a valid
+certificate, message or policy file with one thing wrong does. A mutation is
+a bit flip, a truncation, a splice (delete, duplicate, insert, or a piece of
+another seed), a change to a DER length octet (RFC 8825 / X.690 §8.1.3:
+short, long and indefinite forms), a line-level edit for text, or the same
+edits applied to DER found inside base64 (PEM blocks, MIME parts), re-encoded
+so the outer layer still parses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+
+from engine._strategies.checks import StrategyArgumentError, check_bool, check_size
+
+__all__ = ["der_length_offsets", "mutations"]
+
+_MAX_TLVS = 4096
+# Tokens that mean something to one of the formats we parse.
+_TOKENS = (
+    b"\x00",
+    b"\xff",
+    b"\r\n",
+    b"\n",
+    b"\r\n\r\n",
+    b"--",
+    b'"',
+    b"=",
+    b"[",
+    b"|",
+    b"-----BEGIN CERTIFICATE-----\n",
+    b"-----END CERTIFICATE-----\n",
+    b"Content-Type: multipart/signed; boundary=x\r\n",
+    b"Content-Transfer-Encoding: base64\r\n",
+    b"\x30\x80",
+    b"\x30\x84\xff\xff\xff\xff",
+    b"\x06\x00",
+    b"Scenario Outline: x\n",
+    b"Examples:\n",
+    b"\xc3\x28",  # invalid UTF-8
+)
+
+
+def der_length_offsets(data: bytes) -> list[int]:
+    """Offsets of the length octets of every TLV reachable from the start (X.690 §8.1).
+
+    Tolerant: stops where the encoding stops making sense.
+    """
+    found: list[int] = []
+
+    def walk(start: int, end: int, depth: int) -> None:
+        at = start
+        while at < end and len(found) < _MAX_TLVS and depth < 32:
+            tag = data[at]
+            at += 1
+            if tag & 0x1F == 0x1F:  # high tag number form
+                while at < end and data[at] & 0x80:
+                    at += 1
+                at += 1
+            if at >= end:
+                return
+            found.append(at)
+            first = data[at]
+            at += 1
+            if first == 0x80:  # indefinite: walk to the end-of-contents we can find
+                walk(at, end, depth + 1)
+                return
+            if first & 0x80:
+                count = first & 0x7F
+                if count > 4 or at + count > end:
+                    return
+                length = int.from_bytes(data[at : at + count], "big")
+                at += count
+            else:
+                length = first
+            if at + length > end:
+                return
+            if tag & 0x20:  # constructed: its contents are TLVs too
+                walk(at, at + length, depth + 1)
+            elif tag in (0x04, 0x03) and length > 2:  # OCTET/BIT STRING may wrap DER
+                inner = at + (1 if tag == 0x03 else 0)
+                if data[inner : inner + 1] in (b"\x30", b"\x31"):
+                    walk(inner, at + length, depth + 1)
+            at += length
+
+    if data:
+        walk(0, len(data), 0)
+    return found
+
+
+_B64_BLOCK = re.compile(rb"(?:^[A-Za-z0-9+/=]{16,}\r?\n){2,}", re.MULTILINE)
+
+
+def _base64_blocks(data: bytes) -> list[tuple[int, int, bytes]]:
+    blocks = []
+    for match in _B64_BLOCK.finditer(data):
+        try:
+            decoded = base64.b64decode(re.sub(rb"\s", b"", match.group(0)), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        blocks.append((match.start(), match.end(), decoded))
+    return blocks
+
+
+def _b64_lines(raw: bytes, line_end: bytes) -> bytes:
+    encoded = base64.b64encode(raw)
+    return b"".join(encoded[i : i + 64] + line_end for i in range(0, len(encoded), 64))
+
+
+@st.composite
+def _mutate_once(draw: st.DrawFn, data: bytes, seeds: Sequence[bytes], structured: bool) -> bytes:
+    kinds = ["flip", "truncate", "delete", "duplicate", "insert", "splice"]
+    if structured:
+        kinds += ["length", "line", "inner"]
+    kind = draw(st.sampled_from(kinds))
+    size = len(data)
+
+    def position(limit: int) -> int:
+        # Boost the ends: headers and trailers are where parsers decide things.
+        return draw(
+            st.one_of(
+                st.integers(0, min(limit, 8)),
+                st.integers(max(0, limit - 8), limit),
+                st.integers(0, limit),
+            )
+        )
+
+    if kind == "flip" and size:
+        at = position(size - 1)
+        bit = draw(st.integers(0, 7))
+        return data[:at] + bytes([data[at] ^ (1 << bit)]) + data[at + 1 :]
+    if kind == "truncate":
+        return data[: position(size)]
+    if kind == "delete" and size:
+        at = position(size - 1)
+        return data[:at] + data[at + draw(st.integers(1, 64)) :]
+    if kind == "duplicate" and size:
+        at = position(size - 1)
+        piece = data[at : at + draw(st.integers(1, 64))]
+        return data[:at] + piece + data[at:]
+    if kind == "insert":
+        at = position(size)
+        piece = draw(st.one_of(st.sampled_from(_TOKENS), st.binary(min_size=1, max_size=16)))
+        return data[:at] + piece + data[at:]
+    if kind == "splice" and seeds:
+        other = draw(st.sampled_from(list(seeds)))
+        if other:
+            start = draw(st.integers(0, len(other) - 1))
+            piece = other[start : start + draw(st.integers(1, 256))]
+            at = position(size)
+            cut = draw(st.integers(0, 64))
+            return data[:at] + piece + data[at + cut :]
+    if kind == "length":
+        offsets = der_length_offsets(data)
+        if offsets:
+            at = draw(st.sampled_from(offsets))
+            old = data[at]
+            new = draw(
+                st.sampled_from(
+                    [
+                        (old + 1) & 0xFF,
+                        (old - 1) & 0xFF,
+                        0x00,
+                        0x7F,
+                        0x80,  # indefinite length
+                        0x81,
+                        0x84,
+                        0x85,  # more length octets than anyone supports
+                        0xFF,
+                    ]
+                )
+            )
+            return data[:at] + bytes([new]) + data[at + 1 :]
+    if kind == "line":
+        lines = data.splitlines(keepends=True)
+        if lines:
+            at = draw(st.integers(0, len(lines) - 1))
+            edit = draw(st.sampled_from(["drop", "double", "swap", "strip", "token"]))
+            if edit == "drop":
+                del lines[at]
+            elif edit == "double":
+                lines.insert(at, lines[at])
+            elif edit == "swap" and len(lines) > 1:
+                other_at = draw(st.integers(0, len(lines) - 1))
+                lines[at], lines[other_at] = lines[other_at], lines[at]
+            elif edit == "strip":
+                lines[at] = lines[at].rstrip(b"\r\n")
+            else:
+                lines.insert(at, draw(st.sampled_from(_TOKENS)))
+            return b"".join(lines)
+    if kind == "inner":
+        blocks = _base64_blocks(data)
+        if blocks:
+            start, end, raw = draw(st.sampled_from(blocks))
+            inner = draw(_mutate_once(raw, (), structured=True))
+            line_end = b"\r\n" if b"\r\n" in data[start:end] else b"\n"
+            return data[:start] + _b64_lines(inner, line_end) + data[end:]
+        offsets = der_length_offsets(data)
+        if offsets:  # DER without base64 around it: mutate inside a nested TLV
+            return draw(_mutate_once(data, (), structured=True))
+    # The chosen mutation did not apply (empty input, no DER): flip the first byte or add one.
+    return bytes([data[0] ^ 0x01]) + data[1:] if data else b"\x30"
+
+
+def mutations(
+    *, of: bytes | Sequence[bytes], max_mutations: int = 3, structured: bool = True
+) -> st.SearchStrategy[bytes]:
+    """Inputs derived from the valid seed(s) ``of`` by 1 to ``max_mutations`` mutations.
+
+    ``structured`` adds the mutations that know DER lengths, lines and
+    base64-wrapped DER; without it only byte-level edits are made.
+    """
+    seeds = [of] if isinstance(of, bytes | bytearray) else list(of)
+    if not seeds or not all(isinstance(s, bytes | bytearray) for s in seeds):
+        raise StrategyArgumentError(f"of={of!r}, but only bytes or a non-empty list of bytes")
+    seeds = [bytes(s) for s in seeds]
+    max_mutations = check_size("max_mutations", max_mutations, low=1, high=64)
+    structured = check_bool("structured", structured)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> bytes:
+        data = draw(st.sampled_from(seeds))
+        for _ in range(draw(st.integers(1, max_mutations))):
+            data = draw(_mutate_once(data, seeds, structured))
+        return data
+
+    return build()

@@ -1,0 +1,68 @@
+"""Hypothesis strategies for S/MIME test data: import them from here.
+
+Plural nouns, keyword-only arguments checked when the strategy is made (not
+when it is drawn), generation that reaches the edge cases. Strategies that
+need keys take a key pool (``keys=``, an :class:`engine.keys.KeyPool`) and draw
+indices into its first few keys, so a run never generates hundreds of RSA
+keys. This module only re-exports; the implementations live in
+``engine._strategies``.
+
+>>> from engine.strategies import mailboxes, message_bodies
+"""
+
+from __future__ import annotations
+
+from engine._strategies.addresses import (
+    OrganizationSpec,
+    domains,
+    local_parts,
+    mailboxes,
+    organizations,
+)
+from engine._strategies.bodies import BodyShape, MessageBody, message_bodies
+from engine._strategies.certificates import (
+    AddressVariant,
+    IssuanceSpec,
+    ValidityWindow,
+    certificate_specs,
+)
+from engine._strategies.checks import StrategyArgumentError
+from engine._strategies.keys import PooledKeys, key_sources, pooled_keys
+from engine._strategies.mutation import der_length_offsets, mutations
+from engine._strategies.profiles import client_profiles
+from engine._strategies.recipients import (
+    ContactState,
+    RecipientKind,
+    RecipientSpec,
+    capability_lists,
+    contact_book_states,
+    recipient_sets,
+)
+
+__all__ = [
+    "AddressVariant",
+    "BodyShape",
+    "ContactState",
+    "IssuanceSpec",
+    "MessageBody",
+    "OrganizationSpec",
+    "PooledKeys",
+    "RecipientKind",
+    "RecipientSpec",
+    "StrategyArgumentError",
+    "ValidityWindow",
+    "capability_lists",
+    "certificate_specs",
+    "client_profiles",
+    "contact_book_states",
+    "der_length_offsets",
+    "domains",
+    "key_sources",
+    "local_parts",
+    "mailboxes",
+    "message_bodies",
+    "mutations",
+    "organizations",
+    "pooled_keys",
+    "recipient_sets",
+]
