@@ -7,9 +7,36 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from engine.clock import FixedClock
 from engine.keys import KeyPool
+
+# Hypothesis profiles (docs/hypothesis.md). ``ci`` is the default: derandomized, no
+# example database, bounded examples so the property suite stays far below a minute.
+# ``long`` (``--hypothesis-profile=long`` or SMIME_HARNESS_HYPOTHESIS=long) is the
+# nightly soak: many more random examples, failures kept in .hypothesis/ (git-ignored).
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    max_examples=40,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=2000,
+    deadline=None,
+    database=DirectoryBasedExampleDatabase(
+        str(Path(__file__).resolve().parent.parent / ".hypothesis" / "examples")
+    ),
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("SMIME_HARNESS_HYPOTHESIS", "ci"))
 
 # A fixed instant keeps every certificate, CRL and signing time reproducible.
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
