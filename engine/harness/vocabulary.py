@@ -18,7 +18,7 @@ _EXAMPLES = {
     "org": "Contoso",
     "first": "Contoso",
     "second": "Fabrikam",
-    "recipients": "UserB and UserC",
+    "recipients": "UserA",
     "kind": "an encrypted",
     "arrangement": "separate signing and encryption certificates",
     "answer": "cancel",
