@@ -87,7 +87,7 @@ def test_a_new_feature_from_documented_steps_runs(
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert "mine/exchange.feature  1 passed" in run.stdout
-    assert "1 scenarios: 1 passed" in run.stdout
+    assert "1 scenario: 1 passed" in run.stdout
     results = json.loads((tmp_path / "reports" / "results.json").read_text())
     [scenario] = results["scenarios"]
     assert scenario["outcome"] == "passed"

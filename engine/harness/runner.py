@@ -405,7 +405,8 @@ def run_features(
         pytest.ExitCode.TESTS_FAILED,
         pytest.ExitCode.NO_TESTS_COLLECTED,
     ):
-        raise ScenarioCollectionError(f"pytest stopped: {pytest.ExitCode(code).name.lower()}")
+        reason = pytest.ExitCode(code).name.lower().replace("_", " ")
+        raise ScenarioCollectionError(f"pytest stopped with a {reason} (its message is above)")
     if not scenarios:
         found = "none (-k or -m matched nothing)" if keyword or markers else "none"
         raise FeatureSelectionError("at least one scenario to run", found)
@@ -438,7 +439,9 @@ def summarize(result: RunResult, *, say: Callable[[str], None] = print) -> None:
         for line in (scenario.error or "").splitlines():
             say(f"  {line}")
     say("")
-    say(f"{len(result.scenarios)} scenarios: {_counts(result.scenarios)} in {result.duration:.1f}s")
+    total = len(result.scenarios)
+    noun = "scenario" if total == 1 else "scenarios"
+    say(f"{total} {noun}: {_counts(result.scenarios)} in {result.duration:.1f}s")
 
 
 def _counts(scenarios: Sequence[ScenarioResult]) -> str:
