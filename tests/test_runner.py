@@ -257,6 +257,16 @@ def test_a_missing_file_named_in_a_step_says_where_it_was_looked_for(tmp_path: P
 # --- the vocabulary ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("command", ["run", "steps"])
+def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert f"usage: smime-harness {command}" in capsys.readouterr().out
+
+
 def test_steps_lists_every_sentence_with_an_example(documented: list[dict[str, Any]]) -> None:
     text = smime_harness("steps", cwd=Path.cwd()).stdout
     for entry in documented:

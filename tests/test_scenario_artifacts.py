@@ -105,6 +105,8 @@ def check_artifacts(world: World, folder: Path) -> int:
 def test_article_walkthrough_messages(world: World, tmp_path: Path) -> None:
     # UserB's signed message to UserA, then UserA's signed-and-encrypted reply.
     assert check_artifacts(world, tmp_path) >= 3
+    # Files named in steps are relative to the feature's folder, even under plain pytest.
+    assert world.base_dir == FEATURES
 
 
 @scenario(
