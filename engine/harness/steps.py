@@ -286,7 +286,9 @@ def send(world: World, sender: str, kind: str, recipients: str) -> None:
 @setup_or_action('{user:w} answers "{answer}"')
 def answer(world: World, user: str, answer: str) -> None:
     person = world.user(user)
-    outcome = person.client.answer(Choice.parse(answer))
+    choice = Choice.parse(answer)
+    outcome = person.client.answer(choice)
+    world.note_answer(user, choice)
     if isinstance(outcome, SendOutcome):
         world.record(person, outcome)
     else:
@@ -360,6 +362,8 @@ def add_to_contacts(world: World, user: str, other: str) -> None:
     if received.sender is None or received.sender.lower() != world.address(other).lower():
         raise _fail(f"the last opened message to come from {other}", received.sender)
     world.last_contact = person.client.add_to_contacts(received)
+    if world.last_contact.prompt is not None:
+        world.note_prompt(user, world.last_contact.prompt)
 
 
 @setup_or_action("{user:w} has {other:w} in Contacts from an earlier signed message")

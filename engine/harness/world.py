@@ -17,14 +17,14 @@ from pathlib import Path
 from cryptography import x509
 
 from engine.authority import Enrollment
-from engine.client import ContactOutcome, MailClient, ReceivedMessage, SendOutcome
+from engine.client import ContactOutcome, MailClient, ReceivedMessage, SendOutcome, SendStatus
 from engine.clock import FixedClock
 from engine.errors import InputError
 from engine.keys import KeySource, KeyType
 from engine.network import MailNetwork
 from engine.organization import Organization
 from engine.profile import DEFAULT_PROFILE, ClientProfile
-from engine.prompt import Prompt
+from engine.prompt import Choice, Prompt
 
 # Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
 SCENARIO_EPOCH = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
@@ -40,6 +40,24 @@ class Artifact:
     data: bytes
     signed: bool
     encrypted: bool
+
+
+@dataclasses.dataclass(slots=True)
+class PromptEvent:
+    """A prompt a user was shown, and the answer once given."""
+
+    user: str
+    prompt: Prompt
+    answer: Choice | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SendRecord:
+    """A finished send (sent, refused or cancelled) and the message it produced, if any."""
+
+    sender: User
+    outcome: SendOutcome
+    artifact: Artifact | None
 
 
 @dataclasses.dataclass(slots=True)
@@ -74,6 +92,8 @@ class World:
         self.enrollments: dict[str, Enrollment] = {}
         self.previous_enrollments: dict[str, Enrollment] = {}
         self.tokens: dict[str, str] = {}
+        self.prompt_log: list[PromptEvent] = []
+        self.sends: list[SendRecord] = []
         self.base_dir: Path = Path.cwd()
         self._send_began_at = 0
 
@@ -141,14 +161,16 @@ class World:
     # -- messages ---------------------------------------------------------
 
     def record(self, sender: User, outcome: SendOutcome) -> None:
+        """Keep a send's outcome: its prompt for the report, its message as an artifact."""
         self.last_send = outcome
         self.last_outcome_by[sender.name.lower()] = outcome
-        if outcome.message is None:
-            return
-        index = len(self.artifacts) + 1
-        recipients = outcome.delivery.delivered if outcome.delivery else ()
-        self._keep(
-            Artifact(
+        if outcome.prompt is not None:
+            self.note_prompt(sender.name, outcome.prompt)
+        artifact: Artifact | None = None
+        if outcome.message is not None:
+            index = len(self.artifacts) + 1
+            recipients = outcome.delivery.delivered if outcome.delivery else ()
+            artifact = Artifact(
                 name=f"{index:02d}-{_slug(sender.name)}-{_kind(outcome)}.eml",
                 sender=sender.address,
                 recipients=recipients,
@@ -156,7 +178,20 @@ class World:
                 signed=outcome.signed,
                 encrypted=outcome.encrypted,
             )
-        )
+            self._keep(artifact)
+        if outcome.status is not SendStatus.PROMPT:
+            self.sends.append(SendRecord(sender=sender, outcome=outcome, artifact=artifact))
+
+    def note_prompt(self, name: str, prompt: Prompt) -> None:
+        self.prompt_log.append(PromptEvent(user=self.user(name).address, prompt=prompt))
+
+    def note_answer(self, name: str, choice: Choice) -> None:
+        """The answer to the user's newest unanswered prompt."""
+        address = self.user(name).address
+        for event in reversed(self.prompt_log):
+            if event.user == address and event.answer is None:
+                event.answer = choice
+                return
 
     def receive(self, name: str, message: bytes, *, source: Path) -> None:
         """Deliver a message from outside the scenario (a partner's real .eml) to a mailbox."""
