@@ -265,14 +265,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from engine.clock import SystemClock
     from engine.harness.runner import run_features
 
+    report = Path(args.report)
     result = run_features(
         [Path(p) for p in args.paths],
         keyword=args.keyword,
         markers=args.markers,
-        artifacts=Path(args.artifacts),
-        results=Path(args.results),
+        artifacts=Path(args.artifacts) if args.artifacts else report / "artifacts",
+        results=Path(args.results) if args.results else report / "summary.json",
+        report=report,
+        clock=SystemClock(),
         quiet=args.quiet,
     )
     return result.exit_code
@@ -354,16 +358,23 @@ def build_parser() -> argparse.ArgumentParser:
         "-m", dest="markers", metavar="MARKEXPR", help="only scenarios whose tags match, e.g. KB-04"
     )
     run.add_argument(
-        "--artifacts",
-        default="reports/artifacts",
+        "--report",
+        default="reports",
         metavar="DIR",
-        help="each scenario's messages (.eml) go to DIR/<scenario>/ (default reports/artifacts)",
+        help="report folder: index.html, results.json (Cucumber JSON), junit.xml, "
+        "summary.json and artifacts/ (default reports)",
+    )
+    run.add_argument(
+        "--artifacts",
+        default=None,
+        metavar="DIR",
+        help="each scenario's messages (.eml) go to DIR/<scenario>/ (default REPORT/artifacts)",
     )
     run.add_argument(
         "--results",
-        default="reports/results.json",
+        default=None,
         metavar="FILE",
-        help="machine-readable outcomes (default reports/results.json)",
+        help="a short machine-readable summary of outcomes (default REPORT/summary.json)",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="less progress output")
     run.set_defaults(func=cmd_run)

@@ -88,12 +88,17 @@ def test_a_new_feature_from_documented_steps_runs(
     assert run.returncode == 0, run.stdout + run.stderr
     assert "mine/exchange.feature  1 passed" in run.stdout
     assert "1 scenario: 1 passed" in run.stdout
-    results = json.loads((tmp_path / "reports" / "results.json").read_text())
+    results = json.loads((tmp_path / "reports" / "summary.json").read_text())
     [scenario] = results["scenarios"]
     assert scenario["outcome"] == "passed"
     assert scenario["scenario"] == "UserB's certificate reaches UserA through a signed message"
     messages = sorted(p.name for p in (tmp_path / scenario["artifacts"]).glob("*.eml"))
     assert messages == ["01-userb-signed.eml", "02-usera-encrypted.eml"]
+    # The same run's report: Cucumber JSON and an HTML page linking the messages.
+    [feature] = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert [e["name"] for e in feature["elements"]] == [scenario["scenario"]]
+    html = (tmp_path / "reports" / "index.html").read_text()
+    assert "artifacts/" in html and "02-usera-encrypted.eml" in html
 
 
 @pytest.fixture(scope="module")

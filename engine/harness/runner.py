@@ -10,6 +10,7 @@ afterwards the runner prints a summary per feature and writes a results file.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import importlib.metadata
 import json
 import os
@@ -23,7 +24,9 @@ from typing import Any
 
 import pytest
 
+from engine.clock import Clock
 from engine.errors import InputError, SmimeError
+from engine.report.model import ScenarioRecord, StepRecord
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -172,16 +175,24 @@ class _Record:
     error: str | None = None
     failed_step: str | None = None
     artifacts: str | None = None
+    steps: list[StepRecord] = dataclasses.field(default_factory=list)
+    step_started: float = 0.0
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class _Collector:
     """A pytest plugin object that records each scenario's outcome."""
 
     def __init__(
-        self, modules: dict[Path, Path], artifacts: Path, progress: Callable[[str], None] | None
+        self,
+        modules: dict[Path, Path],
+        artifacts: Path,
+        progress: Callable[[str], None] | None,
+        report: Path | None = None,
     ) -> None:
         self._modules = modules
         self._artifacts = artifacts
+        self._report = report
         self._progress = progress
         self._current: Path | None = None
         self.records: dict[str, _Record] = {}
@@ -233,13 +244,53 @@ class _Collector:
         slug = scenario_slug(feature.filename, scenario.name, request.node.name)
         record.artifacts = str(self._artifacts / slug)
 
+    def pytest_bdd_before_step(self, request: Any, step: Any, **_: Any) -> None:
+        record = self.records.get(request.node.nodeid)
+        if record is not None:
+            record.step_started = time.perf_counter()
+
+    def pytest_bdd_after_step(self, request: Any, step: Any, **_: Any) -> None:
+        self._step_done(request, step, "passed", None)
+
+    def _step_done(self, request: Any, step: Any, status: str, error: str | None) -> None:
+        record = self.records.get(request.node.nodeid)
+        if record is not None:
+            record.steps.append(
+                StepRecord(
+                    keyword=step.keyword,
+                    text=step.name,
+                    status=status,
+                    duration=time.perf_counter() - record.step_started,
+                    error=error,
+                )
+            )
+
+    def pytest_bdd_after_scenario(self, request: Any, feature: Any, scenario: Any) -> None:
+        """Copy what the report shows from the scenario's world, and list steps not reached."""
+        from engine.harness.plugin import WORLD_KEY
+
+        record = self.records.get(request.node.nodeid)
+        if record is None:
+            return
+        done = len(record.steps)
+        for step in scenario.steps[done:]:
+            record.steps.append(
+                StepRecord(keyword=step.keyword, text=step.name, status="skipped", duration=0.0)
+            )
+        state = request.node.stash.get(WORLD_KEY, None)
+        if state is not None:
+            record.details = scenario_details(state, self._report)
+
     def _fail_step(self, request: Any, step: Any) -> None:
         record = self.records.get(request.node.nodeid)
         if record is not None and record.failed_step is None:
             record.failed_step = f"{step.keyword} {step.name} (line {step.line_number})"
 
-    def pytest_bdd_step_error(self, request: Any, step: Any, **_: Any) -> None:
+    def pytest_bdd_step_error(
+        self, request: Any, step: Any, exception: BaseException, **_: Any
+    ) -> None:
         self._fail_step(request, step)
+        self._step_done(request, step, "failed", _exception_message(exception))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_bdd_step_func_lookup_error(self, request: Any, step: Any, **_: Any) -> None:
@@ -281,6 +332,52 @@ class _Collector:
                 )
             )
         return tuple(out)
+
+    def scenario_records(self) -> tuple[ScenarioRecord, ...]:
+        out = []
+        for record in self.records.values():
+            if not record.ran:
+                continue
+            out.append(
+                ScenarioRecord(
+                    feature=record.feature_name or record.feature.stem,
+                    feature_file=_shown(record.feature),
+                    name=_display_name(record),
+                    line=record.line or 0,
+                    tags=record.tags,
+                    status=record.outcome,
+                    duration=record.duration,
+                    steps=tuple(record.steps),
+                    error=record.error,
+                    **record.details,
+                )
+            )
+        return tuple(out)
+
+
+def _display_name(record: _Record) -> str:
+    return record.name if record.example is None else f"{record.name} [{record.example}]"
+
+
+def scenario_details(world: Any, report: Path | None) -> dict[str, Any]:
+    """The report's view of one scenario's world (public material only)."""
+    from engine.harness import recording
+
+    return {
+        "prompts": recording.prompt_records(world),
+        "decisions": recording.decision_records(world, report),
+        "certificates": recording.certificate_records(world),
+        "findings": recording.finding_records(world),
+        "artifacts": recording.artifact_paths(world, report),
+        "policies": recording.policy_names(world),
+    }
+
+
+def _exception_message(exception: BaseException) -> str:
+    text = str(exception).strip() or type(exception).__name__
+    if isinstance(exception, AssertionError) or type(exception).__name__ == "UnknownStepError":
+        return text
+    return f"{type(exception).__name__}: {text}"
 
 
 def _crash_message(report: pytest.TestReport | pytest.CollectReport) -> str:
@@ -341,7 +438,9 @@ def run_features(
     keyword: str | None = None,
     markers: str | None = None,
     artifacts: Path = Path("reports/artifacts"),
-    results: Path | None = Path("reports/results.json"),
+    results: Path | None = Path("reports/summary.json"),
+    report: Path | None = None,
+    clock: Clock | None = None,
     quiet: bool = False,
     say: Callable[[str], None] = print,
 ) -> RunResult:
@@ -356,6 +455,7 @@ def run_features(
     check_syntax(files)
     artifacts = artifacts.resolve()
     started = time.monotonic()
+    started_at = clock.now() if clock is not None else None
     with tempfile.TemporaryDirectory(prefix="smime-harness-run-") as tmp:
         folder = Path(tmp)
         (folder / "pytest.ini").write_text("[pytest]\n")
@@ -369,7 +469,12 @@ def run_features(
                 f"scenarios({str(feature)!r})\n"
             )
             modules[module.resolve()] = feature
-        collector = _Collector(modules, artifacts, None if quiet else _write)
+        collector = _Collector(
+            modules,
+            artifacts,
+            None if quiet else _write,
+            None if report is None else report.resolve(),
+        )
         args = [
             str(folder),
             "-c",
@@ -415,8 +520,36 @@ def run_features(
     summarize(result, say=say)
     if results is not None:
         write_results(result, results)
+    if report is not None:
+        finished_at = clock.now() if clock is not None else None
+        write_run_report(collector.scenario_records(), report, started_at, finished_at)
+        say(f"report: {_shown(report / 'index.html')}; artifacts: {_shown(artifacts)}")
+    elif results is not None:
         say(f"results: {_shown(results)}; artifacts: {_shown(artifacts)}")
     return result
+
+
+def write_run_report(
+    scenarios: tuple[ScenarioRecord, ...],
+    folder: Path,
+    started: dt.datetime | None,
+    finished: dt.datetime | None,
+) -> None:
+    """index.html, results.json (Cucumber JSON) and junit.xml for one run."""
+    from engine.report.model import RunRecord
+    from engine.report.render import builtin_requirements, write_report
+
+    when = started or dt.datetime.fromtimestamp(0, dt.UTC)
+    run = RunRecord(
+        title="smime-harness compliance report",
+        started=when,
+        finished=finished or when,
+        policy=", ".join(sorted({p for s in scenarios for p in s.policies}))
+        or "outlook98 (default)",
+        scenarios=scenarios,
+        requirements=builtin_requirements(),
+    )
+    write_report(run, folder)
 
 
 def summarize(result: RunResult, *, say: Callable[[str], None] = print) -> None:

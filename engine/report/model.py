@@ -156,6 +156,7 @@ class ScenarioRecord:
     certificates: tuple[CertificateRecord, ...] = ()
     findings: tuple[FindingRecord, ...] = ()
     artifacts: tuple[str, ...] = ()  # paths relative to the report folder
+    policies: tuple[str, ...] = ()  # the organization policies the scenario ran under
     error: str | None = None
     expected: str | None = None  # for a failed expectation: what the step wanted
     actual: str | None = None
