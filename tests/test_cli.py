@@ -367,12 +367,21 @@ def test_inspect_json_shows_layers(
     assert "smime-capabilities" in signed_layer["signed_attributes"]
 
 
-def test_demo_writes_artifacts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_narrates_and_writes_its_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["recipient_reads"] is True
-    assert summary["outsider_reads"] is False
-    assert summary["signed_status_untrusted"] == "untrusted-issuer"
-    assert (out / "01-signed-userb-to-usera.eml").exists()
-    assert "UserB sends a digitally signed message" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    for line in (
+        "✓ When UserA sends an encrypted message to UserB",
+        "sees: “None of the recipients can process an encrypted message.",
+        "sees: “A contact for userb@fabrikam.example already exists.",
+        "userb@fabrikam.example: sent signed → 01-userb-signed.eml",
+        "The walkthrough passed.",
+    ):
+        assert line in said
+    assert (out / "index.html").is_file() and (out / "results.json").is_file()
+    assert (out / "fabrikam-root.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+    assert len(list((out / "artifacts").rglob("*.eml"))) == 4
+    assert f"Report:    {out / 'index.html'}" in said

@@ -443,6 +443,7 @@ def run_features(
     clock: Clock | None = None,
     quiet: bool = False,
     say: Callable[[str], None] = print,
+    plugins: Sequence[object] = (),
 ) -> RunResult:
     """Run the scenarios of the feature files under ``paths`` (the built-in ones if empty).
 
@@ -496,7 +497,7 @@ def run_features(
         if markers:
             args += ["-m", markers]
         try:
-            code = pytest.main(args, plugins=[collector])
+            code = pytest.main(args, plugins=[collector, *plugins])
         finally:
             for name, loaded in list(sys.modules.items()):
                 if str(getattr(loaded, "__file__", "") or "").startswith(str(folder)):
