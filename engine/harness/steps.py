@@ -266,21 +266,35 @@ _KINDS = {
 }
 
 
-@setup_or_action("{sender:w} sends {kind} message to {recipients}")
-def send(world: World, sender: str, kind: str, recipients: str) -> None:
+def _send(world: World, sender: str, kind: str, to: tuple[str, ...], reply_to: str | None) -> None:
     if kind not in _KINDS:
         raise InputError("a plain, a signed, an encrypted or a signed and encrypted", repr(kind))
     sign_it, encrypt_it = _KINDS[kind]
     user = world.user(sender)
     draft = Draft(
-        to=tuple(world.address(name) for name in _names(recipients)),
+        to=to,
         subject=f"{kind.split(' ', 1)[1].capitalize()} message from {user.name}",
         body=BODY.format(name=user.name),
         sign=sign_it,
         encrypt=encrypt_it,
+        reply_to=None if reply_to is None else world.opened_by(sender).opened,
     )
     world.begin_send()
     world.record(user, user.client.send(draft))
+
+
+@setup_or_action("{sender:w} sends {kind} message to {recipients}")
+def send(world: World, sender: str, kind: str, recipients: str) -> None:
+    _send(world, sender, kind, tuple(world.address(n) for n in _names(recipients)), None)
+
+
+@setup_or_action("{sender:w} replies to {other:w} with {kind} message")
+def reply(world: World, sender: str, other: str, kind: str) -> None:
+    """Answer the message last opened: its signer's certificate counts, as in Outlook."""
+    received = world.opened_by(sender)
+    if received.sender is None or received.sender.lower() != world.address(other).lower():
+        raise _fail(f"the last opened message to come from {other}", received.sender)
+    _send(world, sender, kind, (received.sender,), other)
 
 
 @setup_or_action('{user:w} answers "{answer}"')
