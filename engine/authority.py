@@ -109,6 +109,11 @@ class CertificateSpec:
             _check_email(extra, "san_emails")
         if self.subject_email is not None:
             _check_email(self.subject_email, "subject_email")
+        if self.common_name is not None and not 1 <= len(self.common_name) <= UB_COMMON_NAME:
+            raise CertificateError(
+                f"common_name={self.common_name!r}, but only 1 to {UB_COMMON_NAME} characters "
+                "are valid (RFC 5280 ub-common-name)"
+            )
         if self.version not in (1, 3):
             raise CertificateError(f"version={self.version}, but only 1 or 3 are valid")
         if self.version == 1 and (self.san_emails or self.key_usage or self.extended_key_usage):
@@ -421,7 +426,7 @@ class OrgCA:
 
     def _subject(self, spec: CertificateSpec) -> x509.Name:
         attributes = [
-            x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name or spec.email),
+            x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name or _common_name(spec.email)),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organization or self.name),
         ]
         subject_email = spec.subject_email
@@ -616,6 +621,16 @@ _DOMAIN = re.compile(
 )
 
 
+# X.520 ub-common-name (RFC 5280 Appendix A): a commonName holds at most 64 characters.
+UB_COMMON_NAME = 64
+
+
+def _common_name(text: str) -> str:
+    """``text`` as a commonName. A longer mailbox (up to 254 characters, RFC 5321
+    §4.5.3.1) or CA name is shortened; the full address stays in the SAN."""
+    return text if len(text) <= UB_COMMON_NAME else text[: UB_COMMON_NAME - 3] + "..."
+
+
 def _check_email(email: str, field: str) -> None:
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain or any(c.isspace() for c in email):
@@ -646,7 +661,7 @@ def _ski(certificate: x509.Certificate) -> x509.SubjectKeyIdentifier:
 def _ca_name(common_name: str, organization: str) -> x509.Name:
     return x509.Name(
         [
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.COMMON_NAME, _common_name(common_name)),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
         ]
     )

@@ -1,0 +1,41 @@
+"""Engine bugs the properties and fuzzers found, each pinned by the input that broke it."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography import x509
+
+from engine.authority import CertificateSpec, OrgCA
+from engine.clock import FixedClock
+from engine.errors import CertificateError
+from engine.keys import KeyPool, KeyType
+from tests.property.world import EPOCH
+
+LONG_MAILBOX = "a" * 64 + "@contoso.example"  # 81 characters: a legal mailbox
+
+
+def _ca(key_pool: KeyPool, name: str = "Contoso", domain: str = "contoso.example") -> OrgCA:
+    return OrgCA.create(
+        name, domain, clock=FixedClock(EPOCH), keys=key_pool, key_type=KeyType.EC_P256
+    )
+
+
+def test_a_mailbox_longer_than_a_common_name_enrolls(key_pool: KeyPool) -> None:
+    # Found by recipient_sets(): cryptography refused a 74-character commonName (ValueError).
+    ca = _ca(key_pool)
+    token = ca.issue_token(LONG_MAILBOX)
+    enrollment = ca.enroll(LONG_MAILBOX, token.secret, key_type=KeyType.EC_P256)
+    assert enrollment.signing.email == LONG_MAILBOX  # the SAN keeps the whole address
+    subject = enrollment.signing.certificate.subject
+    cn = subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+    assert len(cn) == 64 and str(cn).endswith("...")
+
+
+def test_a_long_ca_name_is_shortened_in_the_common_name(key_pool: KeyPool) -> None:
+    ca = _ca(key_pool, name="N" * 70)
+    assert ca.root.subject.rfc4514_string().count("N") >= 70  # O keeps the whole name
+
+
+def test_an_explicit_common_name_over_64_characters_is_refused_eagerly() -> None:
+    with pytest.raises(CertificateError, match="ub-common-name"):
+        CertificateSpec(email="a@contoso.example", common_name="x" * 65)
