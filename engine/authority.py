@@ -616,8 +616,11 @@ class OrgCA:
 
 # -- helpers ----------------------------------------------------------------------------
 
+# LDH labels; the top-level label is letters or an IDN A-label such as xn--p1ai (.рф),
+# RFC 5890 §2.3.2.1 (the earlier letters-only rule refused internationalized TLDs).
 _DOMAIN = re.compile(
-    r"(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+    r"(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9-]{1,58}[A-Za-z0-9])"
 )
 
 

@@ -7,7 +7,7 @@ from cryptography import x509
 
 from engine.authority import CertificateSpec, OrgCA
 from engine.clock import FixedClock
-from engine.errors import CertificateError
+from engine.errors import CertificateError, InputError
 from engine.keys import KeyPool, KeyType
 from tests.property.world import EPOCH
 
@@ -39,3 +39,21 @@ def test_a_long_ca_name_is_shortened_in_the_common_name(key_pool: KeyPool) -> No
 def test_an_explicit_common_name_over_64_characters_is_refused_eagerly() -> None:
     with pytest.raises(CertificateError, match="ub-common-name"):
         CertificateSpec(email="a@contoso.example", common_name="x" * 65)
+
+
+@pytest.mark.parametrize("domain", ["0.xn--p1ai", "xn--80ak6aa92e.xn--p1ai", "bücher.XN--P1AI"])
+def test_an_internationalized_top_level_domain_is_a_mail_domain(
+    key_pool: KeyPool, domain: str
+) -> None:
+    # Found by organizations(): OrgCA.create refused '0.xn--p1ai' (the TLD .рф as an A-label).
+    if not domain.isascii():
+        with pytest.raises(InputError):  # U-labels stay refused: certificates carry A-labels
+            _ca(key_pool, domain=domain)
+        return
+    assert _ca(key_pool, domain=domain).domain == domain
+
+
+@pytest.mark.parametrize("domain", ["example.xn--", "example.xn--p1ai-", "example.1a"])
+def test_malformed_top_level_labels_stay_refused(key_pool: KeyPool, domain: str) -> None:
+    with pytest.raises(InputError):
+        _ca(key_pool, domain=domain)
