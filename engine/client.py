@@ -18,7 +18,7 @@ from email.utils import format_datetime, make_msgid
 
 from cryptography import x509
 
-from engine.algorithms import ContentCipher
+from engine.algorithms import ContentCipher, DigestAlgorithm
 from engine.authority import Enrollment
 from engine.clock import Clock
 from engine.contacts import Contact, ContactBook, normalize_address
@@ -195,6 +195,9 @@ class MailClient:
         self.profile = profile
         self.contacts = ContactBook()
         self.trust_store: list[x509.Certificate] = [organization.ca.root]
+        self.trust_on_first_use = False  # trust a signer's own root on first valid use (IMP-03)
+        self.check_revocation = True  # consult published CRLs (IMP-05)
+        self.digest = DigestAlgorithm.SHA256  # how this client signs (RFC 8551 §2.1)
         self.sent: list[bytes] = []
         self._pending: _Pending | None = None
         self._installed: list[Enrollment] = []
@@ -339,6 +342,7 @@ class MailClient:
                 message,
                 signer,
                 clock=self.clock,
+                digest=self.digest,
                 opaque=encrypt_to is not None and self.profile.opaque_inside_encryption,
                 encryption_certificate=own[0].certificate if own else None,
                 capabilities=self.profile.capabilities,
@@ -384,7 +388,7 @@ class MailClient:
                 address,
                 at=now,
                 issuers=issuers,
-                crls=self.network.crls_for([certificate, *issuers]) if issuers else (),
+                crls=self._crls_for([certificate, *issuers]) if issuers else (),
             )
             if usable.usable and self.profile.require_trusted_recipient:
                 trust = validate_certificate(
@@ -392,7 +396,7 @@ class MailClient:
                     intermediates=issuers,
                     anchors=self.trust_store,
                     at=now,
-                    crls=self.network.crls_for([certificate, *issuers]),
+                    crls=self._crls_for([certificate, *issuers]),
                     purpose=CertificatePurpose.ENCRYPTION,
                 )
                 if not trust.trusted:
@@ -459,6 +463,8 @@ class MailClient:
             crls=self._known_crls(raw),
         )
         status = _status_of(opened)
+        if status is MessageStatus.UNTRUSTED_ISSUER and self._trust_first_use(opened):
+            return self.open(raw)
         received = ReceivedMessage(
             raw=raw,
             opened=opened,
@@ -476,7 +482,23 @@ class MailClient:
     def _known_crls(self, raw: bytes) -> tuple[x509.CertificateRevocationList, ...]:
         """The client knows every CRL its organization's network publishes."""
         del raw
-        return self.network.all_crls()
+        return self.network.all_crls() if self.check_revocation else ()
+
+    def _crls_for(
+        self, certificates: Sequence[x509.Certificate]
+    ) -> Sequence[x509.CertificateRevocationList]:
+        return self.network.crls_for(certificates) if self.check_revocation else ()
+
+    def _trust_first_use(self, opened: OpenedMessage) -> bool:
+        """Trust the root an intact signature carries, when allowed and not yet trusted."""
+        signature = opened.signature
+        if not self.trust_on_first_use or signature is None or not signature.intact:
+            return False
+        roots = [c for c in signature.certificates if c.subject == c.issuer]
+        fresh = [c for c in roots if c not in self.trust_store]
+        for root in fresh:
+            self.trust(root)
+        return bool(fresh)
 
     # -- contacts --------------------------------------------------------
 

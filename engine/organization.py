@@ -8,6 +8,7 @@ for colleagues (IMP-01), and opens a mailbox on the organization's server.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from cryptography import x509
 
@@ -23,6 +24,16 @@ from engine.revocation import RevocationReason
 from engine.usability import STRENGTH_ORDER
 
 
+class CipherPolicy(Protocol):
+    """What an organization takes from its policy (engine.policy.Policy is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def content_ciphers(self) -> tuple[ContentCipher, ...]: ...
+
+
 class Organization:
     def __init__(
         self,
@@ -35,6 +46,7 @@ class Organization:
         key_type: KeyType = KeyType.RSA_2048,
         intermediate: bool = False,
         allowed_ciphers: Iterable[ContentCipher] | None = None,
+        policy: CipherPolicy | None = None,
     ) -> None:
         self.name = name
         self.domain = domain.lower()
@@ -54,6 +66,15 @@ class Organization:
         self.allowed_ciphers: frozenset[ContentCipher] | None = (
             None if allowed_ciphers is None else frozenset(allowed_ciphers)
         )
+        self.policy: CipherPolicy | None = None
+        if policy is not None:
+            self.adopt(policy, allowed_ciphers=allowed_ciphers is None)
+
+    def adopt(self, policy: CipherPolicy, *, allowed_ciphers: bool = True) -> None:
+        """Follow ``policy``: its allowed content ciphers become the organization's."""
+        self.policy = policy
+        if allowed_ciphers:
+            self.allowed_ciphers = frozenset(policy.content_ciphers)
 
     def address(self, user: str) -> str:
         """``user`` as an address in this organization (``usera`` → ``usera@domain``)."""
