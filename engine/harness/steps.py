@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pytest_bdd import given, parsers, then, when
 
+from engine.algorithms import DigestAlgorithm, parse_enum
 from engine.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit
 from engine.client import (
     ContactOutcome,
@@ -35,8 +36,10 @@ from engine.credential import (
     load_pkcs12,
 )
 from engine.errors import EnrollmentError, InputError
+from engine.findings import Finding, Severity
 from engine.harness.world import User, World
 from engine.keys import KeyType
+from engine.policy import load_policy
 from engine.profile import profile_named
 from engine.prompt import Choice
 from engine.revocation import RevocationReason
@@ -384,6 +387,9 @@ def add_to_contacts(world: World, user: str, other: str) -> None:
 def contact_from_earlier(world: World, user: str, other: str) -> None:
     send(world, other, "a signed", user)
     opens(world, user, other)
+    if world.address(other) in world.user(user).client.contacts:
+        world.user(user).client.restart()  # captured on opening (an auto-capturing client)
+        return
     add_to_contacts(world, user, other)
     outcome = world.last_contact
     if outcome is None or outcome.status is not ContactStatus.ADDED:
@@ -702,3 +708,67 @@ def contact_capabilities(world: World, user: str, other: str, capabilities: str)
     found = ", ".join(c.value for c in contact.capabilities) if contact else "no contact"
     if found != capabilities:
         raise _fail(repr(capabilities), repr(found))
+
+
+# --- policy -------------------------------------------------------------------
+
+
+@setup_or_action('the organization policy "{policy}"')
+def organization_policy(world: World, policy: str) -> None:
+    """Every organization follows a built-in policy (outlook98, rfc8551, strict) or a .toml file."""
+    world.choose_policy(load_policy(policy, base_dir=world.base_dir))
+
+
+@setup_or_action('{org:w}\'s policy is "{policy}"')
+def org_policy(world: World, org: str, policy: str) -> None:
+    """One organization follows a built-in policy or a .toml file (relative to the feature)."""
+    world.choose_policy(load_policy(policy, base_dir=world.base_dir), org)
+
+
+@setup_or_action('{user:w}\'s client signs with "{digest}"')
+def signs_with(world: World, user: str, digest: str) -> None:
+    """The digest the user's client signs with (sha1, sha256, sha384, sha512)."""
+    world.user(user).client.digest = parse_enum(DigestAlgorithm, digest, "digest")
+
+
+def _findings_text(findings: tuple[Finding, ...]) -> str:
+    if not findings:
+        return "no findings"
+    return "; ".join(f"{f.severity.value} {f.rule_id} ({f.message})" for f in findings)
+
+
+@check("the policy reports no errors for the last message")
+def policy_no_errors(world: World) -> None:
+    findings = world.findings_of_last_send()
+    errors = tuple(f for f in findings if f.severity is Severity.ERROR)
+    if errors:
+        raise _fail("no error-level findings", _findings_text(errors))
+
+
+@check('the policy reports "{rule_id}"')
+def policy_reports(world: World, rule_id: str) -> None:
+    findings = world.findings_of_last_send()
+    if not any(f.rule_id == rule_id for f in findings):
+        raise _fail(f"a finding {rule_id!r}", _findings_text(findings))
+
+
+_SEVERITY_WORDS = {"an error": Severity.ERROR, "a warning": Severity.WARNING, "info": Severity.INFO}
+
+
+@check('the policy reports "{rule_id}" as {severity}')
+def policy_reports_as(world: World, rule_id: str, severity: str) -> None:
+    if severity not in _SEVERITY_WORDS:
+        raise InputError("an error, a warning or info", repr(severity))
+    wanted = _SEVERITY_WORDS[severity]
+    findings = world.findings_of_last_send()
+    matching = [f for f in findings if f.rule_id == rule_id]
+    if not any(f.severity is wanted for f in matching):
+        raise _fail(f"{rule_id!r} as {severity}", _findings_text(findings))
+
+
+@check('the policy reports nothing about "{rule_id}"')
+def policy_silent(world: World, rule_id: str) -> None:
+    findings = world.findings_of_last_send()
+    matching = tuple(f for f in findings if f.rule_id == rule_id)
+    if matching:
+        raise _fail(f"no finding {rule_id!r}", _findings_text(matching))

@@ -19,10 +19,13 @@ from cryptography import x509
 from engine.authority import Enrollment
 from engine.client import ContactOutcome, MailClient, ReceivedMessage, SendOutcome, SendStatus
 from engine.clock import FixedClock
+from engine.compliance import check_decision, check_message
 from engine.errors import InputError
+from engine.findings import Finding
 from engine.keys import KeySource, KeyType
 from engine.network import MailNetwork
 from engine.organization import Organization
+from engine.policy import Policy, default_policy
 from engine.profile import DEFAULT_PROFILE, ClientProfile
 from engine.prompt import Choice, Prompt
 
@@ -96,6 +99,11 @@ class World:
         self.sends: list[SendRecord] = []
         self.base_dir: Path = Path.cwd()
         self._send_began_at = 0
+        self.policy: Policy | None = None  # chosen for every organization by a step
+        self.org_policies: dict[str, Policy] = {}  # chosen for one organization
+        self.findings: list[Finding] = []  # every policy finding of the scenario, for the report
+        self.last_findings: tuple[Finding, ...] | None = None  # those of the last send
+        self._last_sent_by: tuple[User, SendOutcome, Artifact | None] | None = None
 
     # -- organizations and users ------------------------------------------
 
@@ -116,6 +124,7 @@ class World:
             network=self.network,
             keys=self.keys,
             intermediate=intermediate,
+            policy=self.policy or default_policy(),
         )
         self.organizations[name.lower()] = org
         org.publish_crl()
@@ -148,6 +157,9 @@ class World:
         client = MailClient(
             address=address, organization=org, clock=self.clock, profile=self.default_profile
         )
+        chosen = self.chosen_policy(org)
+        if chosen is not None:
+            chosen.configure(client)
         user = User(name=name, address=address, organization=org, client=client)
         self.users[name.lower()] = user
         return user
@@ -181,6 +193,71 @@ class World:
             self._keep(artifact)
         if outcome.status is not SendStatus.PROMPT:
             self.sends.append(SendRecord(sender=sender, outcome=outcome, artifact=artifact))
+        self.last_findings = None
+        self._last_sent_by = (sender, outcome, artifact)
+        if self.chosen_policy(sender.organization) is not None:
+            self.judge(sender, outcome, artifact)
+
+    # -- policy ---------------------------------------------------------------
+
+    def chosen_policy(self, org: Organization) -> Policy | None:
+        """The policy a step chose for ``org``; None when the scenario chose none."""
+        return self.org_policies.get(org.name.lower(), self.policy)
+
+    def choose_policy(self, policy: Policy, org_name: str | None = None) -> None:
+        """Every organization (or one) follows ``policy`` from now on, clients included."""
+        if org_name is None:
+            self.policy = policy
+            self.org_policies.clear()
+            targets = list(self.organizations.values())
+        else:
+            org = self.organization(org_name)
+            self.org_policies[org.name.lower()] = policy
+            targets = [org]
+        for org in targets:
+            org.adopt(policy)
+            for user in self.users.values():
+                if user.organization is org:
+                    policy.configure(user.client)
+
+    def judge(
+        self, sender: User, outcome: SendOutcome, artifact: Artifact | None
+    ) -> tuple[Finding, ...]:
+        """Findings for a send under the sender's organization's policy (its own copy)."""
+        policy = self.chosen_policy(sender.organization) or default_policy()
+        client = sender.client
+        now = self.clock.now()
+        found: list[Finding] = []
+        if outcome.decision is not None:
+            found.extend(
+                check_decision(
+                    outcome.decision, policy, at=now, subject=f"{sender.name}'s send decision"
+                )
+            )
+        if outcome.message is not None:
+            found.extend(
+                check_message(
+                    outcome.message,
+                    policy,
+                    anchors=client.trust_store,
+                    at=now,
+                    crls=self.network.all_crls(),
+                    credentials=client.encryption_credentials,
+                    subject=f"message {artifact.name}" if artifact else "message",
+                )
+            )
+        self.last_findings = tuple(found)
+        self.findings.extend(f for f in found if f not in self.findings)
+        return self.last_findings
+
+    def findings_of_last_send(self) -> tuple[Finding, ...]:
+        """The last send's findings, judged now under the default policy if none was chosen."""
+        if self.last_findings is not None:
+            return self.last_findings
+        if self._last_sent_by is None:
+            raise InputError("a message sent earlier in the scenario", "none")
+        sender, outcome, artifact = self._last_sent_by
+        return self.judge(sender, outcome, artifact)
 
     def note_prompt(self, name: str, prompt: Prompt) -> None:
         self.prompt_log.append(PromptEvent(user=self.user(name).address, prompt=prompt))
