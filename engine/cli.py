@@ -289,6 +289,94 @@ def cmd_steps(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_policy_arg(reference: str) -> Any:
+    from engine.policy import load_policy
+
+    return load_policy(reference)
+
+
+def _report_findings(findings: Sequence[Any], *, as_json: bool, empty: str) -> int:
+    """Print findings (one a line, or a JSON list); exit 1 on an error-level finding."""
+    from engine.findings import Severity
+
+    if as_json:
+        sys.stdout.write(json.dumps([f.view() for f in findings], indent=2) + "\n")
+    elif findings:
+        for found in findings:
+            print(found.line())
+    else:
+        print(empty)
+    return EXIT_FAILED if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK
+
+
+def cmd_check_cert(args: argparse.Namespace) -> int:
+    from engine.clock import SystemClock
+    from engine.compliance import check_certificate
+    from engine.credential import load_certificates, load_crls
+
+    policy = _load_policy_arg(args.policy)
+    certificates = load_certificates(read_input(args.infile, "certificate"), source=args.infile)
+    issuers = load_certs(args.issuer, "issuer certificate")
+    crls = [crl for path in args.crl for crl in load_crls(read_input(path, "CRL"), source=path)]
+    at = args.at or SystemClock().now()
+    findings = [
+        found
+        for certificate in certificates
+        for found in check_certificate(
+            certificate, policy, at=at, issuers=issuers, crls=crls if args.crl else None
+        )
+    ]
+    return _report_findings(
+        findings, as_json=args.json, empty=f"{args.infile}: no findings (policy {policy.name})"
+    )
+
+
+def cmd_check_message(args: argparse.Namespace) -> int:
+    from engine.clock import SystemClock
+    from engine.compliance import check_message
+    from engine.credential import load_crls
+
+    policy = _load_policy_arg(args.policy)
+    anchors = load_certs(args.trust, "trust anchor")
+    crls = [crl for path in args.crl for crl in load_crls(read_input(path, "CRL"), source=path)]
+    credentials = []
+    if args.cert or args.key or args.p12:
+        credentials.append(load_credential(args.cert, args.key, args.p12, args.password_file))
+    at = args.at or SystemClock().now()
+    findings = check_message(
+        read_input(args.infile, "message"),
+        policy,
+        anchors=anchors,
+        at=at,
+        crls=crls,
+        credentials=credentials,
+        sender=args.sender,
+        subject=args.infile,
+    )
+    return _report_findings(
+        findings, as_json=args.json, empty=f"{args.infile}: no findings (policy {policy.name})"
+    )
+
+
+def cmd_policies(args: argparse.Namespace) -> int:
+    from engine.policy import BUILTIN, DEFAULT_POLICY, builtin_policy
+
+    policies = [builtin_policy(name) for name in BUILTIN]
+    if args.json:
+        emit_json(
+            {
+                "default": DEFAULT_POLICY,
+                "policies": [{"name": p.name, "description": p.description} for p in policies],
+            }
+        )
+        return EXIT_OK
+    width = max(len(p.name) for p in policies)
+    for policy in policies:
+        mark = " (default)" if policy.name == DEFAULT_POLICY else ""
+        print(f"{policy.name:<{width}}  {policy.description}{mark}")
+    return EXIT_OK
+
+
 # --- parser -----------------------------------------------------------------
 
 
@@ -505,7 +593,58 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("infile", metavar="IN", help="message ('-' for stdin)")
     ins.add_argument("--json", action="store_true", help="machine-readable result")
     ins.set_defaults(func=cmd_inspect)
+    _add_policy_commands(sub)
     return parser
+
+
+def _add_policy_commands(sub: Any) -> None:
+    policy_help = "built-in policy (outlook98, rfc8551, strict) or a .toml file (default outlook98)"
+    cert = sub.add_parser(
+        "check-cert",
+        help="judge a certificate against a policy",
+        description="Print the policy's findings for an end-entity certificate (PEM or DER; "
+        "every certificate of a PEM bundle). Exit 1 on an error-level finding, 0 otherwise, "
+        "2 for a bad policy file or unreadable input.",
+    )
+    cert.add_argument("infile", metavar="FILE", help="certificate file")
+    cert.add_argument("--policy", default="outlook98", metavar="P", help=policy_help)
+    cert.add_argument("--at", type=_instant, metavar="ISO-8601", help="check time (default now)")
+    cert.add_argument(
+        "--issuer", action="append", default=[], metavar="CA", help="issuing CA certificate"
+    )
+    cert.add_argument(
+        "--crl", action="append", default=[], metavar="F", help="CRL: revocation is judged"
+    )
+    cert.add_argument("--json", action="store_true", help="findings as a JSON list")
+    cert.set_defaults(func=cmd_check_cert)
+
+    msg = sub.add_parser(
+        "check-message",
+        help="judge a message against a policy",
+        description="Print the policy's findings for every layer of a message: signature, "
+        "digest, signer certificate, capabilities, content cipher, key transport. Encrypted "
+        "layers are opened with --cert/--key or --p12 when given. Exit 1 on an error-level "
+        "finding, 0 otherwise, 2 for a bad policy file or unreadable input.",
+    )
+    msg.add_argument("infile", metavar="FILE", help="message (.eml)")
+    msg.add_argument(
+        "--trust", action="append", default=[], metavar="CA", help="trust anchor (repeatable)"
+    )
+    msg.add_argument("--policy", default="outlook98", metavar="P", help=policy_help)
+    msg.add_argument("--at", type=_instant, metavar="ISO-8601", help="check time (default now)")
+    msg.add_argument("--crl", action="append", default=[], metavar="F", help="CRL (repeatable)")
+    msg.add_argument("--sender", metavar="ADDR", help="expected sender (default: From:)")
+    _add_credential_args(msg)
+    msg.add_argument("--json", action="store_true", help="findings as a JSON list")
+    msg.set_defaults(func=cmd_check_message)
+
+    pol = sub.add_parser(
+        "policies",
+        help="list the built-in policies",
+        description="List the built-in policies, one a line; the default is marked.",
+    )
+    pol.add_argument("--json", action="store_true", help="machine-readable list")
+    pol.set_defaults(func=cmd_policies)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
