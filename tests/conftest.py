@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("SMIME_HARNESS_HYPOTHESIS", "ci"))
+
+# On a failure Hypothesis' pytest plugin imports its patch writer, which imports libcst,
+# which warns (mypy_extensions.TypedDict is deprecated); under -W error that became an
+# INTERNALERROR that hid the failing example. Import it once here, quietly.
+with warnings.catch_warnings(), contextlib.suppress(ImportError):
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import hypothesis.extra._patching  # noqa: F401
 
 # A fixed instant keeps every certificate, CRL and signing time reproducible.
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
