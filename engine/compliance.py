@@ -233,7 +233,9 @@ def _public_key(case: _CertificateCase) -> Iterator[Finding]:
 def _signature_hash(case: _CertificateCase) -> Iterator[Finding]:
     algorithm = case.certificate.signature_hash_algorithm
     name = algorithm.name if algorithm is not None else "none"
-    yield from _digest_findings(name, case.policy, case.label, "the issuer's signature")
+    yield from _digest_findings(
+        name, case.policy, case.label, "the issuer's signature", "smime.cert.signature.hash"
+    )
 
 
 def _revocation(case: _CertificateCase) -> Iterator[Finding]:
@@ -318,7 +320,13 @@ def check_certificate(
 # --- algorithms ----------------------------------------------------------------------
 
 
-def _digest_findings(name: str, policy: Policy, subject: str, what: str) -> Iterator[Finding]:
+def _digest_findings(
+    name: str,
+    policy: Policy,
+    subject: str,
+    what: str,
+    not_allowed: str = "smime.sig.hash.not-allowed",
+) -> Iterator[Finding]:
     rules = policy.algorithms
     if name == "sha1":
         severity = _VERDICT_SEVERITY[rules.sha1]
@@ -332,7 +340,7 @@ def _digest_findings(name: str, policy: Policy, subject: str, what: str) -> Iter
     allowed = [d.value for d in rules.signature_hashes]
     if name not in allowed:
         yield finding(
-            "smime.sig.hash.not-allowed",
+            not_allowed,
             Severity.ERROR,
             f"{what} uses {name}, policy allows {', '.join(allowed)}",
             subject,
