@@ -12,6 +12,7 @@ import base64
 import binascii
 import dataclasses
 import enum
+import functools
 import hashlib
 import quopri
 import re
@@ -75,9 +76,54 @@ class SignedParts:
 
 
 def _parse_headers(data: bytes) -> Message:
-    # Latin-1 maps each byte to one character and back, so header values and the
-    # body (kept unparsed with headersonly) come back as the exact original bytes.
-    return Parser(policy=policy.compat32).parsestr(data.decode("latin-1"), headersonly=True)
+    return _parse_entity(data)[0]
+
+
+# The email parser's header-line test (email.feedparser.headerRE), on bytes.
+_HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
+
+
+def _parse_entity(data: bytes) -> tuple[Message, bytes]:
+    """The headers of an entity, parsed by the email package, and its raw body.
+
+    Only the header block goes through the parser; the body is sliced from
+    ``data`` as it is, so a 10 MiB body is neither decoded nor split into lines.
+    Header blocks the quick split cannot judge exactly as the email parser
+    would (a lone CR) go through the parser whole.
+    """
+    split = _split_head(data)
+    if split is None:
+        # Latin-1 maps each byte to one character and back, so header values and the
+        # body (kept unparsed with headersonly) come back as the exact original bytes.
+        message = Parser(policy=policy.compat32).parsestr(data.decode("latin-1"), headersonly=True)
+        return message, _raw_body(message)
+    head, body_start = split
+    message = Parser(policy=policy.compat32).parsestr(head.decode("latin-1"), headersonly=True)
+    pushed_back = _raw_body(message)  # a "From " last header line the parser takes as body
+    if pushed_back:
+        return message, pushed_back + data[body_start:]
+    return message, data[body_start:]
+
+
+def _split_head(data: bytes) -> tuple[bytes, int] | None:
+    """(header lines, offset of the body), found as email.feedparser finds them: the
+    headers end at the first empty line (dropped) or the first line that is no header
+    line (kept as the body's first line). None when a lone CR makes the lines unclear."""
+    position = 0
+    size = len(data)
+    while position < size:
+        end = data.find(b"\n", position)
+        line_end = size if end < 0 else end + 1
+        line = data[position:line_end]
+        if line in (b"\r\n", b"\n"):
+            return data[:position], line_end
+        text = line[:-2] if line.endswith(b"\r\n") else line.rstrip(b"\n")
+        if b"\r" in text:
+            return None  # a lone CR is a line break to the email parser
+        if not _HEADER_LINE.match(line):
+            return data[:position], position
+        position = line_end
+    return data, size
 
 
 def _raw_body(message: Message) -> bytes:
@@ -117,18 +163,18 @@ def split_message(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
     """
     if not isinstance(data, bytes | bytearray):
         raise InputError("a message as bytes", type(data).__name__)
-    message = _parse_headers(bytes(data))
+    message, body = _parse_entity(bytes(data))
     outer = [(n, v) for n, v in message.items() if not _is_content_header(n)]
     content = [(n, v) for n, v in message.items() if _is_content_header(n)]
     if not any(n.lower() == "content-type" for n, _ in content):
         content.insert(0, ("Content-Type", _DEFAULT_CONTENT_TYPE))
-    entity = _header_lines(content) + CRLF + _raw_body(message)
+    entity = b"".join((_header_lines(content), CRLF, body))
     return outer, entity
 
 
 def join_message(headers: Sequence[tuple[str, str]], entity: bytes) -> bytes:
     """Put outer headers back in front of a MIME entity (CRLF line ends)."""
-    return _header_lines(headers) + entity
+    return b"".join((_header_lines(headers), entity))
 
 
 def is_bare_entity(headers: Sequence[tuple[str, str]]) -> bool:
@@ -146,7 +192,11 @@ def with_mime_version(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str
 
 def canonicalize(entity: bytes) -> bytes:
     """Canonical form for signing: every line ends in CRLF (RFC 8551 §3.1.1)."""
-    return re.sub(rb"\r?\n", CRLF, entity)
+    line_feeds = entity.count(b"\n")
+    if line_feeds == entity.count(CRLF):
+        return entity  # already canonical: no copy
+    # The same as re.sub(rb"\r?\n", CRLF, entity), without a regex call per line.
+    return entity.replace(CRLF, b"\n").replace(b"\n", CRLF)
 
 
 def content_type(entity: bytes) -> str:
@@ -179,12 +229,16 @@ def classify(entity: bytes) -> EntityKind:
     return kinds[oid]
 
 
-def _decoded_body(message: Message, *, what: str) -> bytes:
-    body = _raw_body(message)
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+_NOT_BASE64 = bytes(b for b in range(256) if b not in _BASE64_ALPHABET)
+
+
+def _decoded_body(message: Message, body: bytes, *, what: str) -> bytes:
     encoding = str(message.get("Content-Transfer-Encoding", "")).strip().lower()
     if encoding == "base64":
         try:
-            return base64.b64decode(re.sub(rb"[^A-Za-z0-9+/=]", b"", body), validate=True)
+            # Line breaks and other non-alphabet bytes are dropped (bytes.translate, in C).
+            return base64.b64decode(body.translate(None, _NOT_BASE64), validate=True)
         except (binascii.Error, ValueError):
             raise DecodeError(f"base64 in {what}", "invalid base64") from None
     if encoding in ("", "7bit", "8bit", "binary"):
@@ -194,11 +248,11 @@ def _decoded_body(message: Message, *, what: str) -> bytes:
 
 def pkcs7_payload(entity: bytes) -> bytes:
     """The DER/BER bytes inside an application/pkcs7-mime entity (base64 or binary)."""
-    message = _parse_headers(entity)
+    message, body = _parse_entity(entity)
     ctype = message.get_content_type()
     if ctype not in (*PKCS7_MIME_TYPES, *PKCS7_SIGNATURE_TYPES, "application/octet-stream"):
         raise InputError("an application/pkcs7-mime entity", ctype)
-    payload = _decoded_body(message, what=ctype)
+    payload = _decoded_body(message, body, what=ctype)
     if not payload:
         raise DecodeError(f"CMS content in {ctype}", "an empty body")
     return payload
@@ -206,12 +260,37 @@ def pkcs7_payload(entity: bytes) -> bytes:
 
 def pkcs7_mime_entity(der: bytes, smime_type: str) -> bytes:
     """An application/pkcs7-mime entity carrying ``der`` in base64 (RFC 8551 §3.2)."""
+    return _pkcs7_mime_headers(smime_type) + base64_lines(der)
+
+
+@functools.lru_cache(maxsize=16)
+def _pkcs7_mime_headers(smime_type: str) -> bytes:
+    # The headers as the email package writes them, then a blank line.
     part = MIMEApplication(
-        der, "pkcs7-mime", encoders.encode_base64, smime_type=smime_type, name="smime.p7m"
+        b"", "pkcs7-mime", encoders.encode_base64, smime_type=smime_type, name="smime.p7m"
     )
     del part["MIME-Version"]
     part.add_header("Content-Disposition", "attachment", filename="smime.p7m")
     return _serialize(part)
+
+
+@functools.lru_cache(maxsize=1)
+def _signature_headers() -> bytes:
+    part = MIMEApplication(b"", "pkcs7-signature", encoders.encode_base64, name="smime.p7s")
+    del part["MIME-Version"]
+    part.add_header("Content-Disposition", "attachment", filename="smime.p7s")
+    return _serialize(part)
+
+
+def base64_lines(data: bytes) -> bytes:
+    """Base64 in lines of 76 characters, each ending in CRLF (RFC 2045 §6.8), as
+    ``email.encoders.encode_base64`` writes it, encoded in one binascii call."""
+    if not data:
+        return b""
+    encoded = binascii.b2a_base64(data, newline=False)
+    lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+    lines.append(b"")
+    return CRLF.join(lines)
 
 
 def _serialize(part: Message) -> bytes:
@@ -221,8 +300,11 @@ def _serialize(part: Message) -> bytes:
 def _boundary_for(content: bytes) -> str:
     # Deterministic and absent from the content (RFC 2046 §5.1.1).
     counter = 0
+    prefix = hashlib.sha256(content)  # the same digest as sha256(content + counter), no copy
     while True:
-        digest = hashlib.sha256(content + counter.to_bytes(4, "big")).hexdigest()[:32]
+        hasher = prefix.copy()
+        hasher.update(counter.to_bytes(4, "big"))
+        digest = hasher.hexdigest()[:32]
         boundary = f"----=_smime_{digest}"
         if boundary.encode() not in content:
             return boundary
@@ -235,11 +317,6 @@ def multipart_signed_entity(content: bytes, signature: bytes, micalg: str) -> by
     ``content`` must already be canonical (CRLF) and 7-bit safe.
     """
     boundary = _boundary_for(content)
-    signature_part = MIMEApplication(
-        signature, "pkcs7-signature", encoders.encode_base64, name="smime.p7s"
-    )
-    del signature_part["MIME-Version"]
-    signature_part.add_header("Content-Disposition", "attachment", filename="smime.p7s")
     header = Message()
     header["Content-Type"] = "multipart/signed"
     header.set_param("protocol", "application/pkcs7-signature")
@@ -254,7 +331,8 @@ def multipart_signed_entity(content: bytes, signature: bytes, micalg: str) -> by
             delimiter + CRLF,
             content,
             CRLF + delimiter + CRLF,
-            _serialize(signature_part),
+            _signature_headers(),
+            base64_lines(signature),
             CRLF + delimiter + b"--" + CRLF,
         )
     )
@@ -274,7 +352,7 @@ def signed_parts(entity: bytes) -> SignedParts:
     CRLF form, so LF-only stored messages still verify; it is never
     re-serialized through the email generator.
     """
-    message = _parse_headers(entity)
+    message, body = _parse_entity(entity)
     ctype = message.get_content_type()
     if ctype != "multipart/signed":
         raise InputError("a multipart/signed entity", ctype)
@@ -286,7 +364,6 @@ def signed_parts(entity: bytes) -> SignedParts:
         raise InputError("protocol application/pkcs7-signature", repr(protocol))
     micalg_param = message.get_param("micalg")
     micalg = str(micalg_param) if micalg_param else None
-    body = _raw_body(message)
     positions = _boundary_positions(body, boundary.encode("ascii", "surrogateescape"))
     if len(positions) < 3:
         found = f"{len(positions)} boundary line(s)"
@@ -296,14 +373,14 @@ def signed_parts(entity: bytes) -> SignedParts:
         raise DecodeError("two body parts in multipart/signed", "fewer than two parts")
     content = canonicalize(body[first_start:second_at])
     signature_entity = body[second_start : third[0]]
-    signature_message = _parse_headers(signature_entity)
+    signature_message, signature_body = _parse_entity(signature_entity)
     signature_type = signature_message.get_content_type()
     name = str(signature_message.get_param("name") or signature_message.get_filename() or "")
     if signature_type not in PKCS7_SIGNATURE_TYPES and not (
         signature_type == "application/octet-stream" and name.lower().endswith(".p7s")
     ):
         raise InputError("a second part of type application/pkcs7-signature", signature_type)
-    signature = _decoded_body(signature_message, what=signature_type)
+    signature = _decoded_body(signature_message, signature_body, what=signature_type)
     if not signature:
         raise DecodeError("a signature in the second part", "an empty body")
     return SignedParts(
@@ -315,11 +392,17 @@ def signed_parts(entity: bytes) -> SignedParts:
     )
 
 
+_LONG_LINE = re.compile(rb"\n[^\n]{999}")
+
+
 def _needs_encoding(body: bytes) -> bool:
     # RFC 8551 §3.1.2: 7-bit data only; also lines over 998 octets (RFC 5322 §2.1.1).
-    if any(byte > 0x7F or byte == 0 for byte in body):
+    if not body.isascii() or b"\0" in body:
         return True
-    return any(len(line) > 998 for line in body.split(b"\n"))
+    first = body.find(b"\n")
+    if (len(body) if first < 0 else first) > 998:
+        return True
+    return _LONG_LINE.search(body) is not None  # a later line (after a LF) over 998 octets
 
 
 def seven_bit(entity: bytes) -> bytes:
@@ -328,7 +411,7 @@ def seven_bit(entity: bytes) -> bytes:
 
     An entity that is already 7-bit comes back unchanged (apart from CRLF).
     """
-    if not _needs_encoding(_raw_body(_parse_headers(entity))):
+    if not _needs_encoding(_parse_entity(entity)[1]):
         return canonicalize(entity)
     message = BytesParser(policy=policy.compat32).parsebytes(entity)
     for part in message.walk():
