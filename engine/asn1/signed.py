@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 
+from engine.asn1 import der
 from engine.errors import DecodeError, InputError, SmimeError
 
 _T = TypeVar("_T")
@@ -386,18 +387,40 @@ def oaep_parameters_der(hash_oid: str) -> bytes:
     return bytes(params.dump())
 
 
-def _issuer_and_serial(reference: IssuerSerial) -> cms.IssuerAndSerialNumber:
-    return cms.IssuerAndSerialNumber(
-        {"issuer": asn1_x509.Name.load(reference.issuer), "serial_number": reference.serial}
-    )
-
-
 def _time(moment: dt.datetime) -> cms.Time:
     # RFC 5652 §11.3: UTCTime for 1950-2049, GeneralizedTime otherwise.
     moment = moment.astimezone(dt.UTC)
     if 1950 <= moment.year <= 2049:
         return cms.Time({"utc_time": moment})
     return cms.Time({"generalized_time": moment})
+
+
+def _unique(items: Sequence[bytes]) -> list[bytes]:
+    return list(dict.fromkeys(items))
+
+
+# --- building, directly in DER ---------------------------------------------------
+# The same encodings as the asn1crypto schema above would give (tests/test_der.py
+# compares them), written with engine.asn1.der: a signed message pays for a header
+# per level instead of an object tree and copies of the content.
+
+
+def _issuer_and_serial_der(reference: IssuerSerial) -> der.Der:
+    # RFC 5652 §10.2.4: SEQUENCE { issuer Name, serialNumber INTEGER }
+    return der.sequence(reference.issuer, der.integer(reference.serial))
+
+
+def _attribute(oid: str, value: der.Part) -> bytes:
+    # RFC 5652 §5.3: Attribute ::= SEQUENCE { attrType, attrValues SET OF }
+    return bytes(der.sequence(der.oid(oid), der.tlv(der.SET, value)))
+
+
+def _time_der(moment: dt.datetime) -> bytes:
+    # RFC 5652 §11.3: UTCTime for 1950-2049 (seconds, "Z"), GeneralizedTime otherwise.
+    moment = moment.astimezone(dt.UTC)
+    if 1950 <= moment.year <= 2049:
+        return der.encode(der.UTC_TIME, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return bytes(_time(moment).dump())
 
 
 def signed_attributes_der(
@@ -411,31 +434,29 @@ def signed_attributes_der(
 ) -> bytes:
     """The DER ``SET OF Attribute`` the signature is computed over (RFC 5652 §5.4)."""
     attributes = [
-        cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
-        cms.CMSAttribute({"type": "message_digest", "values": [message_digest]}),
-        cms.CMSAttribute({"type": "signing_time", "values": [_time(signing_time)]}),
+        _attribute(OID_CONTENT_TYPE, der.oid(content_type)),
+        _attribute(OID_MESSAGE_DIGEST, der.octet_string(message_digest)),
+        _attribute(OID_SIGNING_TIME, _time_der(signing_time)),
     ]
     if capabilities:
         # RFC 8551 §2.5.2: a SEQUENCE in order of preference.
-        sequence = cms.SMIMECapabilites(
-            [
-                {"capability_id": cap.oid}
-                if cap.parameters is None
-                else {"capability_id": cap.oid, "parameters": core.Any.load(cap.parameters)}
-                for cap in capabilities
-            ]
+        sequence = der.sequence(
+            *(der.sequence(der.oid(cap.oid), cap.parameters or b"") for cap in capabilities)
         )
-        attributes.append(cms.CMSAttribute({"type": "smime_capabilities", "values": [sequence]}))
+        attributes.append(_attribute(OID_SMIME_CAPABILITIES, sequence))
     if encryption_key_preference is not None:
-        preference = cms.SMIMEEncryptionKeyPreference(
-            {"issuer_and_serial_number": _issuer_and_serial(encryption_key_preference)}
-        )
-        attributes.append(cms.CMSAttribute({"type": "encrypt_key_pref", "values": [preference]}))
+        # RFC 8551 §2.5.3: issuerAndSerialNumber [0] IMPLICIT
+        reference = encryption_key_preference
+        preference = der.tlv(der.context(0), reference.issuer, der.integer(reference.serial))
+        attributes.append(_attribute(OID_ENCRYPTION_KEY_PREFERENCE, preference))
     if microsoft_encryption_key is not None:
-        value = core.Any.load(_issuer_and_serial(microsoft_encryption_key).dump())
-        attributes.append(cms.CMSAttribute({"type": OID_MS_ENCRYPTION_KEY, "values": [value]}))
-    # asn1crypto sorts SET OF members into DER order when it encodes.
-    return bytes(cms.CMSAttributes(attributes).dump(force=True))
+        value = _issuer_and_serial_der(microsoft_encryption_key)
+        attributes.append(_attribute(OID_MS_ENCRYPTION_KEY, value))
+    return bytes(der.set_of(attributes))
+
+
+def _algorithm_identifier(oid: str, parameters: bytes | None = None) -> bytes:
+    return bytes(der.sequence(der.oid(oid), parameters or b""))
 
 
 def signed_data_der(
@@ -454,46 +475,47 @@ def signed_data_der(
     an IssuerAndSerialNumber (version 1) or a subject key identifier (version 3).
     ``signed_attributes`` None means the signature is over the content itself.
     """
-    digest = cms.DigestAlgorithm.load(algorithm_der(digest_oid))
     by_key_id = isinstance(signer, bytes)
-    version = "v3" if by_key_id else "v1"
-    sid = (
-        cms.SignerIdentifier({"subject_key_identifier": signer})
+    version = der.integer(3 if by_key_id else 1)
+    digest = _algorithm_identifier(digest_oid)
+    sid: der.Part = (
+        der.tlv(der.context(0, constructed=False), signer)  # [0] SubjectKeyIdentifier
         if isinstance(signer, bytes)
-        else cms.SignerIdentifier({"issuer_and_serial_number": _issuer_and_serial(signer)})
+        else _issuer_and_serial_der(signer)
     )
-    signer_info: dict[str, Any] = {
-        "version": version,
-        "sid": sid,
-        "digest_algorithm": digest,
-        "signature_algorithm": cms.SignedDigestAlgorithm.load(
-            algorithm_der(signature_algorithm.oid, signature_algorithm.parameters)
-        ),
-        "signature": signature,
-    }
+    signed_attrs: der.Part = b""
     if signed_attributes is not None:
-        signer_info["signed_attrs"] = cms.CMSAttributes.load(signed_attributes)
-    encap: dict[str, Any] = {"content_type": "data"}
+        # [0] IMPLICIT SET OF Attribute: the contents of the DER SET, retagged.
+        contents = _contents_of(signed_attributes)
+        signed_attrs = der.tlv(der.context(0), contents)
+    signer_info = der.sequence(
+        version,
+        sid,
+        digest,
+        signed_attrs,
+        _algorithm_identifier(signature_algorithm.oid, signature_algorithm.parameters),
+        der.octet_string(signature),
+    )
+    encap: list[der.Part] = [der.oid(OID_DATA)]
     if content is not None:
-        octets = core.ParsableOctetString if by_key_id else core.OctetString
-        encap["content"] = octets(content)
-    # RFC 5652 §5.1: version 3 when any SignerInfo is version 3.
-    signed: dict[str, Any] = {
-        "version": version,
-        "digest_algorithms": [digest],
-        "encap_content_info": (
-            cms.EncapsulatedContentInfo(encap) if by_key_id else cms.ContentInfo(encap)
-        ),
-        "signer_infos": [cms.SignerInfo(signer_info)],
-    }
+        encap.append(der.tlv(der.context(0), der.octet_string(content)))
+    parts: list[der.Part] = [
+        version,
+        der.set_of([digest]),
+        der.sequence(*encap),
+    ]
     if certificates:
-        signed["certificates"] = [
-            cms.CertificateChoices({"certificate": asn1_x509.Certificate.load(der)})
-            for der in _unique(certificates)
-        ]
-    info = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed)})
-    return bytes(info.dump())
+        parts.append(der.set_of(_unique(certificates), tag=der.context(0)))
+    parts.append(der.set_of([bytes(signer_info)]))
+    signed = der.sequence(*parts)
+    return bytes(der.sequence(der.oid(OID_SIGNED_DATA), der.tlv(der.context(0), signed)))
 
 
-def _unique(items: Sequence[bytes]) -> list[bytes]:
-    return list(dict.fromkeys(items))
+def _contents_of(encoding: bytes) -> bytes:
+    """The contents octets of a DER TLV with a one-octet tag and a definite length."""
+    first = encoding[1]
+    if first < 0x80:
+        return encoding[2 : 2 + first]
+    size = first & 0x7F
+    length = int.from_bytes(encoding[2 : 2 + size], "big")
+    return encoding[2 + size : 2 + size + length]

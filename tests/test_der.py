@@ -1,0 +1,77 @@
+"""The hand-written DER (engine.asn1.der) is what asn1crypto reads and re-encodes identically."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from asn1crypto import cms, core
+
+from engine.asn1 import der
+from engine.asn1 import signed as asn1
+
+ISSUER = bytes.fromhex("300f310d300b06035504030c04526f6f74")  # CN=Root
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 255, 256, -1, -128, -129, 2**159 + 5])
+def test_integer_matches_asn1crypto(value: int) -> None:
+    assert der.integer(value) == core.Integer(value).dump()
+
+
+@pytest.mark.parametrize(
+    "dotted", ["1.2.840.113549.1.7.1", "2.16.840.1.101.3.4.1.46", "1.3.6.1.4.1.311.16.4", "2.999"]
+)
+def test_oid_matches_asn1crypto(dotted: str) -> None:
+    assert der.oid(dotted) == core.ObjectIdentifier(dotted).dump()
+
+
+@pytest.mark.parametrize("size", [0, 127, 128, 255, 256, 65535, 65536])
+def test_long_lengths_match_asn1crypto(size: int) -> None:
+    data = bytes(size)
+    assert bytes(der.octet_string(data)) == core.OctetString(data).dump()
+
+
+def test_set_of_sorts_its_members() -> None:
+    members = [der.integer(3), der.integer(1), der.integer(2)]
+    assert bytes(der.set_of(members)) == b"\x31\x09" + b"".join(sorted(members))
+
+
+@pytest.mark.parametrize("year", [2026, 2050])
+def test_signed_attributes_are_der(year: int) -> None:
+    attributes = asn1.signed_attributes_der(
+        content_type=asn1.OID_DATA,
+        message_digest=bytes(range(32)),
+        signing_time=dt.datetime(year, 6, 1, 12, 0, 1, tzinfo=dt.UTC),
+        capabilities=[asn1.Capability(oid="2.16.840.1.101.3.4.1.46")],
+        encryption_key_preference=asn1.IssuerSerial(issuer=ISSUER, serial=2**70),
+        microsoft_encryption_key=asn1.IssuerSerial(issuer=ISSUER, serial=7),
+    )
+    parsed = cms.CMSAttributes.load(attributes)
+    assert parsed.dump(force=True) == attributes
+    assert [a["type"].native for a in parsed][:1] == ["content_type"]
+
+
+@pytest.mark.parametrize("signer", [asn1.IssuerSerial(issuer=ISSUER, serial=300), b"\x01" * 20])
+@pytest.mark.parametrize("content", [None, b"hello"])
+def test_signed_data_is_der(signer: asn1.IssuerSerial | bytes, content: bytes | None) -> None:
+    attributes = asn1.signed_attributes_der(
+        content_type=asn1.OID_DATA,
+        message_digest=bytes(32),
+        signing_time=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+    )
+    encoded = asn1.signed_data_der(
+        content=content,
+        digest_oid="2.16.840.1.101.3.4.2.1",
+        signature_algorithm=asn1.AlgorithmIdentifier(
+            oid=asn1.OID_RSA_ENCRYPTION, parameters=asn1.null_der()
+        ),
+        signer=signer,
+        signed_attributes=attributes,
+        signature=b"\x02" * 256,
+        certificates=[],
+    )
+    info = cms.ContentInfo.load(encoded)
+    assert info.dump(force=True) == encoded
+    parsed = asn1.parse_signed_data(encoded)
+    assert parsed.content == content
+    assert parsed.signers[0].signed_der_candidates == (attributes,)
