@@ -75,3 +75,39 @@ def test_signed_data_is_der(signer: asn1.IssuerSerial | bytes, content: bytes | 
     parsed = asn1.parse_signed_data(encoded)
     assert parsed.content == content
     assert parsed.signers[0].signed_der_candidates == (attributes,)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "icv_length"),
+    [("2.16.840.1.101.3.4.1.42", None), ("2.16.840.1.101.3.4.1.46", 12)],
+)
+def test_enveloped_data_is_der(algorithm: str, icv_length: int | None) -> None:
+    from engine.asn1 import enveloped
+
+    authenticated = icv_length is not None
+    recipients = (
+        enveloped.KeyTransRecipient(
+            rid=enveloped.IssuerSerial(issuer=ISSUER, serial=9),
+            algorithm_oid=enveloped.RSAES_PKCS1_V1_5,
+            encrypted_key=b"\x03" * 256,
+        ),
+        enveloped.KeyTransRecipient(
+            rid=enveloped.KeyIdentifier(key_identifier=b"\x04" * 20),
+            algorithm_oid=enveloped.RSAES_OAEP,
+            encrypted_key=b"\x05" * 256,
+            oaep=enveloped.OaepParameters(),
+        ),
+    )
+    message = enveloped.EnvelopedMessage(
+        authenticated=authenticated,
+        recipients=recipients,
+        content_type=enveloped.DATA,
+        algorithm_oid=algorithm,
+        iv=b"\x06" * (12 if authenticated else 16),
+        icv_length=icv_length,
+        encrypted_content=b"\x07" * 300,
+        mac=b"\x08" * 12 if authenticated else None,
+    )
+    encoded = enveloped.encode_enveloped(message)
+    assert cms.ContentInfo.load(encoded).dump(force=True) == encoded
+    assert enveloped.decode_enveloped(encoded) == message

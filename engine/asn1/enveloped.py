@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from asn1crypto import algos, cms, core, keys, x509
 
+from engine.asn1 import der
 from engine.errors import DecodeError, InputError, SmimeError, UnsupportedAlgorithmError
 
 DATA = "1.2.840.113549.1.7.1"
@@ -175,49 +176,66 @@ class EnvelopedMessage:
 
 
 def encode_enveloped(message: EnvelopedMessage) -> bytes:
-    """DER ContentInfo holding an EnvelopedData or AuthEnvelopedData."""
-    recipient_infos = cms.RecipientInfos([_recipient_info(r) for r in message.recipients])
+    """DER ContentInfo holding an EnvelopedData or AuthEnvelopedData.
+
+    Written with :mod:`engine.asn1.der`, so the encrypted content is copied once;
+    the encodings are those of the asn1crypto schema (RFC 5652 §6.1, RFC 5083 §2.1).
+    """
+    recipient_infos = der.set_of(_recipient_info_der(r) for r in message.recipients)
     if message.algorithm_oid in _GCM_OIDS:
-        params: core.Asn1Value = _GCMParameters(
-            {"aes_nonce": message.iv, "aes_icvlen": message.icv_length or 16}
+        # RFC 5084 §3.2: aes-ICVlen DEFAULT 12 is left out when it is 12.
+        icv_length = message.icv_length or 16
+        params: der.Part = der.sequence(
+            der.octet_string(message.iv), b"" if icv_length == 12 else der.integer(icv_length)
         )
     elif message.algorithm_oid in _CBC_OIDS:
-        params = core.OctetString(message.iv)
+        params = der.octet_string(message.iv)
     else:
         raise UnsupportedAlgorithmError("content-encryption algorithm", message.algorithm_oid)
-    algorithm = cms.EncryptionAlgorithm(
-        {"algorithm": message.algorithm_oid, "parameters": core.Any.load(params.dump())}
-    )
-    content_info = cms.EncryptedContentInfo(
-        {
-            "content_type": message.content_type,
-            "content_encryption_algorithm": algorithm,
-            "encrypted_content": message.encrypted_content,
-        }
+    content_info = der.sequence(
+        der.oid(message.content_type),
+        der.sequence(der.oid(message.algorithm_oid), params),
+        # encryptedContent [0] IMPLICIT OCTET STRING
+        der.tlv(der.context(0, constructed=False), message.encrypted_content),
     )
     if message.authenticated:
         if message.auth_attributes is not None:
             raise InputError("AuthEnvelopedData without authAttrs", "authAttrs to encode")
         # RFC 5083 §2.1: version is always 0.
-        body: core.Asn1Value = cms.AuthEnvelopedData(
-            {
-                "version": "v0",
-                "recipient_infos": recipient_infos,
-                "auth_encrypted_content_info": content_info,
-                "mac": message.mac or b"",
-            }
+        body = der.sequence(
+            der.integer(0), recipient_infos, content_info, der.octet_string(message.mac or b"")
         )
         content_type = AUTH_ENVELOPED_DATA
     else:
-        body = cms.EnvelopedData(
-            {
-                "version": _enveloped_version(message.recipients),
-                "recipient_infos": recipient_infos,
-                "encrypted_content_info": content_info,
-            }
-        )
+        version = 0 if _enveloped_version(message.recipients) == "v0" else 2
+        body = der.sequence(der.integer(version), recipient_infos, content_info)
         content_type = ENVELOPED_DATA
-    return bytes(cms.ContentInfo({"content_type": content_type, "content": body}).dump())
+    return bytes(der.sequence(der.oid(content_type), der.tlv(der.context(0), body)))
+
+
+def _recipient_info_der(recipient: Recipient) -> bytes:
+    # The common case -- RSA PKCS #1 v1.5 key transport -- directly; the rest via asn1crypto.
+    if (
+        isinstance(recipient, KeyTransRecipient)
+        and recipient.oaep is None
+        and recipient.algorithm_oid == RSAES_PKCS1_V1_5
+    ):
+        if isinstance(recipient.rid, IssuerSerial):
+            version = 0
+            rid: der.Part = der.sequence(recipient.rid.issuer, der.integer(recipient.rid.serial))
+        else:
+            version = 2  # RFC 5652 §6.2.1
+            rid = der.tlv(der.context(0, constructed=False), recipient.rid.key_identifier)
+        return bytes(
+            der.sequence(
+                der.integer(version),
+                rid,
+                # asn1crypto writes rsaEncryption with NULL parameters (RFC 3370 §4.2.1).
+                der.sequence(der.oid(RSAES_PKCS1_V1_5), der.null()),
+                der.octet_string(recipient.encrypted_key),
+            )
+        )
+    return bytes(_recipient_info(recipient).dump())
 
 
 def _enveloped_version(recipients: Sequence[Recipient]) -> str:
