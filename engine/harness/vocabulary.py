@@ -44,6 +44,10 @@ _EXAMPLES = {
     "credentials": "partner/usera.p12",
     "password": "partner/usera.password",
     "root": "partner/root-ca.pem",
+    "policy": "strict",
+    "rule_id": "smime.sig.hash.sha1",
+    "severity": "an error",
+    "digest": "sha1",
 }
 
 
