@@ -195,8 +195,9 @@ class World:
             self.sends.append(SendRecord(sender=sender, outcome=outcome, artifact=artifact))
         self.last_findings = None
         self._last_sent_by = (sender, outcome, artifact)
-        if self.chosen_policy(sender.organization) is not None:
-            self.judge(sender, outcome, artifact)
+        # Every send is judged, under the default policy when the scenario chose none,
+        # so the report's findings cover every scenario.
+        self.judge(sender, outcome, artifact)
 
     # -- policy ---------------------------------------------------------------
 
