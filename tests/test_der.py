@@ -111,3 +111,23 @@ def test_enveloped_data_is_der(algorithm: str, icv_length: int | None) -> None:
     encoded = enveloped.encode_enveloped(message)
     assert cms.ContentInfo.load(encoded).dump(force=True) == encoded
     assert enveloped.decode_enveloped(encoded) == message
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [
+        ("3003020101", True),
+        ("3080020101" + "0000", False),  # indefinite length
+        ("30810302010" + "1", False),  # long form for a short length
+        ("3106020102020101", False),  # SET members out of order
+        ("3106020101020102", True),
+        ("2403040101", False),  # constructed OCTET STRING
+        ("0500", True),
+        ("0101" + "01", False),  # BOOLEAN TRUE must be FF
+        ("020200" + "7f", False),  # INTEGER with a redundant leading zero
+        ("06032a8003", False),  # OID arc with a leading zero septet
+        ("300302010100", False),  # trailing bytes
+    ],
+)
+def test_is_der(encoding: str, expected: bool) -> None:
+    assert der.is_der(bytes.fromhex(encoding)) is expected

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+BOOLEAN = 0x01
 SEQUENCE = 0x30
 SET = 0x31
 INTEGER = 0x02
@@ -108,3 +109,84 @@ def oid(dotted: str) -> bytes:
 
 def null() -> bytes:
     return b"\x05\x00"
+
+
+def is_der(encoding: bytes) -> bool:
+    """True when ``encoding`` is one value whose DER re-encoding would be the same bytes.
+
+    Conservative: definite, minimal lengths; constructed forms only for SEQUENCE, SET
+    and tagged values; SET members in ascending order (X.690 §10, §11.6). Anything
+    else -- indefinite lengths, constructed strings, tag numbers above 30 -- is False,
+    so the caller re-encodes as before.
+    """
+    try:
+        return _walk(memoryview(encoding), 0, len(encoding)) == len(encoding)
+    except _NotDer:
+        return False
+
+
+class _NotDer(Exception):
+    pass
+
+
+def _header(data: memoryview, offset: int, end: int) -> tuple[int, int, int]:
+    """(tag, contents start, contents end) of the TLV at ``offset``."""
+    if offset + 2 > end:
+        raise _NotDer
+    tag = data[offset]
+    if tag & 0x1F == 0x1F:
+        raise _NotDer
+    first = data[offset + 1]
+    if first < 0x80:
+        start, length = offset + 2, first
+    else:
+        size = first & 0x7F
+        if size == 0 or size > 4 or offset + 2 + size > end or data[offset + 2] == 0:
+            raise _NotDer  # indefinite, oversized or non-minimal length
+        length = int.from_bytes(data[offset + 2 : offset + 2 + size], "big")
+        if length < 0x80:
+            raise _NotDer
+        start = offset + 2 + size
+    if start + length > end:
+        raise _NotDer
+    return tag, start, start + length
+
+
+def _walk(data: memoryview, offset: int, end: int) -> int:
+    tag, start, stop = _header(data, offset, end)
+    if tag & 0x20:
+        if tag & 0xC0 == 0 and tag not in (SEQUENCE, SET):
+            raise _NotDer  # a constructed string: BER only
+        position, previous = start, b""
+        while position < stop:
+            following = _walk(data, position, stop)
+            if tag == SET:
+                member = bytes(data[position:following])
+                if member < previous:
+                    raise _NotDer
+                previous = member
+            position = following
+    elif tag == OBJECT_IDENTIFIER:
+        arcs = data[start:stop]
+        if not arcs or arcs[-1] & 0x80 or arcs[0] == 0x80:
+            raise _NotDer
+        if any(arcs[i] == 0x80 and not arcs[i - 1] & 0x80 for i in range(1, len(arcs))):
+            raise _NotDer  # an arc with a leading zero septet
+    elif tag == INTEGER:
+        value = data[start:stop]
+        redundant = len(value) > 1 and value[0] in (0, 0xFF) and (value[0] ^ value[1]) < 0x80
+        if not value or redundant:
+            raise _NotDer  # X.690 §8.3.2: the fewest octets
+    elif tag == NULL:
+        if stop != start:
+            raise _NotDer
+    elif tag == BOOLEAN:
+        if stop != start + 1 or data[start] not in (0, 0xFF):
+            raise _NotDer
+    elif tag & 0xC0 == 0 and tag not in _PLAIN_PRIMITIVES:
+        raise _NotDer  # a universal type whose DER form is not checked here
+    return stop
+
+
+# Universal primitives whose contents DER does not restrict beyond the length.
+_PLAIN_PRIMITIVES = frozenset({OCTET_STRING, UTC_TIME, 0x0C, 0x13, 0x14, 0x16, 0x18, 0x1E})

@@ -529,9 +529,10 @@ def _parse_rid(rid: cms.RecipientIdentifier) -> RecipientId:
 
 
 def _issuer_serial(value: cms.IssuerAndSerialNumber) -> IssuerSerial:
-    return IssuerSerial(
-        issuer=bytes(value["issuer"].dump(force=True)), serial=int(value["serial_number"].native)
-    )
+    issuer = bytes(value["issuer"].dump())
+    if not der.is_der(issuer):
+        issuer = bytes(value["issuer"].dump(force=True))
+    return IssuerSerial(issuer=issuer, serial=int(value["serial_number"].native))
 
 
 def _octets(value: core.OctetString) -> bytes:

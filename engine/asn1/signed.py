@@ -203,7 +203,7 @@ def _parse_signed_data(der: bytes) -> SignedDataContent:
     content = _encapsulated_bytes(encap["content"])
     digests = tuple(str(alg["algorithm"].dotted) for alg in signed["digest_algorithms"])
     certificates: list[bytes] = []
-    if signed["certificates"].native is not None:
+    if not isinstance(signed["certificates"], core.Void):  # not .native: it decodes every field
         for choice in signed["certificates"]:
             if choice.name == "certificate":
                 certificates.append(bytes(choice.chosen.dump()))
@@ -252,8 +252,11 @@ def _parse_signer(info: Any) -> SignerInfoData:
     candidates: tuple[bytes, ...] = ()
     if not isinstance(raw_attributes, core.Void):
         as_received = bytes(cms.CMSAttributes(contents=raw_attributes.contents).dump())
-        reencoded = bytes(cms.CMSAttributes.load(as_received).dump(force=True))
-        candidates = (as_received,) if reencoded == as_received else (as_received, reencoded)
+        if der.is_der(as_received):
+            candidates = (as_received,)  # re-encoding would give the same bytes
+        else:
+            reencoded = bytes(cms.CMSAttributes.load(as_received).dump(force=True))
+            candidates = (as_received,) if reencoded == as_received else (as_received, reencoded)
         attributes = _parse_attributes(raw_attributes)
     return SignerInfoData(
         signer=signer,
