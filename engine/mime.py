@@ -340,9 +340,31 @@ def multipart_signed_entity(content: bytes, signature: bytes, micalg: str) -> by
 
 def _boundary_positions(body: bytes, boundary: bytes) -> list[tuple[int, int, bool]]:
     """(start, end, is_close) for each delimiter line; ``start`` includes the
-    line break before it, which belongs to the delimiter (RFC 2046 §5.1.1)."""
+    line break before it, which belongs to the delimiter (RFC 2046 §5.1.1).
+
+    The same matches as ``pattern.finditer(body)``, but the regex only runs where
+    ``bytes.find`` saw the boundary: trying it at every offset of a 10 MiB body
+    took longer than all the cryptography.
+    """
     pattern = re.compile(rb"(?:\A|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?:\r?\n|\Z)")
-    return [(m.start(), m.end(), m.group(1) is not None) for m in pattern.finditer(body)]
+    marker = b"--" + boundary
+    positions: list[tuple[int, int, bool]] = []
+    last_end = 0
+    index = body.find(marker)
+    while index >= 0:
+        found = None
+        for start in (index - 2, index - 1, index):
+            if start >= last_end:
+                found = pattern.match(body, start)
+                if found is not None:
+                    break
+        if found is None:
+            index = body.find(marker, index + 1)
+            continue
+        positions.append((found.start(), found.end(), found.group(1) is not None))
+        last_end = found.end()
+        index = body.find(marker, max(last_end, found.start() + 1))
+    return positions
 
 
 def signed_parts(entity: bytes) -> SignedParts:
