@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from engine.algorithms import parse_enum
 from engine.errors import DecodeError, InputError, PasswordError
+from engine.files import write_atomically
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
@@ -125,7 +125,7 @@ class KeyPool:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            _atomic_write(path, der)
+            write_atomically(path, der)
             return key
         return _load_own_der(der)
 
@@ -154,18 +154,6 @@ def _load_own_der(der: bytes) -> PrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise DecodeError("an RSA or EC private key", type(key).__name__, source="key cache")
     return key
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_private_key(

@@ -222,3 +222,23 @@ def test_load_certificates_pem_and_der(key_pool: KeyPool) -> None:
         load_certificate(pem + pem)
     with pytest.raises(DecodeError, match="empty input"):
         load_certificate(b"  ")
+
+
+def test_write_atomically_replaces_whole(tmp_path: Path) -> None:
+    from engine.files import write_atomically
+
+    target = tmp_path / "sub" / "out.bin"
+    write_atomically(target, b"first")
+    write_atomically(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.bin"]
+
+
+def test_write_atomically_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    from engine.files import write_atomically
+
+    (tmp_path / "taken").mkdir()  # a folder where the file should go: the rename fails
+    with pytest.raises(OSError):
+        write_atomically(tmp_path / "taken", b"data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+    assert list((tmp_path / "taken").iterdir()) == []

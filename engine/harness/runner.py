@@ -26,6 +26,7 @@ import pytest
 
 from engine.clock import Clock
 from engine.errors import InputError, SmimeError
+from engine.files import write_atomically
 from engine.report.model import ScenarioRecord, StepRecord
 
 EXIT_OK = 0
@@ -599,13 +600,4 @@ def write_results(result: RunResult, path: Path) -> None:
         },
         "scenarios": [s.view() for s in result.scenarios],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))

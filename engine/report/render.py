@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from engine.files import write_atomically
 from engine.report.model import Requirement, RunRecord, ScenarioRecord, Tally, tally
 
 _REQUIREMENT_ROW = re.compile(r"^\|\s*((?:KB|IMP)-\d+)\s*\|(.*?)\|(.*?)\|\s*$")
@@ -220,20 +219,8 @@ def write_report(run: RunRecord, folder: Path) -> dict[str, Path]:
     }
     written: dict[str, Path] = {}
     for name, data in outputs.items():
-        written[name] = _atomic_write(folder / name, data)
+        written[name] = write_atomically(folder / name, data)
     return written
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def statuses(scenarios: Iterable[ScenarioRecord]) -> Sequence[str]:
