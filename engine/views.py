@@ -6,6 +6,7 @@ and statuses. Never a private key, password or decrypted content.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
@@ -18,32 +19,51 @@ if TYPE_CHECKING:
     from engine.verification import VerificationResult
 
 
-def certificate_view(certificate: x509.Certificate) -> dict[str, Any]:
-    """Subject, issuer, validity, usage and fingerprints of one certificate."""
-    view: dict[str, Any] = {
-        "email": certificate_email(certificate),
-        "subject": certificate.subject.rfc4514_string(),
-        "issuer": certificate.issuer.rfc4514_string(),
-        "serial": format(certificate.serial_number, "x"),
-        "version": certificate.version.name,
-        "not_before": certificate.not_valid_before_utc.isoformat(),
-        "not_after": certificate.not_valid_after_utc.isoformat(),
-        "sha256": certificate.fingerprint(hashes.SHA256()).hex(),
-    }
-    try:
-        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-        view["key_usage"] = [name for name in _KEY_USAGE_NAMES if _usage_set(usage, name)]
-    except (x509.ExtensionNotFound, ValueError):
-        view["key_usage"] = None
-    try:
-        eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        view["extended_key_usage"] = [getattr(oid, "_name", oid.dotted_string) for oid in eku]
-    except (x509.ExtensionNotFound, ValueError):
-        view["extended_key_usage"] = None
-    return view
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateRecord:
+    email: str | None
+    subject: str
+    issuer: str
+    serial: str
+    version: str
+    not_before: str
+    not_after: str
+    key: str
+    key_usage: tuple[str, ...]
+    extended_key_usage: tuple[str, ...]
+    sha256: str
+    sha1: str
+
+    @classmethod
+    def of(cls, certificate: x509.Certificate) -> CertificateRecord:
+        return cls(
+            email=certificate_email(certificate),
+            subject=certificate.subject.rfc4514_string(),
+            issuer=certificate.issuer.rfc4514_string(),
+            serial=format(certificate.serial_number, "x"),
+            version=certificate.version.name,
+            not_before=certificate.not_valid_before_utc.isoformat(),
+            not_after=certificate.not_valid_after_utc.isoformat(),
+            key=_key_text(certificate),
+            key_usage=_key_usage(certificate),
+            extended_key_usage=_eku(certificate),
+            sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+            sha1=certificate.fingerprint(hashes.SHA1()).hex(),  # a display fingerprint, not a check
+        )
 
 
-_KEY_USAGE_NAMES = (
+def _key_text(certificate: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    key = certificate.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    return type(key).__name__
+
+
+_USAGE_NAMES = (
     "digital_signature",
     "content_commitment",
     "key_encipherment",
@@ -54,8 +74,26 @@ _KEY_USAGE_NAMES = (
 )
 
 
-def _usage_set(usage: x509.KeyUsage, name: str) -> bool:
-    return bool(getattr(usage, name))
+def _key_usage(certificate: x509.Certificate) -> tuple[str, ...]:
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):
+        return ()
+    return tuple(name.replace("_", " ") for name in _USAGE_NAMES if getattr(usage, name))
+
+
+def _eku(certificate: x509.Certificate) -> tuple[str, ...]:
+    try:
+        eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):
+        return ()
+    return tuple(getattr(oid, "_name", oid.dotted_string) for oid in eku)
+
+
+def certificate_view(certificate: x509.Certificate) -> dict[str, Any]:
+    """Subject, issuer, validity, key, usage and fingerprints of one certificate, as JSON data."""
+    view = dataclasses.asdict(CertificateRecord.of(certificate))
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in view.items()}
 
 
 def verification_view(result: VerificationResult) -> dict[str, Any]:
