@@ -104,6 +104,19 @@ class KeyPool:
         self._cache_dir = cache_dir
         self._next: dict[KeyType, int] = {}
         self._lock = threading.Lock()
+        self._loaded: dict[tuple[KeyType, int], PrivateKey] = {}
+
+    def view(self) -> KeyPool:
+        """A pool over the same keys whose hand-out starts again at key 0.
+
+        Independent worlds (one per scenario) each draw from a view: keys stay
+        distinct within a world, and a run of 2,000 scenarios needs the keys of
+        its largest scenario, not 2,000 times as many. Keys loaded once are
+        shared, so a view costs nothing.
+        """
+        pool = KeyPool(self._cache_dir)
+        pool._loaded = self._loaded
+        return pool
 
     def new_key(self, key_type: KeyType) -> PrivateKey:
         with self._lock:
@@ -115,6 +128,15 @@ class KeyPool:
         """Key number ``index`` of ``key_type`` (without consuming it)."""
         if self._cache_dir is None:
             return _memory_key(key_type, index)
+        loaded = self._loaded.get((key_type, index))
+        if loaded is not None:
+            return loaded
+        key = self._cached_key(key_type, index)
+        self._loaded[(key_type, index)] = key
+        return key
+
+    def _cached_key(self, key_type: KeyType, index: int) -> PrivateKey:
+        assert self._cache_dir is not None
         path = self._cache_dir / f"{key_type.value}-{index:04d}.der"
         try:
             der = path.read_bytes()

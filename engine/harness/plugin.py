@@ -98,7 +98,8 @@ WORLD_KEY = pytest.StashKey[World]()
 @pytest.fixture
 def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest, tmp_path: Path) -> World:
     """A fresh world per scenario; files named in steps are relative to the feature's folder."""
-    state = World(keys=smime_key_pool, artifact_dir=tmp_path / "artifacts")
+    # Each scenario draws the pool's keys from the first again: worlds are independent.
+    state = World(keys=smime_key_pool.view(), artifact_dir=tmp_path / "artifacts")
     node = request.node
     started = node.stash.get(_SCENARIO_KEY, None)
     if started is not None:
