@@ -4,8 +4,9 @@ Plural nouns, keyword-only arguments checked when the strategy is made (not
 when it is drawn), generation that reaches the edge cases. Strategies that
 need keys take a key pool (``keys=``, an :class:`engine.keys.KeyPool`) and draw
 indices into its first few keys, so a run never generates hundreds of RSA
-keys. This module only re-exports; the implementations live in
-``engine._strategies``.
+keys. ``policies()`` yields :class:`engine.policy.Policy` values read from
+generated TOML; ``client_profiles()`` the client behaviour a policy configures.
+This module only re-exports; the implementations live in ``engine._strategies``.
 
 >>> from engine.strategies import mailboxes, message_bodies
 """
@@ -29,6 +30,7 @@ from engine._strategies.certificates import (
 from engine._strategies.checks import StrategyArgumentError
 from engine._strategies.keys import PooledKeys, key_sources, pooled_keys
 from engine._strategies.mutation import der_length_offsets, mutations
+from engine._strategies.policies import policies, policy_documents
 from engine._strategies.profiles import client_profiles
 from engine._strategies.recipients import (
     ContactState,
@@ -63,6 +65,8 @@ __all__ = [
     "message_bodies",
     "mutations",
     "organizations",
+    "policies",
+    "policy_documents",
     "pooled_keys",
     "recipient_sets",
 ]

@@ -17,6 +17,7 @@ from engine.errors import NotARecipientError
 from engine.keys import KeyPool
 from engine.layers import open_message
 from engine.mime import EntityKind, classify, split_message
+from engine.policy import Policy
 from engine.profile import ClientProfile
 from engine.prompt import Choice
 from engine.strategies import (
@@ -25,6 +26,7 @@ from engine.strategies import (
     client_profiles,
     key_sources,
     organizations,
+    policies,
     recipient_sets,
 )
 from tests.property.gherkin import note_example
@@ -84,6 +86,10 @@ def _distinct(
     assume(all(r.local_part.lower() != SENDER_LOCAL for r in recipients))
 
 
+def _policy_profile(policy: Policy) -> ClientProfile:
+    return policy.client_profile()
+
+
 def _worlds(pool: KeyPool) -> st.SearchStrategy[World]:
     @st.composite
     def build(draw: st.DrawFn) -> World:
@@ -96,7 +102,8 @@ def _worlds(pool: KeyPool) -> st.SearchStrategy[World]:
             own=own,
             other=other,
             recipients=recipients,
-            profile=draw(client_profiles()),
+            # A profile as generated, or as an organization's policy configures it.
+            profile=draw(st.one_of(client_profiles(), policies().map(_policy_profile))),
             trusts_other=draw(st.booleans()),
         )
 
