@@ -221,7 +221,9 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
     from engine.views import decryption_view
 
     credential = load_credential(args.cert, args.key, args.p12, args.password_file)
-    data = read_input(args.infile, "message")
+    if len(args.infile) > 1 or args.out_dir is not None:
+        return _decrypt_many(args, credential)
+    data = read_input(args.infile[0], "message")
     try:
         result = decrypt(data, credential)
     except (NotARecipientError, DecryptionError) as exc:
@@ -235,6 +237,43 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(decryption_view(result))
     return EXIT_OK
+
+
+def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
+    """Decrypt every input with one credential into --out-dir, under the input's name."""
+    from engine.envelope import decrypt
+    from engine.errors import DecryptionError, NotARecipientError
+    from engine.views import decryption_view
+
+    if args.out_dir is None:
+        raise UsageError("--out-dir DIR with several inputs", f"{len(args.infile)} inputs")
+    if args.out is not None:
+        raise UsageError("either --out (one input) or --out-dir", "both")
+    folder = Path(args.out_dir)
+    if not folder.is_dir():
+        raise UsageError("an existing folder for --out-dir", "no such folder", source=str(folder))
+    names = [Path(path).name for path in args.infile]
+    if "-" in args.infile or len(set(names)) != len(names):
+        raise UsageError("inputs with distinct file names for --out-dir", "a repeated name")
+    views: list[dict[str, Any]] = []
+    worst = EXIT_OK
+    for path, name in zip(args.infile, names, strict=True):
+        try:
+            result = decrypt(read_input(path, "message"), credential)
+        except (NotARecipientError, DecryptionError) as exc:
+            status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
+            views.append({"file": path, "status": status, "reason": exc.diagnostics()})
+            worst = EXIT_FAILED
+            continue
+        write_output(str(folder / name), result.content)
+        views.append({"file": path, "out": str(folder / name), **decryption_view(result)})
+    if args.json:
+        emit_json({"results": views})
+    else:
+        for view in views:
+            detail = f" -> {view['out']}" if "out" in view else f" ({view['reason']})"
+            print(f"{view['file']}: {view['status']}{detail}")
+    return worst
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -565,13 +604,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     dec = sub.add_parser(
         "decrypt",
-        help="decrypt a message",
-        description="Decrypt a message. "
-        "Exit 0 when decrypted, 1 when the key is not a recipient or decryption fails.",
+        help="decrypt messages",
+        description="Decrypt one message, or many into --out-dir in one process. "
+        "Exit 0 when every input was decrypted, 1 when the key is not a recipient of one "
+        "or its decryption fails.",
     )
     _add_credential_args(dec)
-    dec.add_argument("infile", metavar="IN", help="encrypted message ('-' for stdin)")
-    dec.add_argument("--out", metavar="F", help="decrypted content (default stdout unless --json)")
+    dec.add_argument("infile", nargs="+", metavar="IN", help="encrypted message(s) ('-' for stdin)")
+    dec.add_argument(
+        "--out", metavar="F", help="decrypted content of one input (default stdout unless --json)"
+    )
+    dec.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="with several inputs: write each decrypted content to DIR under its input's name",
+    )
     dec.add_argument("--json", action="store_true", help="machine-readable result")
     dec.set_defaults(func=cmd_decrypt)
 

@@ -385,3 +385,39 @@ def test_demo_narrates_and_writes_its_report(
     assert (out / "fabrikam-root.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
     assert len(list((out / "artifacts").rglob("*.eml"))) == 4
     assert f"Report:    {out / 'index.html'}" in said
+
+
+def test_decrypt_many_files_into_a_folder(
+    files: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inputs = []
+    for name, recipient in (("one.eml", files.bob_cert), ("two.eml", files.bob_cert)):
+        path = tmp_path / name
+        encrypt = ["encrypt", "--recipient", str(recipient), "--in", str(files.message)]
+        assert main([*encrypt, "--out", str(path)]) == 0
+        inputs.append(str(path))
+    other = tmp_path / "other.eml"
+    assert main(["encrypt", "--recipient", str(files.bob_ec_cert), "--in", str(files.message),
+                 "--out", str(other)]) == 0  # fmt: skip
+    out = tmp_path / "plain"
+    out.mkdir()
+    credential = ["--cert", str(files.bob_cert), "--key", str(files.bob_key)]
+    assert main(["decrypt", *credential, *inputs, "--out-dir", str(out), "--json"]) == 0
+    results = _json(capsys)["results"]
+    assert [r["status"] for r in results] == ["decrypted", "decrypted"]
+    assert b"Hello Bob." in (out / "one.eml").read_bytes()
+    assert b"Hello Bob." in (out / "two.eml").read_bytes()
+
+    code = main(["decrypt", *credential, inputs[0], str(other), "--out-dir", str(out)])
+    assert code == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{inputs[0]}: decrypted -> ")
+    assert lines[1].startswith(f"{other}: not-a-recipient")
+
+
+def test_decrypt_many_files_needs_an_out_dir(
+    files: Files, capsys: pytest.CaptureFixture[str]
+) -> None:
+    credential = ["--cert", str(files.bob_cert), "--key", str(files.bob_key)]
+    assert main(["decrypt", *credential, str(files.message), str(files.message)]) == 2
+    assert "--out-dir" in capsys.readouterr().err
