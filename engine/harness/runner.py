@@ -157,6 +157,12 @@ def check_syntax(files: Sequence[Path]) -> None:
             ) from None
         except UnicodeDecodeError:
             raise FeatureSyntaxError(filename=str(file), line=1, message="not UTF-8") from None
+        except KeyError:
+            # pytest-bdd reads the parsed document's "feature" key without checking it:
+            # a file with no Feature: line at all (empty, comments only) raised KeyError.
+            raise FeatureSyntaxError(
+                filename=str(file), line=1, message="no 'Feature:' line in the file"
+            ) from None
 
 
 # --- the collector: outcomes as the scenarios run ---------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from cryptography import x509
 
@@ -57,3 +59,14 @@ def test_an_internationalized_top_level_domain_is_a_mail_domain(
 def test_malformed_top_level_labels_stay_refused(key_pool: KeyPool, domain: str) -> None:
     with pytest.raises(InputError):
         _ca(key_pool, domain=domain)
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "\n\n"])
+def test_a_feature_file_without_a_feature_is_a_syntax_error(tmp_path: Path, text: str) -> None:
+    # Found by fuzzing feature files: an empty file raised KeyError('feature') from pytest-bdd.
+    from engine.harness.runner import FeatureSyntaxError, check_syntax
+
+    path = tmp_path / "empty.feature"
+    path.write_text(text)
+    with pytest.raises(FeatureSyntaxError, match="no 'Feature:' line"):
+        check_syntax([path])
