@@ -308,6 +308,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         report=report,
         clock=SystemClock(),
         quiet=args.quiet,
+        workers=args.workers,
     )
     return result.exit_code
 
@@ -495,6 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a short machine-readable summary of outcomes (default REPORT/summary.json)",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="less progress output")
+    run.add_argument(
+        "-n",
+        dest="workers",
+        metavar="N",
+        help="spread scenarios over N processes ('auto': one per CPU) with pytest-xdist; "
+        "one report for the whole run",
+    )
     run.set_defaults(func=cmd_run)
 
     steps = sub.add_parser(

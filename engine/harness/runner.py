@@ -14,6 +14,7 @@ import datetime as dt
 import importlib.metadata
 import json
 import os
+import pickle
 import re
 import sys
 import tempfile
@@ -204,6 +205,29 @@ class _Collector:
         self._current: Path | None = None
         self.records: dict[str, _Record] = {}
         self.collection_errors: list[str] = []
+        self.worker = False  # in a pytest-xdist worker: ship each record with its reports
+
+    # Parallel runs (-n): a worker's collector sends its record with every report;
+    # the controller's collector, which collects nothing itself, takes it from there.
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
+        outcome = yield
+        record = self.records.get(item.nodeid)
+        if self.worker and record is not None:
+            snapshot = dataclasses.replace(record, ran=False, duration=0.0, error=None)
+            outcome.get_result().user_properties.append((_RECORD, pickle.dumps(snapshot)))
+
+    def _merge(self, report: pytest.TestReport) -> None:
+        shipped = [v for k, v in report.user_properties if k == _RECORD and isinstance(v, bytes)]
+        if self.worker or not shipped:
+            return
+        snapshot: _Record = pickle.loads(shipped[-1])
+        known = self.records.get(report.nodeid)
+        if known is not None:
+            snapshot.ran, snapshot.outcome = known.ran, known.outcome
+            snapshot.duration, snapshot.error = known.duration, known.error
+        self.records[report.nodeid] = snapshot
 
     # Progress: one line per feature file, one character per scenario (. passed, F failed).
 
@@ -304,6 +328,7 @@ class _Collector:
         self._fail_step(request, step)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._merge(report)
         record = self.records.get(report.nodeid)
         if record is None:
             return
@@ -431,6 +456,26 @@ def _module_name(feature: Path, taken: set[str]) -> str:
     return name
 
 
+_RECORD = "smime_harness_record"
+_WORKER_SETTINGS = "SMIME_HARNESS_RUN_WORKER"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a pytest-xdist worker of a parallel run: record scenarios as the controller would."""
+    settings = os.environ.get(_WORKER_SETTINGS)
+    if settings is None or not hasattr(config, "workerinput"):
+        return
+    loaded = json.loads(settings)
+    collector = _Collector(
+        {Path(module): Path(feature) for module, feature in loaded["modules"].items()},
+        Path(loaded["artifacts"]),
+        None,
+        None if loaded["report"] is None else Path(loaded["report"]),
+    )
+    collector.worker = True
+    config.pluginmanager.register(collector, "smime-harness-run-collector")
+
+
 def _plugin_args() -> list[str]:
     """Load pytest-bdd and the step library explicitly only when entry points will not."""
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
@@ -451,8 +496,12 @@ def run_features(
     quiet: bool = False,
     say: Callable[[str], None] = print,
     plugins: Sequence[object] = (),
+    workers: str | None = None,
 ) -> RunResult:
     """Run the scenarios of the feature files under ``paths`` (the built-in ones if empty).
+
+    ``workers`` ("auto" or a number; None or "0" runs in this process) spreads the
+    scenarios over processes with pytest-xdist; their outcomes merge into one result.
 
     Raises :class:`FeatureSelectionError` (no feature files, or no scenario
     selected), :class:`FeatureSyntaxError` (before anything runs) or
@@ -503,13 +552,29 @@ def run_features(
             args += ["-k", keyword]
         if markers:
             args += ["-m", markers]
+        parallel = workers not in (None, "0")
+        if parallel:
+            if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+                args += ["-p", "xdist.plugin"]
+            # pytest-benchmark, when installed, warns that xdist disables it: not ours to run.
+            args += ["-p", "engine.harness.runner", "-p", "no:benchmark", "-n", str(workers)]
+            os.environ[_WORKER_SETTINGS] = json.dumps(
+                {
+                    "modules": {str(m): str(f) for m, f in modules.items()},
+                    "artifacts": str(artifacts),
+                    "report": None if report is None else str(report.resolve()),
+                }
+            )
         try:
             code = pytest.main(args, plugins=[collector, *plugins])
         finally:
+            os.environ.pop(_WORKER_SETTINGS, None)
             for name, loaded in list(sys.modules.items()):
                 if str(getattr(loaded, "__file__", "") or "").startswith(str(folder)):
                     del sys.modules[name]
     scenarios = collector.results()
+    if parallel:  # reports arrive as workers finish: back to the features' order
+        scenarios = tuple(sorted(scenarios, key=lambda s: (s.feature, s.line or 0)))
     elapsed = time.monotonic() - started
     if collector.collection_errors:
         raise ScenarioCollectionError(collector.collection_errors[0])
