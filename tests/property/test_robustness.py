@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -65,8 +67,48 @@ class Seeds:
     messages: list[bytes]
 
 
+# Seeds are kept on disk (.cache/, git-ignored): signatures, envelopes and serial numbers
+# are random, and Hypothesis' example database (long profile) replays choice sequences
+# that only mean something against the very same seed bytes.
+SEED_CACHE = ROOT / ".cache" / "property-seeds-v1.json"
+
+
+def _stored(seeds: Seeds) -> dict[str, object]:
+    der = serialization.Encoding.DER
+    return {
+        "root": seeds.root.public_bytes(der).hex(),
+        "rsa": seeds.rsa.to_pkcs12(PASSWORD).hex(),
+        "ec": seeds.ec.to_pkcs12(PASSWORD).hex(),
+        **{
+            name: [blob.hex() for blob in getattr(seeds, name)]
+            for name in ("certificates", "crls", "keys", "pkcs12", "messages")
+        },
+    }
+
+
+def _restored(data: dict[str, Any]) -> Seeds:
+    return Seeds(
+        root=x509.load_der_x509_certificate(bytes.fromhex(data["root"])),
+        rsa=load_pkcs12(bytes.fromhex(data["rsa"]), PASSWORD),
+        ec=load_pkcs12(bytes.fromhex(data["ec"]), PASSWORD),
+        **{
+            name: [bytes.fromhex(blob) for blob in data[name]]
+            for name in ("certificates", "crls", "keys", "pkcs12", "messages")
+        },
+    )
+
+
 @pytest.fixture(scope="module")
 def seeds(key_pool: KeyPool) -> Seeds:
+    if SEED_CACHE.exists():
+        return _restored(json.loads(SEED_CACHE.read_text()))
+    made = _make_seeds(key_pool)
+    SEED_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    SEED_CACHE.write_text(json.dumps(_stored(made)))
+    return _restored(json.loads(SEED_CACHE.read_text()))
+
+
+def _make_seeds(key_pool: KeyPool) -> Seeds:
     clock = FixedClock(EPOCH)
     ca = OrgCA.create(
         "Contoso",
