@@ -127,6 +127,11 @@ def test_a_failing_expectation_exits_1_with_the_step_and_its_message(
     assert "expected UserB cannot read the message, found UserB can" in run.stdout
     failed = json.loads((folder / "out.json").read_text())["summary"]["failed"]
     assert failed == 2
+    # The report of a failure: the failing step, expected vs actual, the messages so far.
+    html = (folder / "reports" / "index.html").read_text()
+    assert '<b>Expected:</b> <span class="mono">UserB cannot read the message</span>' in html
+    assert '<b>Actual:</b> <span class="mono">UserB can</span>' in html
+    assert "02-usera-encrypted.eml" in html
 
 
 def test_an_unknown_step_names_the_file_the_line_and_the_closest_steps(

@@ -184,6 +184,8 @@ class _Record:
     failed_step: str | None = None
     artifacts: str | None = None
     steps: list[StepRecord] = dataclasses.field(default_factory=list)
+    expected: str | None = None  # what a failing Then step wanted, and what it found
+    actual: str | None = None
     step_started: float = 0.0
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -322,6 +324,11 @@ class _Collector:
     ) -> None:
         self._fail_step(request, step)
         self._step_done(request, step, "failed", _exception_message(exception))
+        record = self.records.get(request.node.nodeid)
+        expected = getattr(exception, "expected", None)
+        if record is not None and isinstance(expected, str):
+            record.expected = expected
+            record.actual = str(getattr(exception, "actual", ""))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_bdd_step_func_lookup_error(self, request: Any, step: Any, **_: Any) -> None:
@@ -381,6 +388,8 @@ class _Collector:
                     duration=record.duration,
                     steps=tuple(record.steps),
                     error=record.error,
+                    expected=record.expected,
+                    actual=record.actual,
                     **record.details,
                 )
             )

@@ -94,8 +94,17 @@ def _names(text: str) -> list[str]:
     return [p for p in (part.strip() for part in parts) if p]
 
 
-def _fail(expected: str, found: object) -> AssertionError:
-    return AssertionError(f"expected {expected}, found {found}")
+class ExpectationError(AssertionError):
+    """A Then step's expectation did not hold; the report shows expected and actual apart."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"expected {expected}, found {actual}")
+
+
+def _fail(expected: str, found: object) -> ExpectationError:
+    return ExpectationError(expected, str(found))
 
 
 # --- organizations and enrollment -----------------------------------------
