@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 from collections.abc import Sequence
 
@@ -114,101 +115,109 @@ def _b64_lines(raw: bytes, line_end: bytes) -> bytes:
     return b"".join(encoded[i : i + 64] + line_end for i in range(0, len(encoded), 64))
 
 
-@st.composite
-def _mutate_once(
-    draw: st.DrawFn, data: bytes, seeds: Sequence[bytes], structured: bool, nested: bool = False
+_KINDS = ("flip", "truncate", "delete", "duplicate", "insert", "splice", "length", "line", "inner")
+_BYTE_KINDS = 6  # the first six need no structure
+_LENGTHS = (None, None, 0x00, 0x7F, 0x80, 0x81, 0x84, 0x85, 0xFF)  # None: +1 / -1
+_LINE_EDITS = ("drop", "double", "swap", "strip", "token")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Edit:
+    """One mutation as plain numbers, drawn up front; applying it draws nothing.
+
+    Keeping the draws independent of the data makes generation deterministic by
+    construction (Hypothesis replays and shrinks choice sequences), and small
+    numbers shrink towards the start of the input and the simplest edit.
+    """
+
+    kind: int
+    a: int
+    b: int
+    c: int
+    piece: bytes
+
+
+_edits = st.builds(
+    _Edit,
+    st.integers(0, len(_KINDS) - 1),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.one_of(st.sampled_from(_TOKENS), st.binary(min_size=1, max_size=16)),
+)
+
+
+def _position(size: int, a: int, b: int) -> int:
+    # Boost the ends: headers and trailers are where parsers decide things.
+    mode = a % 3
+    if mode == 0:
+        return b % (min(size, 8) + 1)
+    if mode == 1:
+        return max(0, size - b % 9)
+    return b % (size + 1)
+
+
+def _apply(
+    data: bytes, edit: _Edit, seeds: Sequence[bytes], structured: bool, nested: bool
 ) -> bytes:
-    kinds = ["flip", "truncate", "delete", "duplicate", "insert", "splice"]
-    if structured:
-        # One level of "inner" only: unbounded recursion would make the draw depend on
-        # the stack depth (a RecursionError), which Hypothesis rightly calls flaky.
-        kinds += ["length", "line"] if nested else ["length", "line", "inner"]
-    kind = draw(st.sampled_from(kinds))
+    kinds = len(_KINDS) - (1 if nested else 0) if structured else _BYTE_KINDS
+    kind = _KINDS[edit.kind % kinds]
     size = len(data)
-
-    def position(limit: int) -> int:
-        # Boost the ends: headers and trailers are where parsers decide things.
-        return draw(
-            st.one_of(
-                st.integers(0, min(limit, 8)),
-                st.integers(max(0, limit - 8), limit),
-                st.integers(0, limit),
-            )
-        )
-
+    at = _position(size, edit.a, edit.b)
     if kind == "flip" and size:
-        at = position(size - 1)
-        bit = draw(st.integers(0, 7))
-        return data[:at] + bytes([data[at] ^ (1 << bit)]) + data[at + 1 :]
+        at = min(at, size - 1)
+        return data[:at] + bytes([data[at] ^ (1 << edit.c % 8)]) + data[at + 1 :]
     if kind == "truncate":
-        return data[: position(size)]
+        return data[:at]
     if kind == "delete" and size:
-        at = position(size - 1)
-        return data[:at] + data[at + draw(st.integers(1, 64)) :]
+        return data[:at] + data[at + 1 + edit.c % 64 :]
     if kind == "duplicate" and size:
-        at = position(size - 1)
-        piece = data[at : at + draw(st.integers(1, 64))]
-        return data[:at] + piece + data[at:]
+        return data[:at] + data[at : at + 1 + edit.c % 64] + data[at:]
     if kind == "insert":
-        at = position(size)
-        piece = draw(st.one_of(st.sampled_from(_TOKENS), st.binary(min_size=1, max_size=16)))
-        return data[:at] + piece + data[at:]
+        return data[:at] + edit.piece + data[at:]
     if kind == "splice" and seeds:
-        other = draw(st.sampled_from(list(seeds)))
+        other = seeds[edit.c % len(seeds)]
         if other:
-            start = draw(st.integers(0, len(other) - 1))
-            piece = other[start : start + draw(st.integers(1, 256))]
-            at = position(size)
-            cut = draw(st.integers(0, 64))
-            return data[:at] + piece + data[at + cut :]
+            start = (edit.c >> 8) % len(other)
+            piece = other[start : start + 1 + (edit.c >> 16) % 256]
+            return data[:at] + piece + data[at + (edit.c >> 24) % 64 :]
     if kind == "length":
         offsets = der_length_offsets(data)
         if offsets:
-            at = draw(st.sampled_from(offsets))
-            old = data[at]
-            new = draw(
-                st.sampled_from(
-                    [
-                        (old + 1) & 0xFF,
-                        (old - 1) & 0xFF,
-                        0x00,
-                        0x7F,
-                        0x80,  # indefinite length
-                        0x81,
-                        0x84,
-                        0x85,  # more length octets than anyone supports
-                        0xFF,
-                    ]
-                )
-            )
-            return data[:at] + bytes([new]) + data[at + 1 :]
+            where = offsets[edit.b % len(offsets)]
+            old = data[where]
+            new = _LENGTHS[edit.c % len(_LENGTHS)]
+            value = ((old + 1) if edit.c % 2 else (old - 1)) & 0xFF if new is None else new
+            return data[:where] + bytes([value]) + data[where + 1 :]
     if kind == "line":
         lines = data.splitlines(keepends=True)
         if lines:
-            at = draw(st.integers(0, len(lines) - 1))
-            edit = draw(st.sampled_from(["drop", "double", "swap", "strip", "token"]))
-            if edit == "drop":
-                del lines[at]
-            elif edit == "double":
-                lines.insert(at, lines[at])
-            elif edit == "swap" and len(lines) > 1:
-                other_at = draw(st.integers(0, len(lines) - 1))
-                lines[at], lines[other_at] = lines[other_at], lines[at]
-            elif edit == "strip":
-                lines[at] = lines[at].rstrip(b"\r\n")
+            index = edit.b % len(lines)
+            action = _LINE_EDITS[edit.c % len(_LINE_EDITS)]
+            if action == "drop":
+                del lines[index]
+            elif action == "double":
+                lines.insert(index, lines[index])
+            elif action == "swap" and len(lines) > 1:
+                other_index = (edit.c >> 8) % len(lines)
+                lines[index], lines[other_index] = lines[other_index], lines[index]
+            elif action == "strip":
+                lines[index] = lines[index].rstrip(b"\r\n")
             else:
-                lines.insert(at, draw(st.sampled_from(_TOKENS)))
+                lines.insert(index, edit.piece)
             return b"".join(lines)
     if kind == "inner":
         blocks = _base64_blocks(data)
+        # DER inside base64 (PEM, MIME): edit the DER, re-encode, so the wrapper parses.
+        nested_edit = _Edit(edit.b % (len(_KINDS) - 1), edit.c, edit.a, edit.b >> 8, edit.piece)
         if blocks:
-            start, end, raw = draw(st.sampled_from(blocks))
-            inner = draw(_mutate_once(raw, (), structured=True, nested=True))
+            start, end, raw = blocks[edit.a % len(blocks)]
+            inner = _apply(raw, nested_edit, (), structured=True, nested=True)
             line_end = b"\r\n" if b"\r\n" in data[start:end] else b"\n"
             return data[:start] + _b64_lines(inner, line_end) + data[end:]
-        if der_length_offsets(data):  # DER without base64 around it: a structured edit
-            return draw(_mutate_once(data, (), structured=True, nested=True))
-    # The chosen mutation did not apply (empty input, no DER): flip the first byte or add one.
+        if der_length_offsets(data):
+            return _apply(data, nested_edit, (), structured=True, nested=True)
+    # The edit did not apply (empty input, no DER): flip the first byte or add one.
     return bytes([data[0] ^ 0x01]) + data[1:] if data else b"\x30"
 
 
@@ -230,8 +239,8 @@ def mutations(
     @st.composite
     def build(draw: st.DrawFn) -> bytes:
         data = draw(st.sampled_from(seeds))
-        for _ in range(draw(st.integers(1, max_mutations))):
-            data = draw(_mutate_once(data, seeds, structured))
+        for edit in draw(st.lists(_edits, min_size=1, max_size=max_mutations)):
+            data = _apply(data, edit, seeds, structured, nested=False)
         return data
 
     return build()
