@@ -386,7 +386,15 @@ def signed_parts(entity: bytes) -> SignedParts:
         raise InputError("protocol application/pkcs7-signature", repr(protocol))
     micalg_param = message.get_param("micalg")
     micalg = str(micalg_param) if micalg_param else None
-    positions = _boundary_positions(body, boundary.encode("ascii", "surrogateescape"))
+    try:
+        boundary_bytes = boundary.encode("ascii")
+    except UnicodeEncodeError:
+        # RFC 2046 §5.1.1: boundary characters are 7-bit. A byte such as 0xff in the
+        # header (read as latin-1) used to escape as a bare UnicodeEncodeError.
+        raise DecodeError(
+            "a 7-bit boundary on multipart/signed (RFC 2046 §5.1.1)", repr(boundary)
+        ) from None
+    positions = _boundary_positions(body, boundary_bytes)
     if len(positions) < 3:
         found = f"{len(positions)} boundary line(s)"
         raise DecodeError("two body parts between boundaries in multipart/signed", found)

@@ -70,3 +70,20 @@ def test_a_feature_file_without_a_feature_is_a_syntax_error(tmp_path: Path, text
     path.write_text(text)
     with pytest.raises(FeatureSyntaxError, match="no 'Feature:' line"):
         check_syntax([path])
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b'Content-Type: multipart/signed; boundary="b\xff"',
+        b'Content-Type: multipart/signed; boundary="--\xe9t\xe9--"',
+    ],
+)
+def test_a_non_ascii_multipart_signed_boundary_is_a_decode_error(header: bytes) -> None:
+    # Found by fuzzing signed messages: a mutated boundary parameter with byte 0xff made
+    # signed_parts raise UnicodeEncodeError ('ascii' codec can't encode character '\xff').
+    from engine.errors import DecodeError
+    from engine.mime import signed_parts
+
+    with pytest.raises(DecodeError, match="7-bit boundary"):
+        signed_parts(header + b"\r\n\r\n--x\r\n")
