@@ -292,7 +292,7 @@ def _load_certificates(ders: Sequence[bytes]) -> tuple[x509.Certificate, ...]:
     for index, der in enumerate(ders):
         try:
             certificates.append(x509.load_der_x509_certificate(der))
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
             raise DecodeError(
                 "an X.509 certificate", f"undecodable bytes in certificate {index + 1}"
             ) from None

@@ -87,3 +87,18 @@ def test_a_non_ascii_multipart_signed_boundary_is_a_decode_error(header: bytes) 
 
     with pytest.raises(DecodeError, match="7-bit boundary"):
         signed_parts(header + b"\r\n\r\n--x\r\n")
+
+
+def test_a_certificate_with_an_impossible_version_is_a_decode_error(key_pool: KeyPool) -> None:
+    # Found by fuzzing PEM certificates: the version INTEGER mutated to 18 raised
+    # cryptography's InvalidVersion (no ValueError) out of load_certificates.
+    from cryptography.hazmat.primitives import serialization
+
+    from engine.credential import load_certificates
+    from engine.errors import DecodeError
+
+    der = bytearray(_ca(key_pool).root.public_bytes(serialization.Encoding.DER))
+    at = der.index(b"\xa0\x03\x02\x01\x02")  # [0] EXPLICIT Version v3
+    der[at + 4] = 18
+    with pytest.raises(DecodeError):
+        load_certificates(bytes(der))
