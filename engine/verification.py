@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from email.utils import getaddresses
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -266,7 +266,12 @@ def _signature_check(
 def _signature_ok(
     signer: x509.Certificate, check: _Check, signature: bytes, candidates: Sequence[bytes]
 ) -> bool:
-    key = signer.public_key()
+    try:
+        key = signer.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        # A key cryptography cannot load (a point off the curve, an unknown curve OID)
+        # made no signature we can check: not intact. It raised ValueError before.
+        return False
     for data in candidates:
         try:
             if check.scheme is SignatureScheme.ECDSA:

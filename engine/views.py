@@ -53,9 +53,14 @@ class CertificateRecord:
 
 
 def _key_text(certificate: x509.Certificate) -> str:
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    key = certificate.public_key()
+    try:
+        key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        # Describing a certificate must not fail on its key (it raised before).
+        return f"unreadable key ({exc})"
     if isinstance(key, rsa.RSAPublicKey):
         return f"RSA {key.key_size}"
     if isinstance(key, ec.EllipticCurvePublicKey):

@@ -102,3 +102,43 @@ def test_a_certificate_with_an_impossible_version_is_a_decode_error(key_pool: Ke
     der[at + 4] = 18
     with pytest.raises(DecodeError):
         load_certificates(bytes(der))
+
+
+def _with_bad_curve(certificate_der: bytes) -> bytes:
+    # id-ecPublicKey with a prime256v1 OID changed by one arc: 1.3.840.10045.3.1.7.
+    good = bytes.fromhex("06082a8648ce3d030107")
+    assert good in certificate_der
+    return certificate_der.replace(good, bytes.fromhex("06082b8648ce3d030107"), 1)
+
+
+def test_a_signer_key_cryptography_cannot_load_is_not_intact_and_inspect_describes_it(
+    key_pool: KeyPool,
+) -> None:
+    # Found by fuzzing signed messages: a mutated curve OID in the signer's certificate made
+    # verify raise ValueError('Invalid key') / UnsupportedAlgorithm and inspect crash.
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    from engine.inspection import inspect
+    from engine.signing import sign
+    from engine.verification import verify
+
+    ca = _ca(key_pool)
+    signer = ca.issue(
+        CertificateSpec(
+            email="a@contoso.example",
+            key_type=KeyType.EC_P256,
+            key=key_pool.key(KeyType.EC_P256, 0),
+        )
+    )
+    message = sign(b"Subject: x\r\n\r\nhello\r\n", signer, clock=FixedClock(EPOCH), opaque=True)
+    head, _, body = message.partition(b"\r\n\r\n")
+    der = base64.b64decode(body)
+    cert = signer.certificate.public_bytes(serialization.Encoding.DER)
+    broken_der = der.replace(cert, _with_bad_curve(cert), 1)
+    broken = head + b"\r\n\r\n" + base64.encodebytes(broken_der).replace(b"\n", b"\r\n")
+    result = verify(broken, anchors=[ca.root], at=EPOCH)
+    assert not result.intact
+    layers = inspect(broken)
+    assert "unreadable key" in str(layers[0].view())
