@@ -110,8 +110,12 @@ def load_certificates(data: bytes, *, source: str = "certificate") -> tuple[x509
             certs = tuple(x509.load_pem_x509_certificates(data))
         else:
             certs = (x509.load_der_x509_certificate(data),)
-    except (ValueError, x509.InvalidVersion):
-        # InvalidVersion is no ValueError: a version field of 18 escaped bare before.
+        for cert in certs:  # names are parsed lazily: a malformed one fails here, typed
+            cert.subject.rfc4514_string()
+            cert.issuer.rfc4514_string()
+    except (ValueError, KeyError, x509.InvalidVersion):
+        # InvalidVersion is no ValueError; rfc4514_string raises KeyError for an unknown
+        # string tag: a version field of 18 escaped bare before.
         raise DecodeError("a PEM or DER certificate", describe_bytes(data), source=source) from None
     return certs
 

@@ -296,8 +296,13 @@ def _load_certificates(ders: Sequence[bytes]) -> tuple[x509.Certificate, ...]:
     certificates = []
     for index, der in enumerate(ders):
         try:
-            certificates.append(x509.load_der_x509_certificate(der))
-        except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
+            certificate = x509.load_der_x509_certificate(der)
+            # cryptography parses names lazily: read them here, so a malformed issuer is a
+            # DecodeError now rather than a bare ValueError in path building or a view.
+            certificate.subject.rfc4514_string()
+            certificate.issuer.rfc4514_string()
+            certificates.append(certificate)
+        except (ValueError, KeyError, x509.InvalidVersion):  # KeyError: unknown string tag
             raise DecodeError(
                 "an X.509 certificate", f"undecodable bytes in certificate {index + 1}"
             ) from None

@@ -142,3 +142,44 @@ def test_a_signer_key_cryptography_cannot_load_is_not_intact_and_inspect_describ
     assert not result.intact
     layers = inspect(broken)
     assert "unreadable key" in str(layers[0].view())
+
+
+def test_a_carried_certificate_with_a_malformed_issuer_is_a_decode_error(
+    key_pool: KeyPool,
+) -> None:
+    # Found by fuzzing signed messages: cryptography parses names lazily, so a certificate
+    # with a broken issuer Name loaded fine and then raised ValueError ('error parsing asn1
+    # value ... location: ["issuer"]') out of path building (verify) and inspect's view.
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    from engine.credential import load_certificates
+    from engine.errors import DecodeError
+    from engine.inspection import inspect
+    from engine.signing import sign
+    from engine.verification import verify
+
+    ca = _ca(key_pool)
+    signer = ca.issue(
+        CertificateSpec(
+            email="a@contoso.example",
+            key_type=KeyType.EC_P256,
+            key=key_pool.key(KeyType.EC_P256, 0),
+        )
+    )
+    root = ca.root.public_bytes(serialization.Encoding.DER)
+    issuer = ca.root.issuer.public_bytes()
+    # Break the PrintableString/UTF8String tag inside the root's issuer Name only.
+    at = root.index(issuer) + issuer.index(b"\x0c")
+    broken_root = root[:at] + b"\x01" + root[at + 1 :]
+    with pytest.raises(DecodeError):
+        load_certificates(broken_root)
+    message = sign(b"Subject: x\r\n\r\nhello\r\n", signer, clock=FixedClock(EPOCH), opaque=True)
+    head, _, body = message.partition(b"\r\n\r\n")
+    der = base64.b64decode(body).replace(root, broken_root, 1)
+    broken = head + b"\r\n\r\n" + base64.encodebytes(der).replace(b"\n", b"\r\n")
+    with pytest.raises(DecodeError):
+        verify(broken, anchors=[ca.root], at=EPOCH)
+    with pytest.raises(DecodeError):
+        inspect(broken)
