@@ -114,8 +114,8 @@ def load_certificates(data: bytes, *, source: str = "certificate") -> tuple[x509
             cert.subject.rfc4514_string()
             cert.issuer.rfc4514_string()
     except (ValueError, KeyError, x509.InvalidVersion):
-        # InvalidVersion is no ValueError; rfc4514_string raises KeyError for an unknown
-        # string tag: a version field of 18 escaped bare before.
+        # InvalidVersion (a version field of 18) is no ValueError, and rfc4514_string
+        # raises KeyError for an unknown string tag: both escaped bare before.
         raise DecodeError("a PEM or DER certificate", describe_bytes(data), source=source) from None
     return certs
 
