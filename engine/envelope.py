@@ -312,9 +312,7 @@ def _recipient_id(
 ) -> asn1.RecipientId:
     if identifier is RecipientIdentifier.SUBJECT_KEY_IDENTIFIER:
         return asn1.KeyIdentifier(key_identifier=_subject_key_identifier(certificate))
-    return asn1.IssuerSerial(
-        issuer=certificate.issuer.public_bytes(), serial=certificate.serial_number
-    )
+    return asn1.IssuerSerial.of(certificate)
 
 
 def _subject_key_identifier(certificate: x509.Certificate) -> bytes:

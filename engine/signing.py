@@ -122,9 +122,7 @@ def sign(
 
 def issuer_serial(certificate: x509.Certificate) -> asn1.IssuerSerial:
     """IssuerAndSerialNumber of a certificate (RFC 5652 §10.2.4)."""
-    return asn1.IssuerSerial(
-        issuer=certificate.issuer.public_bytes(), serial=certificate.serial_number
-    )
+    return asn1.IssuerSerial.of(certificate)
 
 
 def capability_list(

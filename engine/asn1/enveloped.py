@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from asn1crypto import algos, cms, core, keys, x509
 
 from engine.asn1 import der
+from engine.asn1.signed import IssuerSerial as IssuerSerial  # one type for both content types
 from engine.errors import DecodeError, InputError, SmimeError, UnsupportedAlgorithmError
 
 DATA = "1.2.840.113549.1.7.1"
@@ -82,14 +83,6 @@ class _EccCmsSharedInfo(core.Sequence):  # type: ignore[misc]
 
 
 # --- typed values -----------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class IssuerSerial:
-    """issuerAndSerialNumber (RFC 5652 §10.2.4); ``issuer`` is the DER of the Name."""
-
-    issuer: bytes
-    serial: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

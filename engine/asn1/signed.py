@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
 
 from engine.asn1 import der
 from engine.errors import DecodeError, InputError, SmimeError
@@ -70,6 +71,11 @@ class IssuerSerial:
 
     issuer: bytes
     serial: int
+
+    @classmethod
+    def of(cls, certificate: x509.Certificate) -> IssuerSerial:
+        """The IssuerAndSerialNumber naming ``certificate``."""
+        return cls(issuer=certificate.issuer.public_bytes(), serial=certificate.serial_number)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
