@@ -184,17 +184,24 @@ def cmd_encrypt(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from engine.clock import SystemClock
     from engine.credential import load_crls
+    from engine.trust import TrustCache
     from engine.verification import verify
     from engine.views import verification_view
 
     anchors = load_certs(args.trust, "trust anchor")
     crls = [crl for path in args.crl for crl in load_crls(read_input(path, "CRL"), source=path)]
     at = args.at or SystemClock().now()
+    cache = TrustCache()  # a mailbox's worth of messages shares a few signers
     results = []
     worst = EXIT_OK
     for path in args.infile:
         result = verify(
-            read_input(path, "message"), anchors=anchors, at=at, crls=crls, sender=args.sender
+            read_input(path, "message"),
+            anchors=anchors,
+            at=at,
+            crls=crls,
+            sender=args.sender,
+            trust_cache=cache,
         )
         results.append((path, result))
         if result.status != "valid":

@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -27,6 +28,7 @@ from engine.revocation import RevokedInfo, check_revocation
 
 __all__ = [
     "CertificatePurpose",
+    "TrustCache",
     "TrustResult",
     "TrustStatus",
     "validate_certificate",
@@ -144,6 +146,51 @@ def validate_certificate(
         reason=f"chains to trusted root {_cn(anchor)}{suffix}",
         revocation_checked=checked,
     )
+
+
+class TrustCache:
+    """Remembers validation results, for checking many messages from the same signers.
+
+    A result depends only on its inputs, so a batch (``smime-harness verify``
+    with many files) validates each distinct signer and chain once.
+    """
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[object, ...], TrustResult] = {}
+
+    def validate(
+        self,
+        certificate: x509.Certificate,
+        *,
+        intermediates: Sequence[x509.Certificate],
+        anchors: Sequence[x509.Certificate],
+        at: dt.datetime,
+        crls: Sequence[x509.CertificateRevocationList] = (),
+        purpose: CertificatePurpose = CertificatePurpose.SIGNING,
+    ) -> TrustResult:
+        key = (
+            certificate,
+            tuple(intermediates),
+            tuple(anchors),
+            at,
+            tuple(crl.public_bytes(serialization.Encoding.DER) for crl in crls),
+            purpose,
+        )
+        found = self._results.get(key)
+        if found is None:
+            found = validate_certificate(
+                certificate,
+                intermediates=intermediates,
+                anchors=anchors,
+                at=at,
+                crls=crls,
+                purpose=purpose,
+            )
+            self._results[key] = found
+        return found
+
+    def __len__(self) -> int:
+        return len(self._results)
 
 
 # -- path building -------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from engine.mime import (
     signed_parts,
     split_message,
 )
-from engine.trust import TrustResult, TrustStatus, validate_certificate
+from engine.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
 
 __all__ = ["AddressMatch", "VerificationResult", "verify"]
 
@@ -102,12 +102,14 @@ def verify(
     at: dt.datetime,
     crls: Sequence[x509.CertificateRevocationList] = (),
     sender: str | None = None,
+    trust_cache: TrustCache | None = None,
 ) -> VerificationResult:
     """Verify a signed message (whole RFC 5322 message or bare MIME entity).
 
     Accepts detached multipart/signed and opaque pkcs7-mime signed-data,
     including the legacy ``x-pkcs7-*`` types, LF-only stored messages and BER.
     ``sender`` overrides the From:/Sender: address for the address check.
+    ``trust_cache`` shares path validation results across a batch of messages.
     """
     at = aware(at, what="verification time")
     headers, entity = split_message(message)
@@ -155,7 +157,8 @@ def verify(
     else:
         intact = _intact(info, parsed.content_type, content, digest, signer, check, reasons)
         others = [c for c in certificates if c != signer]
-        trust = validate_certificate(
+        validate = validate_certificate if trust_cache is None else trust_cache.validate
+        trust = validate(
             signer,
             intermediates=others,
             anchors=anchors,

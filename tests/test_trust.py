@@ -278,3 +278,17 @@ def test_wrong_argument_types_are_refused(ca: OrgCA) -> None:
             anchors=[b"not a certificate"],  # type: ignore[list-item]
             at=ca.clock.now(),
         )
+
+
+def test_trust_cache_validates_each_distinct_input_once(ca: OrgCA, sub_ca: OrgCA) -> None:
+    from engine.trust import TrustCache
+
+    leaf = enroll(ca, "alice@contoso.example").signing.certificate
+    now = ca.clock.now()
+    cache = TrustCache()
+    first = cache.validate(leaf, intermediates=(), anchors=[ca.root], at=now)
+    again = cache.validate(leaf, intermediates=(), anchors=[ca.root], at=now)
+    assert first is again and first.trusted and len(cache) == 1
+    other = cache.validate(leaf, intermediates=(), anchors=[sub_ca.root], at=now)
+    assert other.status is TrustStatus.UNTRUSTED_ISSUER and len(cache) == 2
+    assert first == validate_certificate(leaf, intermediates=(), anchors=[ca.root], at=now)
