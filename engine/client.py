@@ -25,7 +25,7 @@ from engine.contacts import Contact, ContactBook, normalize_address
 from engine.credential import Credential
 from engine.envelope import encrypt
 from engine.errors import InputError, SmimeError
-from engine.layers import OpenedMessage, open_message
+from engine.layers import OpenedMessage, from_address, header, open_message
 from engine.network import Delivery, MailNetwork
 from engine.organization import Organization
 from engine.profile import DEFAULT_PROFILE, ClientProfile, Fallback, Source
@@ -439,7 +439,7 @@ class MailClient:
             return contact.certificate, contact.capabilities, contact.issuers
         if draft.reply_to is not None:
             signature = draft.reply_to.signature
-            sender = _from_address(draft.reply_to.headers)
+            sender = from_address(draft.reply_to.headers)
             same = sender is not None and normalize_address(sender) == normalize_address(address)
             if signature is not None and signature.intact and same:
                 cert = signature.encryption_certificate or signature.signer
@@ -460,7 +460,7 @@ class MailClient:
             credentials=self.encryption_credentials,
             anchors=self.trust_store,
             at=now,
-            crls=self._known_crls(raw),
+            crls=self._known_crls(),
         )
         status = _status_of(opened)
         if status is MessageStatus.UNTRUSTED_ISSUER and self._trust_first_use(opened):
@@ -469,8 +469,8 @@ class MailClient:
             raw=raw,
             opened=opened,
             status=status,
-            sender=_from_address(opened.headers),
-            subject=_header(opened.headers, "Subject"),
+            sender=from_address(opened.headers),
+            subject=header(opened.headers, "Subject"),
             body=None if status is MessageStatus.CANNOT_DECRYPT else _body_text(opened.content),
         )
         if self.profile.auto_capture and status is MessageStatus.VALID:
@@ -479,9 +479,8 @@ class MailClient:
                 self._store_contact(candidate)
         return received
 
-    def _known_crls(self, raw: bytes) -> tuple[x509.CertificateRevocationList, ...]:
+    def _known_crls(self) -> tuple[x509.CertificateRevocationList, ...]:
         """The client knows every CRL its organization's network publishes."""
-        del raw
         return self.network.all_crls() if self.check_revocation else ()
 
     def _crls_for(
@@ -556,20 +555,6 @@ def _status_of(opened: OpenedMessage) -> MessageStatus:
         return MessageStatus(signature.status)
     except ValueError:
         return MessageStatus.INVALID
-
-
-def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    for key, value in headers:
-        if key.lower() == name.lower():
-            return value
-    return None
-
-
-def _from_address(headers: Sequence[tuple[str, str]]) -> str | None:
-    from email.utils import parseaddr
-
-    value = _header(headers, "From")
-    return parseaddr(value)[1] or None if value else None
 
 
 def _body_text(entity: bytes) -> str:

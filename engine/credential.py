@@ -131,10 +131,6 @@ def certificates_pem(certs: Sequence[x509.Certificate]) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
 
 
-def fingerprint_sha256(certificate: x509.Certificate) -> str:
-    return certificate.fingerprint(hashes.SHA256()).hex()
-
-
 def load_crls(data: bytes, *, source: str = "CRL") -> tuple[x509.CertificateRevocationList, ...]:
     """One or more CRLs from PEM blocks or a single DER CRL (RFC 5280 §5)."""
     if not data.strip():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -150,10 +149,6 @@ class KeyPool:
             write_atomically(path, der)
             return key
         return _load_own_der(der)
-
-    def iter_keys(self, key_type: KeyType) -> Iterator[PrivateKey]:
-        while True:
-            yield self.new_key(key_type)
 
 
 _MEMORY: dict[tuple[KeyType, int], PrivateKey] = {}

@@ -18,7 +18,7 @@ from cryptography import x509
 from engine.credential import Credential
 from engine.envelope import DecryptResult, decrypt
 from engine.errors import DecryptionError, InputError, NotARecipientError
-from engine.mime import EntityKind, classify, join_message, split_message
+from engine.mime import EntityKind, classify, split_message
 from engine.verification import VerificationResult, verify
 
 MAX_DEPTH = 8  # deeper nesting is refused: no real client does it, and it bounds the work
@@ -83,7 +83,7 @@ def open_message(
     """Decrypt with whichever credential is a recipient, verify every signature, recursively."""
     headers, entity = split_message(message)
     if sender is None:
-        sender = _header(headers, "From")
+        sender = from_address(headers)
     layers: list[Layer] = []
     current = message
     for _ in range(MAX_DEPTH):
@@ -122,16 +122,17 @@ def _decrypt_layer(
     return Layer(kind=LayerKind.ENCRYPTED, entity_kind=kind, failure=failure), None
 
 
-def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    from email.utils import parseaddr
-
+def header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    """The first header field called ``name`` (case-insensitive), as written."""
     for key, value in headers:
         if key.lower() == name.lower():
-            address = parseaddr(value)[1]
-            return address or None
+            return value
     return None
 
 
-def rewrap(headers: Sequence[tuple[str, str]], entity: bytes) -> bytes:
-    """Put the outer header fields back on an inner entity, for saving or displaying."""
-    return join_message(headers, entity)
+def from_address(headers: Sequence[tuple[str, str]]) -> str | None:
+    """The address of the From: field (RFC 5322 §3.6.2), without display name."""
+    from email.utils import parseaddr
+
+    value = header(headers, "From")
+    return (parseaddr(value)[1] or None) if value else None

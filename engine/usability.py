@@ -19,7 +19,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from engine.algorithms import ContentCipher
 from engine.contacts import normalize_address
 from engine.credential import certificate_emails
-from engine.errors import InputError
 from engine.revocation import check_revocation
 
 
@@ -139,9 +138,3 @@ def choose_cipher(
                 reason += f"; RFC 8551 §2.7.1.2 default for {', '.join(unknown)}"
             return CipherChoice(cipher=cipher, reason=reason)
     return CipherChoice(cipher=None, reason="no content-encryption algorithm common to all")
-
-
-def require_cipher(choice: CipherChoice) -> ContentCipher:
-    if choice.cipher is None:
-        raise InputError("a cipher every recipient supports", choice.reason)
-    return choice.cipher

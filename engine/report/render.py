@@ -11,7 +11,6 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +220,3 @@ def write_report(run: RunRecord, folder: Path) -> dict[str, Path]:
     for name, data in outputs.items():
         written[name] = write_atomically(folder / name, data)
     return written
-
-
-def statuses(scenarios: Iterable[ScenarioRecord]) -> Sequence[str]:
-    return [s.status for s in scenarios]
