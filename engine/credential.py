@@ -39,7 +39,11 @@ class Credential:
         return certificate_email(self.certificate)
 
     def to_pkcs12(self, password: bytes, *, legacy: bool = False, name: str | None = None) -> bytes:
-        """Export as PKCS#12. ``legacy`` uses 3DES/SHA-1 PBE that older tools (gpgsm 2.2) import."""
+        """Export as PKCS#12. ``legacy`` uses 3DES/SHA-1 PBE that older tools (gpgsm 2.2) import.
+
+        gpgsm 2.2 misderives the PBE key for about 1 random salt in 128 (its RFC 7292 App. B
+        KDF drops a leading zero byte) and refuses that file; exporting again draws a new salt.
+        """
         if not password:
             raise PasswordError("a non-empty PKCS#12 password", "an empty one")
         if legacy:
