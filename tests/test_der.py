@@ -131,3 +131,38 @@ def test_enveloped_data_is_der(algorithm: str, icv_length: int | None) -> None:
 )
 def test_is_der(encoding: str, expected: bool) -> None:
     assert der.is_der(bytes.fromhex(encoding)) is expected
+
+
+def _members(attributes: bytes) -> list[bytes]:
+    return [bytes(m.dump()) for m in cms.CMSAttributes.load(attributes)]
+
+
+@pytest.mark.parametrize("arrangement", ["sorted", "reversed", "long-length", "repeated"])
+def test_signer_candidates_follow_is_der_of_the_whole_set(arrangement: str) -> None:
+    # The parser judges the SET member by member (cached); the answer must be der.is_der's.
+    sorted_set = asn1.signed_attributes_der(
+        content_type=asn1.OID_DATA,
+        message_digest=bytes(32),
+        signing_time=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+    )
+    members = _members(sorted_set)
+    if arrangement == "reversed":
+        members.reverse()
+    elif arrangement == "long-length":  # 0x81 for a length below 128: BER, not DER
+        members[0] = members[0][:1] + b"\x81" + members[0][1:]
+    elif arrangement == "repeated":
+        members.append(members[-1])
+    received = der.encode(der.SET, b"".join(members))
+    encoded = asn1.signed_data_der(
+        content=b"hello",
+        digest_oid="2.16.840.1.101.3.4.2.1",
+        signature_algorithm=asn1.AlgorithmIdentifier(oid=asn1.OID_RSA_ENCRYPTION),
+        signer=asn1.IssuerSerial(issuer=ISSUER, serial=300),
+        signed_attributes=received,
+        signature=b"\x02" * 256,
+        certificates=[],
+    )
+    candidates = asn1.parse_signed_data(encoded).signers[0].signed_der_candidates
+    assert candidates[0] == received
+    assert len(candidates) == (1 if der.is_der(received) else 2)
+    assert der.is_der(candidates[-1])

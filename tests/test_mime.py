@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import email
+import re
 from email import policy
 
 import pytest
@@ -292,3 +293,52 @@ def test_seven_bit_preserves_text(text: str) -> None:
     decoded = email.message_from_bytes(encoded, policy=policy.compat32).get_payload(decode=True)
     assert isinstance(decoded, bytes)
     assert decoded.replace(b"\r\n", b"\n") == text.encode() + b"\n"
+
+
+def _regex_boundary_positions(body: bytes, boundary: bytes) -> list[tuple[int, int, bool]]:
+    # The delimiter line of RFC 2046 §5.1.1 as one regex per boundary, tried where the
+    # boundary occurs: what _boundary_positions did before it stopped compiling one.
+    pattern = re.compile(rb"(?:\A|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?:\r?\n|\Z)")
+    marker = b"--" + boundary
+    positions: list[tuple[int, int, bool]] = []
+    last_end = 0
+    index = body.find(marker)
+    while index >= 0:
+        found = None
+        for start in (index - 2, index - 1, index):
+            if start >= last_end:
+                found = pattern.match(body, start)
+                if found is not None:
+                    break
+        if found is None:
+            index = body.find(marker, index + 1)
+            continue
+        positions.append((found.start(), found.end(), found.group(1) is not None))
+        last_end = found.end()
+        index = body.find(marker, max(last_end, found.start() + 1))
+    return positions
+
+
+_PIECES = st.sampled_from(
+    [b"\r", b"\n", b"-", b"b", b" ", b"\t", b"x", b"--b", b"\r\n--b", b"--b--"]
+)
+
+
+@given(st.lists(_PIECES, max_size=16).map(b"".join), st.sampled_from([b"b", b"bb", b"b-", b"-b"]))
+@settings(max_examples=400)
+def test_boundary_positions_match_the_delimiter_regex(body: bytes, boundary: bytes) -> None:
+    assert mime._boundary_positions(body, boundary) == _regex_boundary_positions(body, boundary)
+
+
+def test_signature_part_headers_are_parsed_once_and_shared() -> None:
+    entity = mime.multipart_signed_entity(
+        b"Content-Type: text/plain\r\n\r\nhi\r\n", b"\x30\x00", "sha-256"
+    )
+    first = mime.signed_parts(entity)
+    assert mime.signed_parts(entity) == first
+    # The shared header object answers like a freshly parsed message.
+    head, _ = mime._head(entity)
+    message = email.message_from_bytes(entity, policy=policy.compat32)
+    assert head.content_type == message.get_content_type()
+    for name in ("boundary", "protocol", "micalg", "missing"):
+        assert head.param(name) == message.get_param(name)

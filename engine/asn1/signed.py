@@ -18,6 +18,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
 from engine.asn1 import der
+from engine.asn1.memo import memoize
 from engine.errors import DecodeError, InputError, SmimeError
 
 _T = TypeVar("_T")
@@ -198,21 +199,18 @@ def parse_signed_data(der: bytes) -> SignedDataContent:
 
 def _parse_signed_data(der: bytes) -> SignedDataContent:
     info = cms.ContentInfo.load(der)
-    content_type = str(info["content_type"].dotted)
+    content_type = _dotted(info["content_type"])
     if content_type != OID_SIGNED_DATA:
         raise InputError(
             f"CMS signed-data ({OID_SIGNED_DATA})", f"content type {_oid_name(content_type)}"
         )
     signed = info["content"]
     encap = signed["encap_content_info"]
-    inner_type = str(encap["content_type"].dotted)
+    inner_type = _dotted(encap["content_type"])
     content = _encapsulated_bytes(encap["content"])
-    digests = tuple(str(alg["algorithm"].dotted) for alg in signed["digest_algorithms"])
-    certificates: list[bytes] = []
-    if not isinstance(signed["certificates"], core.Void):  # not .native: it decodes every field
-        for choice in signed["certificates"]:
-            if choice.name == "certificate":
-                certificates.append(bytes(choice.chosen.dump()))
+    digests = tuple(_dotted(alg["algorithm"]) for alg in signed["digest_algorithms"])
+    carried = signed["certificates"]
+    certificates = () if isinstance(carried, core.Void) else _certificates(bytes(carried.contents))
     signers = tuple(_parse_signer(info) for info in signed["signer_infos"])
     if not signers:
         raise InputError("at least one SignerInfo", "none")
@@ -220,9 +218,27 @@ def _parse_signed_data(der: bytes) -> SignedDataContent:
         content_type=inner_type,
         content=content,
         digest_oids=digests,
-        certificates=tuple(certificates),
+        certificates=certificates,
         signers=signers,
     )
+
+
+@memoize(maxsize=64, max_bytes=64 * 1024)
+def _certificates(contents: bytes) -> tuple[bytes, ...]:
+    """The DER of each X.509 certificate in a CertificateSet's contents (RFC 5652 §10.2.1);
+    other certificate formats are skipped. Not .native: it decodes every field."""
+    choices = cms.CertificateSet.load(der.encode(der.SET, contents))
+    return tuple(bytes(c.chosen.dump()) for c in choices if c.name == "certificate")
+
+
+def _dotted(oid: Any) -> str:
+    """The dotted form of a parsed OBJECT IDENTIFIER, from its contents octets."""
+    return _dotted_contents(bytes(oid.contents))
+
+
+@memoize(maxsize=1024, max_bytes=64)
+def _dotted_contents(contents: bytes) -> str:
+    return str(core.ObjectIdentifier(contents=contents).dotted)
 
 
 def _oid_name(oid: str) -> str:
@@ -242,37 +258,66 @@ def _encapsulated_bytes(value: Any) -> bytes | None:
     return bytes(value.contents)
 
 
+class _Attributes(core.SetOf):  # type: ignore[misc]
+    # SET OF Attribute, split into the members' encodings, each parsed on its own
+    # (RFC 5652 §5.3). A bare Sequence dumps its bytes without parsing them.
+    _child_spec = core.Sequence
+
+
 def _parse_signer(info: Any) -> SignerInfoData:
-    sid = info["sid"]
-    if sid.name == "issuer_and_serial_number":
-        signer = KeyReference(issuer_serial=_issuer_serial(sid.chosen))
-    else:
-        signer = KeyReference(subject_key_identifier=bytes(sid.chosen.native))
-    algorithm = info["signature_algorithm"]
-    signature_oid = str(algorithm["algorithm"].dotted)
-    parameters = algorithm["parameters"]
-    params_der = None if isinstance(parameters, core.Void) else bytes(parameters.dump())
-    pss = _pss_parameters(params_der) if signature_oid == OID_RSASSA_PSS else None
+    signer = _signer_identifier(bytes(info["sid"].dump()))
+    signature_algorithm, pss = _signature_algorithm(bytes(info["signature_algorithm"].dump()))
     raw_attributes = info["signed_attrs"]
     attributes: SignedAttributes | None = None
     candidates: tuple[bytes, ...] = ()
     if not isinstance(raw_attributes, core.Void):
         as_received = bytes(cms.CMSAttributes(contents=raw_attributes.contents).dump())
-        if der.is_der(as_received):
+        members = [bytes(member.dump()) for member in _Attributes.load(as_received)]
+        if _is_der_set(members, raw_attributes.contents):
             candidates = (as_received,)  # re-encoding would give the same bytes
         else:
             reencoded = bytes(cms.CMSAttributes.load(as_received).dump(force=True))
             candidates = (as_received,) if reencoded == as_received else (as_received, reencoded)
-        attributes = _parse_attributes(raw_attributes)
+        attributes = _parse_attributes(members)
     return SignerInfoData(
         signer=signer,
-        digest_oid=str(info["digest_algorithm"]["algorithm"].dotted),
-        signature_algorithm=AlgorithmIdentifier(oid=signature_oid, parameters=params_der),
+        digest_oid=_dotted(info["digest_algorithm"]["algorithm"]),
+        signature_algorithm=signature_algorithm,
         pss=pss,
         attributes=attributes,
         signed_der_candidates=candidates,
         signature=bytes(info["signature"].native),
     )
+
+
+def _is_der_set(members: list[bytes], contents: bytes) -> bool:
+    """``der.is_der`` of the SET OF these members, one member at a time (X.690 §11.6)."""
+    if b"".join(members) != contents:
+        return False  # a member with an indefinite length was re-headed by asn1crypto
+    return members == sorted(members) and all(_is_der(member) for member in members)
+
+
+@memoize(maxsize=512, max_bytes=4096)
+def _is_der(encoding: bytes) -> bool:
+    return der.is_der(encoding)
+
+
+@memoize(maxsize=256, max_bytes=4096)
+def _signer_identifier(encoding: bytes) -> KeyReference:
+    sid = cms.SignerIdentifier.load(encoding)
+    if sid.name == "issuer_and_serial_number":
+        return KeyReference(issuer_serial=_issuer_serial(sid.chosen))
+    return KeyReference(subject_key_identifier=bytes(sid.chosen.native))
+
+
+@memoize(maxsize=256, max_bytes=4096)
+def _signature_algorithm(encoding: bytes) -> tuple[AlgorithmIdentifier, PssParameters | None]:
+    algorithm = cms.SignedDigestAlgorithm.load(encoding)
+    signature_oid = _dotted(algorithm["algorithm"])
+    parameters = algorithm["parameters"]
+    params_der = None if isinstance(parameters, core.Void) else bytes(parameters.dump())
+    pss = _pss_parameters(params_der) if signature_oid == OID_RSASSA_PSS else None
+    return AlgorithmIdentifier(oid=signature_oid, parameters=params_der), pss
 
 
 def _issuer_serial(value: Any) -> IssuerSerial:
@@ -287,49 +332,61 @@ def _pss_parameters(der: bytes | None) -> PssParameters:
     params = algos.RSASSAPSSParams.load(der)
     mgf = params["mask_gen_algorithm"]
     mgf_params = mgf["parameters"]
-    mgf_hash = None if isinstance(mgf_params, core.Void) else str(mgf_params["algorithm"].dotted)
+    mgf_hash = None if isinstance(mgf_params, core.Void) else _dotted(mgf_params["algorithm"])
     trailer = params["trailer_field"].native
     return PssParameters(
-        hash_oid=str(params["hash_algorithm"]["algorithm"].dotted),
-        mgf_oid=str(mgf["algorithm"].dotted),
+        hash_oid=_dotted(params["hash_algorithm"]["algorithm"]),
+        mgf_oid=_dotted(mgf["algorithm"]),
         mgf_hash_oid=mgf_hash,
         salt_length=int(params["salt_length"].native),
         trailer_field=1 if trailer == "trailer_field_bc" else int(trailer),
     )
 
 
-def _parse_attributes(raw: Any) -> SignedAttributes:
+def _parse_attributes(members: Sequence[bytes]) -> SignedAttributes:
     types: list[str] = []
     fields: dict[str, Any] = {}
-    for attribute in raw:
-        oid = str(attribute["type"].dotted)
+    for member in members:
+        oid, field = _attribute_field(member)
         types.append(oid)
-        values = attribute["values"]
-        if len(values) == 0 or oid in fields:
-            continue
-        first = values[0]
-        if oid == OID_CONTENT_TYPE:
-            fields["content_type"] = str(first.dotted)
-        elif oid == OID_MESSAGE_DIGEST:
-            fields["message_digest"] = bytes(first.native)
-        elif oid == OID_SIGNING_TIME:
-            fields["signing_time"] = first.native
-        elif oid == OID_SMIME_CAPABILITIES:
-            fields["capabilities"] = tuple(
-                Capability(
-                    oid=str(cap["capability_id"].dotted),
-                    parameters=None
-                    if isinstance(cap["parameters"], core.Void)
-                    else bytes(cap["parameters"].dump()),
-                )
-                for cap in first
-            )
-        elif oid == OID_ENCRYPTION_KEY_PREFERENCE:
-            fields["encryption_key_preference"] = _key_preference(first)
-        elif oid == OID_MS_ENCRYPTION_KEY:
-            value = cms.IssuerAndSerialNumber.load(bytes(first.dump()))
-            fields["microsoft_encryption_key"] = _issuer_serial(value)
+        if field is not None:
+            fields[field[0]] = field[1]  # a repeated attribute: the last one counts
     return SignedAttributes(types=tuple(types), **fields)
+
+
+@memoize(maxsize=512, max_bytes=4096)
+def _attribute_field(encoding: bytes) -> tuple[str, tuple[str, Any] | None]:
+    """One Attribute (RFC 5652 §5.3): its type, and the SignedAttributes field its
+    first value sets, if the engine understands it (RFC 5652 §11, RFC 8551 §2.5)."""
+    attribute = cms.CMSAttribute.load(encoding)
+    oid = _dotted(attribute["type"])
+    values = attribute["values"]
+    if len(values) == 0:
+        return oid, None
+    first = values[0]
+    if oid == OID_CONTENT_TYPE:
+        return oid, ("content_type", _dotted(first))
+    if oid == OID_MESSAGE_DIGEST:
+        return oid, ("message_digest", bytes(first.native))
+    if oid == OID_SIGNING_TIME:
+        return oid, ("signing_time", first.native)
+    if oid == OID_SMIME_CAPABILITIES:
+        capabilities = tuple(
+            Capability(
+                oid=_dotted(cap["capability_id"]),
+                parameters=None
+                if isinstance(cap["parameters"], core.Void)
+                else bytes(cap["parameters"].dump()),
+            )
+            for cap in first
+        )
+        return oid, ("capabilities", capabilities)
+    if oid == OID_ENCRYPTION_KEY_PREFERENCE:
+        return oid, ("encryption_key_preference", _key_preference(first))
+    if oid == OID_MS_ENCRYPTION_KEY:
+        value = cms.IssuerAndSerialNumber.load(bytes(first.dump()))
+        return oid, ("microsoft_encryption_key", _issuer_serial(value))
+    return oid, None
 
 
 def _key_preference(choice: Any) -> KeyReference | None:
