@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import inspect
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pytest_bdd import given, parsers, then, when
@@ -63,11 +66,82 @@ STEPS: list[StepEntry] = []
 _KEYWORDS = {"given": given, "when": when, "then": then}
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Definition:
+    pattern: str
+    parser: parsers.parse
+    func: Callable[..., Any]
+    fixtures: tuple[str, ...]  # arguments the sentence does not fill (``world``)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Sentence:
+    """A step's text matched to its definition, with the values parsed from it."""
+
+    definition: _Definition
+    arguments: tuple[tuple[str, Any], ...]
+
+
+_DEFINITIONS: dict[str, list[_Definition]] = {keyword: [] for keyword in _KEYWORDS}
+
+
+@functools.lru_cache(maxsize=4096)
+def _match(keyword: str, text: str) -> _Sentence | None:
+    """The definition for a step's text, parsed once per distinct sentence.
+
+    When several patterns match, the last in pattern order wins: the one pytest-bdd
+    chose when each pattern was a fixture of its own (named after the pattern).
+    """
+    for definition in sorted(_DEFINITIONS[keyword], key=lambda d: d.pattern, reverse=True):
+        if definition.parser.is_matching(text):
+            parsed = definition.parser.parse_arguments(text)
+            return _Sentence(definition, tuple(parsed.items()))
+    return None
+
+
+class _Vocabulary(parsers.StepParser):
+    """One pytest-bdd step per keyword for the whole vocabulary.
+
+    pytest-bdd looks a step up by asking every fixture whether it parses the text;
+    one fixture per keyword instead of one per sentence keeps that lookup short.
+    """
+
+    def __init__(self, keyword: str) -> None:
+        super().__init__(f"smime_harness_vocabulary_{keyword}")
+        self.keyword = keyword
+
+    def is_matching(self, name: str) -> bool:
+        return _match(self.keyword, name) is not None
+
+    def parse_arguments(self, name: str) -> dict[str, Any] | None:
+        found = _match(self.keyword, name)
+        return None if found is None else {"sentence": found}
+
+
+def _perform(request: pytest.FixtureRequest, sentence: _Sentence) -> None:
+    definition = sentence.definition
+    arguments = dict(sentence.arguments)
+    for name in definition.fixtures:
+        arguments[name] = request.getfixturevalue(name)
+    definition.func(**arguments)
+
+
+for _keyword, _decorator in _KEYWORDS.items():
+    _decorator(_Vocabulary(_keyword))(_perform)
+
+
 def _register(keywords: tuple[str, ...], pattern: str) -> Callable[[F], F]:
     def register(func: F) -> F:
+        parser = parsers.parse(pattern)
+        filled = set(parser.parser.named_fields)
+        fixtures = tuple(
+            name
+            for name, parameter in inspect.signature(func).parameters.items()
+            if name not in filled and parameter.default is parameter.empty
+        )
         for keyword in keywords:
-            # stacklevel=2: pytest-bdd injects the step fixture into this module, not here.
-            _KEYWORDS[keyword](parsers.parse(pattern), stacklevel=2)(func)
+            _DEFINITIONS[keyword].append(_Definition(pattern, parser, func, fixtures))
+        _match.cache_clear()
         doc = (func.__doc__ or "").strip().splitlines()
         STEPS.append(StepEntry(keywords=keywords, pattern=pattern, doc=doc[0] if doc else ""))
         return func
