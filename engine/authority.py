@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import re
 import secrets
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from engine.asn1.certificate import assemble_certificate, v1_tbs_certificate
 from engine.clock import Clock, aware
 from engine.credential import Credential
 from engine.errors import CertificateError, EnrollmentError, InputError, KeyRecoveryError
-from engine.keys import FreshKeys, KeySource, KeyType, PrivateKey
+from engine.keys import FreshKeys, KeyPool, KeySource, KeyType, PrivateKey
 from engine.revocation import RevocationReason, RevokedInfo, build_crl, signature_hash
 
 # Certificates start a little in the past so a peer whose clock runs slow accepts them.
@@ -243,36 +244,12 @@ class OrgCA:
         if crl_validity <= dt.timedelta(0):
             raise InputError("a positive CRL validity", str(crl_validity))
         now = aware(clock.now(), what="clock time")
-        slug = _slug(name)
         root_key = keys.new_key(key_type)
-        root_name = _ca_name(f"{name} Root CA", name)
-        root_cert = _build_ca_certificate(
-            subject=root_name,
-            public_key=root_key.public_key(),
-            issuer_name=root_name,
-            issuer_key=root_key,
-            issuer_ski=None,
-            path_length=1 if intermediate else 0,
-            not_before=now - CLOCK_SKEW,
-            not_after=now + ROOT_VALIDITY,
-            crl_url=None,
-        )
-        root = Credential(certificate=root_cert, private_key=root_key)
-        issuer = root
-        if intermediate:
-            sub_key = keys.new_key(key_type)
-            sub_cert = _build_ca_certificate(
-                subject=_ca_name(f"{name} Issuing CA", name),
-                public_key=sub_key.public_key(),
-                issuer_name=root_name,
-                issuer_key=root_key,
-                issuer_ski=_ski(root_cert),
-                path_length=0,
-                not_before=now - CLOCK_SKEW,
-                not_after=now + INTERMEDIATE_VALIDITY,
-                crl_url=_crl_url(domain, f"{slug}-root"),
-            )
-            issuer = Credential(certificate=sub_cert, private_key=sub_key, chain=(root_cert,))
+        sub_key = keys.new_key(key_type) if intermediate else None
+        # Pool keys are shared test keys: the same name, domain, time and keys make the
+        # same certificates, so they are built once per process (each CA keeps its own state).
+        build = _pooled_authority if isinstance(keys, KeyPool) else _build_authority
+        root, issuer = build(name, domain, now, root_key, sub_key)
         ca = cls(
             name=name,
             domain=domain,
@@ -283,7 +260,7 @@ class OrgCA:
             crl_validity=crl_validity,
         )
         if intermediate:
-            ca._remember(issuer.certificate, root_cert)
+            ca._remember(issuer.certificate, root.certificate)
         return ca
 
     # -- what relying parties need ------------------------------------------
@@ -412,10 +389,10 @@ class OrgCA:
                 f"not_before={not_before.isoformat()}"
             )
         subject = self._subject(spec)
-        if spec.version == 1:
-            certificate = self._build_v1(subject, key, not_before, not_after)
-        else:
-            certificate = self._build_v3(spec, subject, key, not_before, not_after)
+        # A pool view never hands out a key twice, so within one CA each memo key is new.
+        pooled = spec.key is None and isinstance(self.keys, KeyPool)
+        build = _pooled_certificate if pooled else _build_certificate
+        certificate = build(self.issuer, self.crl_url, spec, subject, key, not_before, not_after)
         credential = Credential(certificate=certificate, private_key=key, chain=self.chain)
         ref = self._remember(certificate, self.issuer.certificate)
         if spec.archived:
@@ -435,78 +412,6 @@ class OrgCA:
         if subject_email is not None:
             attributes.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, subject_email))
         return x509.Name(attributes)
-
-    def _build_v3(
-        self,
-        spec: CertificateSpec,
-        subject: x509.Name,
-        key: PrivateKey,
-        not_before: dt.datetime,
-        not_after: dt.datetime,
-    ) -> x509.Certificate:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self.issuer.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            # RFC 5280 §4.2.1.9: an end entity is no CA.
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                    _ski(self.issuer.certificate)
-                ),
-                critical=False,
-            )
-        )
-        san = (spec.email,) if spec.san_emails is None else spec.san_emails
-        if san:
-            # RFC 8550 §3: the mailbox travels as an rfc822Name.
-            names: list[x509.GeneralName] = [x509.RFC822Name(a) for a in san]
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        usage = (
-            default_key_usage(spec.purpose, spec.key_type)
-            if spec.key_usage is None
-            else spec.key_usage
-        )
-        if usage:
-            builder = builder.add_extension(_key_usage(usage), critical=True)
-        eku = (
-            (ExtendedKeyUsageOID.EMAIL_PROTECTION,)
-            if spec.extended_key_usage is None
-            else spec.extended_key_usage
-        )
-        if eku:
-            builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
-        if spec.crl_distribution_point:
-            builder = builder.add_extension(_crl_distribution(self.crl_url), critical=False)
-        return builder.sign(self.issuer.private_key, signature_hash(self.issuer.private_key))
-
-    def _build_v1(
-        self, subject: x509.Name, key: PrivateKey, not_before: dt.datetime, not_after: dt.datetime
-    ) -> x509.Certificate:
-        issuer_key = self.issuer.private_key
-        algorithm = _signature_algorithm_oid(issuer_key)
-        tbs = v1_tbs_certificate(
-            serial_number=x509.random_serial_number(),
-            signature_algorithm_oid=algorithm,
-            issuer_der=self.issuer.certificate.subject.public_bytes(),
-            subject_der=subject.public_bytes(),
-            not_before=not_before,
-            not_after=not_after,
-            public_key_der=key.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            ),
-        )
-        digest = signature_hash(issuer_key)
-        if isinstance(issuer_key, rsa.RSAPrivateKey):
-            signature = issuer_key.sign(tbs, padding.PKCS1v15(), digest)
-        else:
-            signature = issuer_key.sign(tbs, ec.ECDSA(digest))
-        return x509.load_der_x509_certificate(assemble_certificate(tbs, algorithm, signature))
 
     # -- records -------------------------------------------------------------------
 
@@ -603,12 +508,13 @@ class OrgCA:
         key = ca.certificate.subject.public_bytes()
         number = self._crl_numbers.get(key, 0) + 1
         self._crl_numbers[key] = number
-        listed = [
+        listed = tuple(
             info
             for info in self._revoked.values()
             if info.issuer == ca.certificate.subject and info.revocation_date <= now
-        ]
-        return build_crl(ca, listed, this_update=now, next_update=now + lifetime, number=number)
+        )
+        build = _pooled_crl if isinstance(self.keys, KeyPool) else _build_crl
+        return build(ca, listed, now, now + lifetime, number)
 
     def __repr__(self) -> str:
         return f"OrgCA(name={self.name!r}, domain={self.domain!r})"
@@ -694,6 +600,153 @@ def _key_usage(bits: Iterable[KeyUsageBit]) -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _build_certificate(
+    issuer: Credential,
+    crl_url: str,
+    spec: CertificateSpec,
+    subject: x509.Name,
+    key: PrivateKey,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.Certificate:
+    if spec.version == 1:
+        return _build_v1(issuer, subject, key, not_before, not_after)
+    return _build_v3(issuer, crl_url, spec, subject, key, not_before, not_after)
+
+
+_pooled_certificate = functools.lru_cache(maxsize=4096)(_build_certificate)
+
+
+def _build_v3(
+    issuer: Credential,
+    crl_url: str,
+    spec: CertificateSpec,
+    subject: x509.Name,
+    key: PrivateKey,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.Certificate:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        # RFC 5280 §4.2.1.9: an end entity is no CA.
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                _ski(issuer.certificate)
+            ),
+            critical=False,
+        )
+    )
+    san = (spec.email,) if spec.san_emails is None else spec.san_emails
+    if san:
+        # RFC 8550 §3: the mailbox travels as an rfc822Name.
+        names: list[x509.GeneralName] = [x509.RFC822Name(a) for a in san]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    usage = (
+        default_key_usage(spec.purpose, spec.key_type) if spec.key_usage is None else spec.key_usage
+    )
+    if usage:
+        builder = builder.add_extension(_key_usage(usage), critical=True)
+    eku = (
+        (ExtendedKeyUsageOID.EMAIL_PROTECTION,)
+        if spec.extended_key_usage is None
+        else spec.extended_key_usage
+    )
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+    if spec.crl_distribution_point:
+        builder = builder.add_extension(_crl_distribution(crl_url), critical=False)
+    return builder.sign(issuer.private_key, signature_hash(issuer.private_key))
+
+
+def _build_v1(
+    issuer: Credential,
+    subject: x509.Name,
+    key: PrivateKey,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.Certificate:
+    issuer_key = issuer.private_key
+    algorithm = _signature_algorithm_oid(issuer_key)
+    tbs = v1_tbs_certificate(
+        serial_number=x509.random_serial_number(),
+        signature_algorithm_oid=algorithm,
+        issuer_der=issuer.certificate.subject.public_bytes(),
+        subject_der=subject.public_bytes(),
+        not_before=not_before,
+        not_after=not_after,
+        public_key_der=key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )
+    digest = signature_hash(issuer_key)
+    if isinstance(issuer_key, rsa.RSAPrivateKey):
+        signature = issuer_key.sign(tbs, padding.PKCS1v15(), digest)
+    else:
+        signature = issuer_key.sign(tbs, ec.ECDSA(digest))
+    return x509.load_der_x509_certificate(assemble_certificate(tbs, algorithm, signature))
+
+
+def _build_authority(
+    name: str,
+    domain: str,
+    now: dt.datetime,
+    root_key: PrivateKey,
+    sub_key: PrivateKey | None,
+) -> tuple[Credential, Credential]:
+    """The root credential and the issuing one (the root itself, or an intermediate)."""
+    root_name = _ca_name(f"{name} Root CA", name)
+    root_cert = _build_ca_certificate(
+        subject=root_name,
+        public_key=root_key.public_key(),
+        issuer_name=root_name,
+        issuer_key=root_key,
+        issuer_ski=None,
+        path_length=0 if sub_key is None else 1,
+        not_before=now - CLOCK_SKEW,
+        not_after=now + ROOT_VALIDITY,
+        crl_url=None,
+    )
+    root = Credential(certificate=root_cert, private_key=root_key)
+    if sub_key is None:
+        return root, root
+    sub_cert = _build_ca_certificate(
+        subject=_ca_name(f"{name} Issuing CA", name),
+        public_key=sub_key.public_key(),
+        issuer_name=root_name,
+        issuer_key=root_key,
+        issuer_ski=_ski(root_cert),
+        path_length=0,
+        not_before=now - CLOCK_SKEW,
+        not_after=now + INTERMEDIATE_VALIDITY,
+        crl_url=_crl_url(domain, f"{_slug(name)}-root"),
+    )
+    return root, Credential(certificate=sub_cert, private_key=sub_key, chain=(root_cert,))
+
+
+_pooled_authority = functools.lru_cache(maxsize=256)(_build_authority)
+
+
+def _build_crl(
+    ca: Credential,
+    listed: tuple[RevokedInfo, ...],
+    this_update: dt.datetime,
+    next_update: dt.datetime,
+    number: int,
+) -> x509.CertificateRevocationList:
+    return build_crl(ca, listed, this_update=this_update, next_update=next_update, number=number)
+
+
+_pooled_crl = functools.lru_cache(maxsize=1024)(_build_crl)
 
 
 def _build_ca_certificate(
