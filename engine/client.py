@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -364,16 +365,15 @@ class MailClient:
         )
 
     def _compose(self, draft: Draft) -> bytes:
-        message = EmailMessage()
-        message["From"] = self.address
-        message["To"] = ", ".join(draft.to)
+        fields = [("From", self.address), ("To", ", ".join(draft.to))]
         if draft.cc:
-            message["Cc"] = ", ".join(draft.cc)
-        message["Subject"] = draft.subject
-        message["Date"] = format_datetime(self.clock.now())
-        message["Message-ID"] = make_msgid(domain=self.organization.domain)
-        message.set_content(draft.body)
-        return message.as_bytes()
+            fields.append(("Cc", ", ".join(draft.cc)))
+        fields += [
+            ("Subject", draft.subject),
+            ("Date", format_datetime(self.clock.now())),
+            ("Message-ID", make_msgid(domain=self.organization.domain)),
+        ]
+        return compose_text(fields, draft.body)
 
     def _decide_one(self, address: str, draft: Draft) -> RecipientDecision:
         now = self.clock.now()
@@ -557,9 +557,85 @@ def _status_of(opened: OpenedMessage) -> MessageStatus:
         return MessageStatus.INVALID
 
 
+def compose_text(fields: Sequence[tuple[str, str]], body: str) -> bytes:
+    """A text/plain message with ``fields`` as headers, as ``EmailMessage`` writes it."""
+    simple = _simple_text(fields, body)
+    if simple is not None:
+        return simple
+    message = EmailMessage()
+    for name, value in fields:
+        message[name] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+# Values the email package writes back unchanged: plain addresses, plain ASCII text.
+_ADDRESSES = re.compile(
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?:, (?=.)|$)"
+)
+_PLAIN = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
+_DATE = re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}")
+_MESSAGE_ID = re.compile(r"<[0-9.]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*>")
+_ADDRESS_FIELDS = frozenset({"From", "To", "Cc"})
+
+
+def _simple_text(fields: Sequence[tuple[str, str]], body: str) -> bytes | None:
+    """The bytes ``EmailMessage`` writes, built directly; None unless every part is plain.
+
+    Plain: headers that need no folding, encoding or normalizing, and an ASCII body
+    whose lines fit 78 characters (what ``set_content`` sends as 7bit).
+    """
+    head = []
+    for name, value in fields:
+        if len(name) + len(value) + 2 > 78:
+            return None
+        if name in _ADDRESS_FIELDS:
+            plain = _addresses_cover(value)
+        elif name == "Subject":
+            plain = bool(_PLAIN.fullmatch(value)) and "=?" not in value
+        elif name == "Date":
+            plain = bool(_DATE.fullmatch(value))
+        elif name == "Message-ID":
+            plain = bool(_MESSAGE_ID.fullmatch(value))
+        else:
+            plain = False
+        if not plain:
+            return None
+        head.append(f"{name}: {value}\n")
+    lines = body.encode("utf-8").splitlines()
+    if not body.isascii() or any(len(line) > 78 for line in lines):
+        return None
+    head += [
+        'Content-Type: text/plain; charset="utf-8"\n',
+        "Content-Transfer-Encoding: 7bit\n",
+        "MIME-Version: 1.0\n\n",
+    ]
+    return "".join(head).encode("ascii") + b"\n".join(lines) + b"\n"
+
+
+def _addresses_cover(value: str) -> bool:
+    """Whether ``value`` is nothing but plain addresses separated by ", "."""
+    position = 0
+    for match in _ADDRESSES.finditer(value):
+        if match.start() != position:
+            return False
+        position = match.end()
+    return position == len(value) and position > 0
+
+
 def _body_text(entity: bytes) -> str:
     from email import message_from_bytes, policy
 
+    plain = message_from_bytes(entity, policy=policy.compat32)
+    if not plain.is_multipart() and plain.get_content_maintype() == "text":
+        # What get_content() returns for text, without the header objects of policy.default.
+        payload = plain.get_payload(decode=True)
+        charset = plain.get_param("charset", "ASCII")
+        if isinstance(payload, bytes) and isinstance(charset, str):
+            try:
+                return payload.decode(charset, "replace")
+            except LookupError:
+                return payload.decode("utf-8", "replace")
     parsed = message_from_bytes(entity, policy=policy.default)
     part = parsed.get_body(preferencelist=("plain", "html")) if parsed.is_multipart() else parsed
     if part is None:
