@@ -22,7 +22,7 @@ from email.message import Message
 from email.mime.application import MIMEApplication
 from email.parser import BytesParser, Parser
 
-from engine.asn1.memo import memoize
+from engine.asn1.memo import LruCache
 from engine.asn1.signed import content_info_type
 from engine.errors import DecodeError, InputError
 
@@ -155,10 +155,12 @@ def _head(data: bytes) -> tuple[_Head, bytes]:
     return parsed, pushed_back + data[body_start:] if pushed_back else data[body_start:]
 
 
-@memoize(maxsize=128, max_bytes=8192)
-def _cached_head(head: bytes) -> tuple[_Head, bytes]:
+def _read_head(head: bytes) -> tuple[_Head, bytes]:
     message, pushed_back = _parse_head(head)
     return _Head(message), pushed_back
+
+
+_cached_head = LruCache(_read_head, maxsize=128, max_bytes=8192)
 
 
 def _split_head(data: bytes) -> tuple[bytes, int] | None:
@@ -224,8 +226,15 @@ def split_message(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
     content = [(n, v) for n, v in message.items() if _is_content_header(n)]
     if not any(n.lower() == "content-type" for n, _ in content):
         content.insert(0, ("Content-Type", _DEFAULT_CONTENT_TYPE))
-    entity = b"".join((_header_lines(content), CRLF, body))
-    return outer, entity
+    head = _header_lines(content)
+    if not any("\r" in v or "\n" in v for _, v in content):
+        # One line each: parsing ``head`` would give these very pairs, so the entity's
+        # headers need no second parse (the stored value is the raw one, compat32).
+        entity_message = Message(policy=policy.compat32)
+        for name, value in content:
+            entity_message.set_raw(name, value)
+        _cached_head.put(head, (_Head(entity_message), b""))
+    return outer, b"".join((head, CRLF, body))
 
 
 def join_message(headers: Sequence[tuple[str, str]], entity: bytes) -> bytes:

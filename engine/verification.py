@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 from collections.abc import Sequence
 from email.utils import getaddresses
 
@@ -136,13 +137,12 @@ def verify(
 
     certificates = _load_certificates(parsed.certificates)
     # Several SignerInfos: judge the first whose certificate is carried (RFC 5652 §5.6).
-    info = next(
-        (i for i in parsed.signers if _find(i.signer, certificates) is not None),
-        parsed.signers[0],
+    info, signer = next(
+        ((i, c) for i in parsed.signers if (c := _find(i.signer, certificates)) is not None),
+        (parsed.signers[0], None),
     )
     digest = DigestAlgorithm.from_oid(info.digest_oid)
     scheme, check = _signature_check(info, digest)
-    signer = _find(info.signer, certificates)
     reasons: list[str] = []
     attributes = info.attributes
 
@@ -181,7 +181,7 @@ def verify(
         digest=digest,
         scheme=scheme,
         signing_time=None if attributes is None else attributes.signing_time,
-        capabilities=tuple(_known_ciphers(capabilities)),
+        capabilities=_known_ciphers(capabilities),
         capability_oids=tuple(cap.oid for cap in capabilities),
         encryption_certificate=_encryption_certificate(attributes, certificates),
         content=content,
@@ -324,7 +324,7 @@ def _matches(reference: asn1.KeyReference, certificate: x509.Certificate) -> boo
         wanted = reference.issuer_serial
         if certificate.serial_number != wanted.serial:
             return False
-        issuer = certificate.issuer.public_bytes()
+        issuer = _issuer_der(certificate)
         return issuer == wanted.issuer or _same_name(issuer, wanted.issuer)
     if reference.subject_key_identifier is not None:
         try:
@@ -333,6 +333,11 @@ def _matches(reference: asn1.KeyReference, certificate: x509.Certificate) -> boo
             return False
         return ski.value.digest == reference.subject_key_identifier
     return False
+
+
+@functools.lru_cache(maxsize=256)
+def _issuer_der(certificate: x509.Certificate) -> bytes:
+    return certificate.issuer.public_bytes()  # keyed on the (immutable) certificate
 
 
 def _same_name(left: bytes, right: bytes) -> bool:
@@ -366,14 +371,15 @@ def _encryption_certificate(
     return None
 
 
-def _known_ciphers(capabilities: Sequence[asn1.Capability]) -> list[ContentCipher]:
+@functools.lru_cache(maxsize=256)
+def _known_ciphers(capabilities: tuple[asn1.Capability, ...]) -> tuple[ContentCipher, ...]:
     known: list[ContentCipher] = []
     for capability in capabilities:
         try:
             known.append(ContentCipher.from_oid(capability.oid))
         except UnsupportedAlgorithmError:
             continue  # key transports and unknown ciphers stay in capability_oids
-    return known
+    return tuple(known)
 
 
 # --- address match (RFC 8550 §3) ---------------------------------------------------------
@@ -389,7 +395,7 @@ def _address_match(
         addresses = [sender]
     else:
         values = [v for n, v in headers if n.lower() in ("from", "sender")]
-        addresses = [address for _, address in getaddresses(values) if address]
+        addresses = list(_addresses(tuple(values)))
     if not addresses:
         return AddressMatch.UNKNOWN
     if signer is None:
@@ -401,6 +407,19 @@ def _address_match(
     listed = ", ".join(names) if names else "no email address"
     reasons.append(f"sender {', '.join(addresses)} is not in the certificate ({listed})")
     return AddressMatch.MISMATCH
+
+
+def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    if sum(map(len, values)) > 1024:
+        return _parse_addresses(values)
+    return _cached_addresses(values)  # a mailbox has few distinct senders
+
+
+def _parse_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(address for _, address in getaddresses(values) if address)
+
+
+_cached_addresses = functools.lru_cache(maxsize=256)(_parse_addresses)
 
 
 def _same_address(left: str, right: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.asn1.memo import memoize
+from engine.asn1.memo import LruCache, memoize
 
 
 def test_small_inputs_are_computed_once_large_ones_every_time() -> None:
@@ -33,3 +33,19 @@ def test_exceptions_are_not_cached() -> None:
         with pytest.raises(ValueError, match="bad"):
             fail(b"z")
     assert calls == [b"z", b"z"]
+
+
+def test_lru_cache_serves_what_was_put_and_stays_bounded() -> None:
+    calls: list[bytes] = []
+
+    def length(data: bytes) -> int:
+        calls.append(data)
+        return len(data)
+
+    cache = LruCache(length, maxsize=2, max_bytes=4)
+    cache.put(b"ab", 2)
+    assert cache(b"ab") == 2 and calls == []
+    assert [cache(b"x"), cache(b"y"), cache(b"ab")] == [1, 1, 2]
+    assert calls == [b"x", b"y", b"ab"]  # "ab" was the oldest of three
+    cache.put(b"abcdef", 0)  # too long to keep
+    assert cache(b"abcdef") == 6

@@ -342,3 +342,30 @@ def test_signature_part_headers_are_parsed_once_and_shared() -> None:
     assert head.content_type == message.get_content_type()
     for name in ("boundary", "protocol", "micalg", "missing"):
         assert head.param(name) == message.get_param(name)
+
+
+@pytest.mark.parametrize(
+    "content_headers",
+    [
+        b"Content-Type: multipart/signed; boundary=b; micalg=sha-256  \r\n",
+        b"Content-Type: application/pkcs7-mime;\r\n name=smime.p7m; smime-type=signed-data\r\n",
+        b"Content-Type: application/octet-stream\r\n"
+        b"Content-Disposition: attachment; filename*=utf-8''x%20y.p7m\r\n"
+        b"Content-Transfer-Encoding:  Base64 \r\n",
+        b'Content-Type:\r\nContent-Type: text/plain; name="a;b"\r\n',
+        b"",
+    ],
+)
+def test_entity_headers_from_split_message_answer_like_a_fresh_parse(
+    content_headers: bytes,
+) -> None:
+    message = b"From: a@example.com\r\n" + content_headers + b"\r\nbody\r\n"
+    _, entity = mime.split_message(message)
+    head, body = mime._head(entity)
+    fresh = email.message_from_bytes(entity, policy=policy.compat32)
+    assert body == b"body\r\n"
+    assert head.content_type == fresh.get_content_type()
+    assert head.file_name == str(fresh.get_param("name") or fresh.get_filename() or "")
+    assert head.transfer_encoding == str(fresh.get("Content-Transfer-Encoding", "")).strip().lower()
+    for name in ("boundary", "micalg", "name", "smime-type", "charset"):
+        assert head.param(name) == fresh.get_param(name)

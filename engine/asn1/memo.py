@@ -10,8 +10,10 @@ so the cache stays small whatever the input. Exceptions are never cached.
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 _T = TypeVar("_T")
 
@@ -33,3 +35,35 @@ def memoize(
         return call
 
     return wrap
+
+
+class LruCache(Generic[_T]):
+    """The same bounded cache as :func:`memoize`, for a caller that can also
+    :meth:`put` an answer it already knows (it must be the function's answer)."""
+
+    def __init__(self, func: Callable[[bytes], _T], *, maxsize: int, max_bytes: int) -> None:
+        self._func = func
+        self._maxsize = maxsize
+        self._max_bytes = max_bytes
+        self._items: OrderedDict[bytes, _T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, data: bytes) -> _T:
+        if type(data) is not bytes or len(data) > self._max_bytes:
+            return self._func(data)
+        with self._lock:
+            if data in self._items:
+                self._items.move_to_end(data)
+                return self._items[data]
+        value = self._func(data)
+        self.put(data, value)
+        return value
+
+    def put(self, data: bytes, value: _T) -> None:
+        if type(data) is not bytes or len(data) > self._max_bytes:
+            return
+        with self._lock:
+            self._items[data] = value
+            self._items.move_to_end(data)
+            while len(self._items) > self._maxsize:
+                self._items.popitem(last=False)

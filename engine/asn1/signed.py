@@ -158,6 +158,40 @@ class SignedDataContent:
 # --- parsing ------------------------------------------------------------------
 
 
+class _Attributes(core.SetOf):  # type: ignore[misc]
+    # SET OF Attribute, split into the members' encodings, each parsed on its own
+    # (RFC 5652 §5.3). A bare Sequence dumps its bytes without parsing them.
+    _child_spec = core.Sequence
+
+
+class _SignerInfo(cms.SignerInfo):  # type: ignore[misc]
+    # RFC 5652 §5.3, as asn1crypto's, with the signed attributes left as encodings.
+    _fields = [  # noqa: RUF012 - asn1crypto's class-level schema
+        ("version", cms.CMSVersion),
+        ("sid", cms.SignerIdentifier),
+        ("digest_algorithm", algos.DigestAlgorithm),
+        ("signed_attrs", _Attributes, {"implicit": 0, "optional": True}),
+        ("signature_algorithm", algos.SignedDigestAlgorithm),
+        ("signature", core.OctetString),
+        ("unsigned_attrs", cms.CMSAttributes, {"implicit": 1, "optional": True}),
+    ]
+
+
+class _SignerInfos(core.SetOf):  # type: ignore[misc]
+    _child_spec = _SignerInfo
+
+
+class _SignedData(cms.SignedData):  # type: ignore[misc]
+    _fields = [  # noqa: RUF012 - asn1crypto's class-level schema
+        ("signer_infos", _SignerInfos) if field[0] == "signer_infos" else field
+        for field in cms.SignedData._fields
+    ]
+
+
+class _ContentInfo(cms.ContentInfo):  # type: ignore[misc]
+    _oid_specs = {**cms.ContentInfo._oid_specs, "signed_data": _SignedData}  # noqa: RUF012
+
+
 def _decode(what: str, data: bytes, parse: Callable[[], _T]) -> _T:
     """Run ``parse`` and turn any asn1crypto failure into a DecodeError."""
     try:
@@ -198,7 +232,7 @@ def parse_signed_data(der: bytes) -> SignedDataContent:
 
 
 def _parse_signed_data(der: bytes) -> SignedDataContent:
-    info = cms.ContentInfo.load(der)
+    info = _ContentInfo.load(der)
     content_type = _dotted(info["content_type"])
     if content_type != OID_SIGNED_DATA:
         raise InputError(
@@ -208,7 +242,7 @@ def _parse_signed_data(der: bytes) -> SignedDataContent:
     encap = signed["encap_content_info"]
     inner_type = _dotted(encap["content_type"])
     content = _encapsulated_bytes(encap["content"])
-    digests = tuple(_dotted(alg["algorithm"]) for alg in signed["digest_algorithms"])
+    digests = _digest_oids(bytes(signed["digest_algorithms"].contents))
     carried = signed["certificates"]
     certificates = () if isinstance(carried, core.Void) else _certificates(bytes(carried.contents))
     signers = tuple(_parse_signer(info) for info in signed["signer_infos"])
@@ -221,6 +255,12 @@ def _parse_signed_data(der: bytes) -> SignedDataContent:
         certificates=certificates,
         signers=signers,
     )
+
+
+@memoize(maxsize=64, max_bytes=4096)
+def _digest_oids(contents: bytes) -> tuple[str, ...]:
+    algorithms = cms.DigestAlgorithms.load(der.encode(der.SET, contents))
+    return tuple(_dotted(algorithm["algorithm"]) for algorithm in algorithms)
 
 
 @memoize(maxsize=64, max_bytes=64 * 1024)
@@ -258,12 +298,6 @@ def _encapsulated_bytes(value: Any) -> bytes | None:
     return bytes(value.contents)
 
 
-class _Attributes(core.SetOf):  # type: ignore[misc]
-    # SET OF Attribute, split into the members' encodings, each parsed on its own
-    # (RFC 5652 §5.3). A bare Sequence dumps its bytes without parsing them.
-    _child_spec = core.Sequence
-
-
 def _parse_signer(info: Any) -> SignerInfoData:
     signer = _signer_identifier(bytes(info["sid"].dump()))
     signature_algorithm, pss = _signature_algorithm(bytes(info["signature_algorithm"].dump()))
@@ -271,8 +305,9 @@ def _parse_signer(info: Any) -> SignerInfoData:
     attributes: SignedAttributes | None = None
     candidates: tuple[bytes, ...] = ()
     if not isinstance(raw_attributes, core.Void):
-        as_received = bytes(cms.CMSAttributes(contents=raw_attributes.contents).dump())
-        members = [bytes(member.dump()) for member in _Attributes.load(as_received)]
+        # RFC 5652 §5.4: the signature covers the attributes with the SET OF tag.
+        as_received = der.encode(der.SET, raw_attributes.contents)
+        members = [bytes(member.dump()) for member in raw_attributes]
         if _is_der_set(members, raw_attributes.contents):
             candidates = (as_received,)  # re-encoding would give the same bytes
         else:
