@@ -7,6 +7,7 @@ and statuses. Never a private key, password or decrypted content.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
@@ -36,20 +37,26 @@ class CertificateRecord:
 
     @classmethod
     def of(cls, certificate: x509.Certificate) -> CertificateRecord:
-        return cls(
-            email=certificate_email(certificate),
-            subject=certificate.subject.rfc4514_string(),
-            issuer=certificate.issuer.rfc4514_string(),
-            serial=format(certificate.serial_number, "x"),
-            version=certificate.version.name,
-            not_before=certificate.not_valid_before_utc.isoformat(),
-            not_after=certificate.not_valid_after_utc.isoformat(),
-            key=_key_text(certificate),
-            key_usage=_key_usage(certificate),
-            extended_key_usage=_eku(certificate),
-            sha256=certificate.fingerprint(hashes.SHA256()).hex(),
-            sha1=certificate.fingerprint(hashes.SHA1()).hex(),  # a display fingerprint, not a check
-        )
+        return _record_of(certificate)
+
+
+@functools.lru_cache(maxsize=1024)
+def _record_of(certificate: x509.Certificate) -> CertificateRecord:
+    # Records are immutable, and scenarios describe the same pool-key certificates often.
+    return CertificateRecord(
+        email=certificate_email(certificate),
+        subject=certificate.subject.rfc4514_string(),
+        issuer=certificate.issuer.rfc4514_string(),
+        serial=format(certificate.serial_number, "x"),
+        version=certificate.version.name,
+        not_before=certificate.not_valid_before_utc.isoformat(),
+        not_after=certificate.not_valid_after_utc.isoformat(),
+        key=_key_text(certificate),
+        key_usage=_key_usage(certificate),
+        extended_key_usage=_eku(certificate),
+        sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+        sha1=certificate.fingerprint(hashes.SHA1()).hex(),  # a display fingerprint, not a check
+    )
 
 
 def _key_text(certificate: x509.Certificate) -> str:

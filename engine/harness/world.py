@@ -19,7 +19,7 @@ from cryptography import x509
 from engine.authority import Enrollment
 from engine.client import ContactOutcome, MailClient, ReceivedMessage, SendOutcome, SendStatus
 from engine.clock import FixedClock
-from engine.compliance import check_decision, check_message
+from engine.compliance import BoundedTrustCache, check_decision, check_message
 from engine.errors import InputError
 from engine.findings import Finding
 from engine.keys import KeySource, KeyType
@@ -31,6 +31,10 @@ from engine.prompt import Choice, Prompt
 
 # Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
 SCENARIO_EPOCH = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
+
+# Path validations of judged messages, shared by the worlds of one process: scenarios
+# repeat the same pool-key certificates, anchors, CRLs and times.
+_JUDGE_TRUST = BoundedTrustCache(1024)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -245,6 +249,7 @@ class World:
                     crls=self.network.all_crls(),
                     credentials=client.encryption_credentials,
                     subject=f"message {artifact.name}" if artifact else "message",
+                    trust_cache=_JUDGE_TRUST,
                 )
             )
         self.last_findings = tuple(found)
