@@ -391,9 +391,9 @@ class OrgCA:
         subject = self._subject(spec)
         # A pool view never hands out a key twice, so within one CA each memo key is new.
         pooled = spec.key is None and isinstance(self.keys, KeyPool)
-        build = _pooled_certificate if pooled else _build_certificate
-        certificate = build(self.issuer, self.crl_url, spec, subject, key, not_before, not_after)
-        credential = Credential(certificate=certificate, private_key=key, chain=self.chain)
+        build = _pooled_credential if pooled else _build_credential
+        credential = build(self.issuer, self.crl_url, spec, subject, key, not_before, not_after)
+        certificate = credential.certificate
         ref = self._remember(certificate, self.issuer.certificate)
         if spec.archived:
             self._archive[ref] = key
@@ -602,7 +602,7 @@ def _key_usage(bits: Iterable[KeyUsageBit]) -> x509.KeyUsage:
     )
 
 
-def _build_certificate(
+def _build_credential(
     issuer: Credential,
     crl_url: str,
     spec: CertificateSpec,
@@ -610,13 +610,16 @@ def _build_certificate(
     key: PrivateKey,
     not_before: dt.datetime,
     not_after: dt.datetime,
-) -> x509.Certificate:
+) -> Credential:
     if spec.version == 1:
-        return _build_v1(issuer, subject, key, not_before, not_after)
-    return _build_v3(issuer, crl_url, spec, subject, key, not_before, not_after)
+        certificate = _build_v1(issuer, subject, key, not_before, not_after)
+    else:
+        certificate = _build_v3(issuer, crl_url, spec, subject, key, not_before, not_after)
+    chain = (issuer.certificate, *issuer.chain)
+    return Credential(certificate=certificate, private_key=key, chain=chain)
 
 
-_pooled_certificate = functools.lru_cache(maxsize=4096)(_build_certificate)
+_pooled_credential = functools.lru_cache(maxsize=4096)(_build_credential)
 
 
 def _build_v3(

@@ -96,12 +96,15 @@ WORLD_KEY = pytest.StashKey[World]()
 
 
 @pytest.fixture
-def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest, tmp_path: Path) -> World:
+def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest) -> World:
     """A fresh world per scenario; files named in steps are relative to the feature's folder."""
-    # Each scenario draws the pool's keys from the first again: worlds are independent.
-    state = World(keys=smime_key_pool.view(), artifact_dir=tmp_path / "artifacts")
     node = request.node
     started = node.stash.get(_SCENARIO_KEY, None)
+    # Messages go to --smime-artifacts when given, else to the test's tmp_path (made only then).
+    placed = started is not None and node.config.getoption("smime_artifacts") is not None
+    default = None if placed else Path(request.getfixturevalue("tmp_path")) / "artifacts"
+    # Each scenario draws the pool's keys from the first again: worlds are independent.
+    state = World(keys=smime_key_pool.view(), artifact_dir=default)
     if started is not None:
         _place(state, node, *started)
     node.stash[WORLD_KEY] = state

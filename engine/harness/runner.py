@@ -146,11 +146,12 @@ def find_features(paths: Sequence[Path]) -> list[Path]:
 def check_syntax(files: Sequence[Path]) -> None:
     """Parse each feature file, so a broken one is one line naming the file and the line."""
     from pytest_bdd.exceptions import GherkinParseError
+    from pytest_bdd.feature import features
     from pytest_bdd.parser import FeatureParser
 
     for file in files:
         try:
-            FeatureParser(str(file.parent), file.name).parse()
+            parsed = FeatureParser(str(file.parent), file.name).parse()
         except GherkinParseError as exc:
             message = " ".join(exc.message.split())
             raise FeatureSyntaxError(
@@ -164,6 +165,9 @@ def check_syntax(files: Sequence[Path]) -> None:
             raise FeatureSyntaxError(
                 filename=str(file), line=1, message="no 'Feature:' line in the file"
             ) from None
+        # pytest-bdd keeps parsed features by path for the whole process: give it this
+        # parse, so collection does not read the file again nor use an older copy.
+        features[os.path.abspath(file)] = parsed
 
 
 # --- the collector: outcomes as the scenarios run ---------------------------------
