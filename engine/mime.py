@@ -382,15 +382,10 @@ def multipart_signed_entity(content: bytes, signature: bytes, micalg: str) -> by
     ``content`` must already be canonical (CRLF) and 7-bit safe.
     """
     boundary = _boundary_for(content)
-    header = Message()
-    header["Content-Type"] = "multipart/signed"
-    header.set_param("protocol", "application/pkcs7-signature")
-    header.set_param("micalg", micalg)
-    header.set_param("boundary", boundary)
     delimiter = b"--" + boundary.encode()
     return b"".join(
         (
-            _header_lines(header.items()),
+            _signed_headers(micalg, boundary),
             CRLF,
             b"This is an S/MIME signed message" + CRLF + CRLF,
             delimiter + CRLF,
@@ -401,6 +396,32 @@ def multipart_signed_entity(content: bytes, signature: bytes, micalg: str) -> by
             CRLF + delimiter + b"--" + CRLF,
         )
     )
+
+
+# Every boundary from _boundary_for has this shape: the email package writes (and
+# quotes) each the same way, so the header is made once and the boundary put in.
+_BOUNDARY_STANDIN = b"----=_smime_" + b"0" * 32
+
+
+def _signed_headers(micalg: str, boundary: str) -> bytes:
+    template = _signed_header_template(micalg)
+    if template.count(_BOUNDARY_STANDIN) != 1:  # pragma: no cover - a micalg like a boundary
+        return _signed_header_lines(micalg, boundary)
+    return template.replace(_BOUNDARY_STANDIN, boundary.encode())
+
+
+@functools.lru_cache(maxsize=16)
+def _signed_header_template(micalg: str) -> bytes:
+    return _signed_header_lines(micalg, _BOUNDARY_STANDIN.decode())
+
+
+def _signed_header_lines(micalg: str, boundary: str) -> bytes:
+    header = Message()
+    header["Content-Type"] = "multipart/signed"
+    header.set_param("protocol", "application/pkcs7-signature")
+    header.set_param("micalg", micalg)
+    header.set_param("boundary", boundary)
+    return _header_lines(header.items())
 
 
 def _boundary_positions(body: bytes, boundary: bytes) -> list[tuple[int, int, bool]]:

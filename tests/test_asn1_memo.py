@@ -49,3 +49,10 @@ def test_lru_cache_serves_what_was_put_and_stays_bounded() -> None:
     assert calls == [b"x", b"y", b"ab"]  # "ab" was the oldest of three
     cache.put(b"abcdef", 0)  # too long to keep
     assert cache(b"abcdef") == 6
+
+
+def test_lru_cache_put_keeps_an_answer_it_has() -> None:
+    cache = LruCache(len, maxsize=4, max_bytes=8)
+    first = cache(b"abc")
+    cache.put(b"abc", 99)
+    assert cache(b"abc") == first == 3

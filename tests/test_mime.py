@@ -369,3 +369,10 @@ def test_entity_headers_from_split_message_answer_like_a_fresh_parse(
     assert head.transfer_encoding == str(fresh.get("Content-Transfer-Encoding", "")).strip().lower()
     for name in ("boundary", "micalg", "name", "smime-type", "charset"):
         assert head.param(name) == fresh.get_param(name)
+
+
+@pytest.mark.parametrize("micalg", ["sha-256", "sha-512", "SHA1"])
+def test_signed_headers_from_the_template_are_what_the_email_package_writes(micalg: str) -> None:
+    for content in (b"a\r\n", b"b\r\n"):
+        boundary = mime._boundary_for(content)
+        assert mime._signed_headers(micalg, boundary) == mime._signed_header_lines(micalg, boundary)

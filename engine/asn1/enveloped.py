@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from asn1crypto import algos, cms, core, keys, x509
 
 from engine.asn1 import der
+from engine.asn1.memo import memoize
 from engine.asn1.signed import IssuerSerial as IssuerSerial  # one type for both content types
 from engine.errors import DecodeError, InputError, SmimeError, UnsupportedAlgorithmError
 
@@ -446,11 +447,9 @@ def _parse_recipient(info: cms.RecipientInfo) -> Recipient:
     kind = info.name
     value = info.chosen
     if kind == "ktri":
-        algorithm = value["key_encryption_algorithm"]
-        algorithm_oid = algorithm["algorithm"].dotted
-        oaep = _parse_oaep(algorithm) if algorithm_oid == RSAES_OAEP else None
+        algorithm_oid, oaep = _key_transport(bytes(value["key_encryption_algorithm"].dump()))
         return KeyTransRecipient(
-            rid=_parse_rid(value["rid"]),
+            rid=_recipient_id(bytes(value["rid"].dump())),
             algorithm_oid=algorithm_oid,
             encrypted_key=_octets(value["encrypted_key"]),
             oaep=oaep,
@@ -458,6 +457,20 @@ def _parse_recipient(info: cms.RecipientInfo) -> Recipient:
     if kind == "kari":
         return _parse_kari(value)
     return OtherRecipient(kind=kind)
+
+
+@memoize(maxsize=64, max_bytes=1024)
+def _key_transport(encoding: bytes) -> tuple[str, OaepParameters | None]:
+    # The same few algorithm encodings in every message of a batch.
+    algorithm = cms.KeyEncryptionAlgorithm.load(encoding)
+    algorithm_oid = str(algorithm["algorithm"].dotted)
+    return algorithm_oid, _parse_oaep(algorithm) if algorithm_oid == RSAES_OAEP else None
+
+
+@memoize(maxsize=256, max_bytes=4096)
+def _recipient_id(encoding: bytes) -> RecipientId:
+    # A recipient is named the same way in every message sent to it.
+    return _parse_rid(cms.RecipientIdentifier.load(encoding))
 
 
 def _parse_oaep(algorithm: cms.KeyEncryptionAlgorithm) -> OaepParameters:

@@ -60,10 +60,11 @@ class LruCache(Generic[_T]):
         return value
 
     def put(self, data: bytes, value: _T) -> None:
+        """Remember ``value`` for ``data``, unless an answer is already kept."""
         if type(data) is not bytes or len(data) > self._max_bytes:
             return
         with self._lock:
-            self._items[data] = value
+            self._items.setdefault(data, value)
             self._items.move_to_end(data)
             while len(self._items) > self._maxsize:
                 self._items.popitem(last=False)

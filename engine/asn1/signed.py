@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -76,7 +77,13 @@ class IssuerSerial:
     @classmethod
     def of(cls, certificate: x509.Certificate) -> IssuerSerial:
         """The IssuerAndSerialNumber naming ``certificate``."""
-        return cls(issuer=certificate.issuer.public_bytes(), serial=certificate.serial_number)
+        return _issuer_serial_of(certificate)
+
+
+@functools.lru_cache(maxsize=256)
+def _issuer_serial_of(certificate: x509.Certificate) -> IssuerSerial:
+    # Keyed on the (immutable) certificate: a signer or recipient is named again and again.
+    return IssuerSerial(issuer=certificate.issuer.public_bytes(), serial=certificate.serial_number)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -455,16 +462,19 @@ def _algorithm(oid: str, parameters: bytes | None = None) -> _AlgorithmIdentifie
     return _AlgorithmIdentifier(value)
 
 
+@functools.lru_cache(maxsize=64)
 def algorithm_der(oid: str, parameters: bytes | None = None) -> bytes:
     """DER of an AlgorithmIdentifier; parameters absent unless given."""
     return bytes(_algorithm(oid, parameters).dump())
 
 
+@functools.lru_cache(maxsize=64)
 def null_der() -> bytes:
     """DER NULL, the parameters of rsaEncryption (RFC 3370 §3.2)."""
     return bytes(core.Null().dump())
 
 
+@functools.lru_cache(maxsize=64)
 def pss_parameters_der(hash_oid: str, salt_length: int) -> bytes:
     """RSASSA-PSS-params with MGF1 over the same hash (RFC 4056 §2.2)."""
     params = _PssParameters(
@@ -477,6 +487,7 @@ def pss_parameters_der(hash_oid: str, salt_length: int) -> bytes:
     return bytes(params.dump())
 
 
+@functools.lru_cache(maxsize=64)
 def oaep_parameters_der(hash_oid: str) -> bytes:
     """RSAES-OAEP-params with MGF1 over the same hash and an empty label (RFC 4055 §4.1)."""
     params = _OaepParameters(
@@ -535,10 +546,24 @@ def signed_attributes_der(
 ) -> bytes:
     """The DER ``SET OF Attribute`` the signature is computed over (RFC 5652 §5.4)."""
     attributes = [
-        _attribute(OID_CONTENT_TYPE, der.oid(content_type)),
         _attribute(OID_MESSAGE_DIGEST, der.octet_string(message_digest)),
         _attribute(OID_SIGNING_TIME, _time_der(signing_time)),
+        *_lasting_attributes(
+            content_type, tuple(capabilities), encryption_key_preference, microsoft_encryption_key
+        ),
     ]
+    return bytes(der.set_of(attributes))
+
+
+@functools.lru_cache(maxsize=64)
+def _lasting_attributes(
+    content_type: str,
+    capabilities: tuple[Capability, ...],
+    encryption_key_preference: IssuerSerial | None,
+    microsoft_encryption_key: IssuerSerial | None,
+) -> tuple[bytes, ...]:
+    """The attributes that stay the same from one message of a signer to the next."""
+    attributes = [_attribute(OID_CONTENT_TYPE, der.oid(content_type))]
     if capabilities:
         # RFC 8551 §2.5.2: a SEQUENCE in order of preference.
         sequence = der.sequence(
@@ -553,7 +578,7 @@ def signed_attributes_der(
     if microsoft_encryption_key is not None:
         value = _issuer_and_serial_der(microsoft_encryption_key)
         attributes.append(_attribute(OID_MS_ENCRYPTION_KEY, value))
-    return bytes(der.set_of(attributes))
+    return tuple(attributes)
 
 
 def _algorithm_identifier(oid: str, parameters: bytes | None = None) -> bytes:
