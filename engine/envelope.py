@@ -40,8 +40,7 @@ from engine.mime import (
     classify,
     content_type,
     is_bare_entity,
-    join_message,
-    pkcs7_mime_entity,
+    pkcs7_mime_message,
     pkcs7_payload,
     split_message,
     with_mime_version,
@@ -120,19 +119,20 @@ def encrypt(
     authEnveloped-data for GCM (RFC 8551 §3.2.2, §3.4).
     """
     headers, entity = split_message(message)
+    content = canonicalize(entity)
+    del entity  # a large message is held once, not twice, while it is encrypted
     der = encrypt_content(
-        canonicalize(entity),
+        content,
         recipients,
         cipher=cipher,
         key_transport=key_transport,
         identifier=identifier,
         ukm=ukm,
     )
+    del content
     smime_type = "authEnveloped-data" if cipher.authenticated else "enveloped-data"
-    wrapped = pkcs7_mime_entity(der, smime_type)
-    if is_bare_entity(headers):
-        return join_message(headers, wrapped)
-    return join_message(with_mime_version(headers), wrapped)
+    outer = headers if is_bare_entity(headers) else with_mime_version(headers)
+    return pkcs7_mime_message(outer, der, smime_type)
 
 
 def decrypt(message: bytes, credential: Credential) -> DecryptResult:
@@ -208,16 +208,19 @@ def encrypt_content(
         )
     else:
         iv = os.urandom(16)
-        padder = padding.PKCS7(128).padder()  # RFC 5652 §6.3
-        padded = padder.update(content) + padder.finalize()
+        # RFC 5652 §6.3 padding: only the last, partial block is padded (no padded copy).
+        whole = len(content) - len(content) % 16
+        padder = padding.PKCS7(128).padder()
+        last = padder.update(content[whole:]) + padder.finalize()
         cbc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
+        encrypted = cbc.update(memoryview(content)[:whole])
         message = asn1.EnvelopedMessage(
             authenticated=False,
             recipients=infos,
             content_type=asn1.DATA,
             algorithm_oid=cipher.oid,
             iv=iv,
-            encrypted_content=cbc.update(padded) + cbc.finalize(),
+            encrypted_content=b"".join((encrypted, cbc.update(last), cbc.finalize())),
         )
     return asn1.encode_enveloped(message)
 

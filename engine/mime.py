@@ -325,7 +325,13 @@ def pkcs7_payload(entity: bytes) -> bytes:
 
 def pkcs7_mime_entity(der: bytes, smime_type: str) -> bytes:
     """An application/pkcs7-mime entity carrying ``der`` in base64 (RFC 8551 §3.2)."""
-    return _pkcs7_mime_headers(smime_type) + base64_lines(der)
+    return b"".join((_pkcs7_mime_headers(smime_type), *_base64_blocks(der)))
+
+
+def pkcs7_mime_message(headers: Sequence[tuple[str, str]], der: bytes, smime_type: str) -> bytes:
+    """``join_message(headers, pkcs7_mime_entity(der, smime_type))``, joined once."""
+    blocks = _base64_blocks(der)
+    return b"".join((_header_lines(headers), _pkcs7_mime_headers(smime_type), *blocks))
 
 
 @functools.lru_cache(maxsize=16)
@@ -350,12 +356,23 @@ def _signature_headers() -> bytes:
 def base64_lines(data: bytes) -> bytes:
     """Base64 in lines of 76 characters, each ending in CRLF (RFC 2045 §6.8), as
     ``email.encoders.encode_base64`` writes it, encoded in one binascii call."""
-    if not data:
-        return b""
-    encoded = binascii.b2a_base64(data, newline=False)
-    lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
-    lines.append(b"")
-    return CRLF.join(lines)
+    return b"".join(_base64_blocks(data))
+
+
+# 1,024 lines of 57 octets (76 characters) each: blocks a multiple of 3 octets long encode
+# to the same characters as the whole, and a 10 MiB body is never held as one line list.
+_BASE64_BLOCK = 57 * 1024
+
+
+def _base64_blocks(data: bytes) -> list[bytes]:
+    view = memoryview(data)
+    blocks = []
+    for start in range(0, len(view), _BASE64_BLOCK):
+        encoded = binascii.b2a_base64(view[start : start + _BASE64_BLOCK], newline=False)
+        lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+        lines.append(b"")
+        blocks.append(CRLF.join(lines))
+    return blocks
 
 
 def _serialize(part: Message) -> bytes:

@@ -270,6 +270,11 @@ def _digest_oids(contents: bytes) -> tuple[str, ...]:
     return tuple(_dotted(algorithm["algorithm"]) for algorithm in algorithms)
 
 
+@memoize(maxsize=64, max_bytes=1024)
+def _digest_oid(encoding: bytes) -> str:
+    return _dotted(algos.DigestAlgorithm.load(encoding)["algorithm"])
+
+
 @memoize(maxsize=64, max_bytes=64 * 1024)
 def _certificates(contents: bytes) -> tuple[bytes, ...]:
     """The DER of each X.509 certificate in a CertificateSet's contents (RFC 5652 §10.2.1);
@@ -323,7 +328,7 @@ def _parse_signer(info: Any) -> SignerInfoData:
         attributes = _parse_attributes(members)
     return SignerInfoData(
         signer=signer,
-        digest_oid=_dotted(info["digest_algorithm"]["algorithm"]),
+        digest_oid=_digest_oid(bytes(info["digest_algorithm"].dump())),
         signature_algorithm=signature_algorithm,
         pss=pss,
         attributes=attributes,
