@@ -483,6 +483,26 @@ def _module_name(feature: Path, taken: set[str]) -> str:
     return name
 
 
+# Plugins whose output or fixtures a run never uses (no terminal, no JUnit from pytest, no
+# doctests or user conftest files): each adds per-test hooks, and its fixtures make every
+# step lookup longer (pytest-bdd asks each fixture name whether it defines the step).
+_UNUSED_PLUGINS = tuple(
+    arg
+    for name in (
+        "logging",
+        "junitxml",
+        "doctest",
+        "legacypath",
+        "subtests",
+        "pastebin",
+        "stepwise",
+        "setuponly",
+        "setupplan",
+        "hypothesispytest",
+    )
+    for arg in ("-p", f"no:{name}")
+)
+
 _RECORD = "smime_harness_record"
 _WORKER_SETTINGS = "SMIME_HARNESS_RUN_WORKER"
 
@@ -589,6 +609,7 @@ def run_features(
             # session with five full garbage collections (~0.3 s for 200 scenarios).
             "-p",
             "no:unraisableexception",
+            *_UNUSED_PLUGINS,
             "--import-mode=importlib",
             "--assert=plain",
             "--smime-artifacts",
@@ -600,11 +621,11 @@ def run_features(
         if markers:
             args += ["-m", markers]
         parallel = workers not in (None, "0")
+        args += ["-p", "no:benchmark"]  # pytest-benchmark, when installed: not ours to run
         if parallel:
             if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
                 args += ["-p", "xdist.plugin"]
-            # pytest-benchmark, when installed, warns that xdist disables it: not ours to run.
-            args += ["-p", "engine.harness.runner", "-p", "no:benchmark", "-n", str(workers)]
+            args += ["-p", "engine.harness.runner", "-n", str(workers)]
             _save_parsed_features(files, folder / "features.pickle")
             os.environ[_WORKER_SETTINGS] = json.dumps(
                 {
@@ -614,6 +635,8 @@ def run_features(
                     "report": None if report is None else str(report.resolve()),
                 }
             )
+        else:
+            args += ["-p", "no:xdist"]
         try:
             code = pytest.main(args, plugins=[collector, *plugins])
         finally:

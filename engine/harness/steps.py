@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pytest_bdd import given, parsers, then, when
@@ -71,7 +70,6 @@ class _Definition:
     pattern: str
     parser: parsers.parse
     func: Callable[..., Any]
-    fixtures: tuple[str, ...]  # arguments the sentence does not fill (``world``)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -118,13 +116,12 @@ class _Vocabulary(parsers.StepParser):
         return None if found is None else {"sentence": found}
 
 
-def _perform(request: pytest.FixtureRequest, sentence: _Sentence) -> None:
-    definition = sentence.definition
-    arguments = dict(sentence.arguments)
-    for name in definition.fixtures:
-        arguments[name] = request.getfixturevalue(name)
-    definition.func(**arguments)
+def _perform(world: World, sentence: _Sentence) -> None:
+    sentence.definition.func(world=world, **dict(sentence.arguments))
 
+
+# pytest-bdd asks for the signature at every step: computed once here.
+_perform.__signature__ = inspect.signature(_perform)  # type: ignore[attr-defined]
 
 for _keyword, _decorator in _KEYWORDS.items():
     _decorator(_Vocabulary(_keyword))(_perform)
@@ -134,13 +131,15 @@ def _register(keywords: tuple[str, ...], pattern: str) -> Callable[[F], F]:
     def register(func: F) -> F:
         parser = parsers.parse(pattern)
         filled = set(parser.parser.named_fields)
-        fixtures = tuple(
+        fixtures = [
             name
             for name, parameter in inspect.signature(func).parameters.items()
             if name not in filled and parameter.default is parameter.empty
-        )
+        ]
+        if fixtures != ["world"]:  # _perform passes the world, and the sentence fills the rest
+            raise TypeError(f"step {pattern!r} must take world and its placeholders only")
         for keyword in keywords:
-            _DEFINITIONS[keyword].append(_Definition(pattern, parser, func, fixtures))
+            _DEFINITIONS[keyword].append(_Definition(pattern, parser, func))
         _match.cache_clear()
         doc = (func.__doc__ or "").strip().splitlines()
         STEPS.append(StepEntry(keywords=keywords, pattern=pattern, doc=doc[0] if doc else ""))
