@@ -91,6 +91,7 @@ class World:
         self.default_profile: ClientProfile = DEFAULT_PROFILE
         self.artifacts: list[Artifact] = []
         self.artifact_dir = artifact_dir
+        self._made: Path | None = None  # the artifact folder once created
         self.last_send: SendOutcome | None = None
         self.last_contact: ContactOutcome | None = None
         self.last_outcome_by: dict[str, SendOutcome | ContactOutcome] = {}
@@ -297,7 +298,9 @@ class World:
     def _keep(self, artifact: Artifact) -> None:
         self.artifacts.append(artifact)
         if self.artifact_dir is not None:
-            self.artifact_dir.mkdir(parents=True, exist_ok=True)
+            if self._made != self.artifact_dir:
+                self.artifact_dir.mkdir(parents=True, exist_ok=True)
+                self._made = self.artifact_dir
             (self.artifact_dir / artifact.name).write_bytes(artifact.data)
 
     def enrollment(self, name: str, which: str = "current") -> Enrollment:
@@ -411,7 +414,7 @@ def _content_kind(message: bytes) -> str:
     """signed, encrypted or plain, from the top-level Content-Type (RFC 8551 §3.9)."""
     from email import message_from_bytes, policy
 
-    parsed = message_from_bytes(message, policy=policy.compat32)
+    parsed = message_from_bytes(_head(message), policy=policy.compat32)
     content_type = parsed.get_content_type()
     smime_type = str(parsed.get_param("smime-type", "", header="Content-Type") or "").lower()
     if content_type == "multipart/signed" or smime_type in ("signed-data", "certs-only"):
@@ -427,5 +430,11 @@ def _from(message: bytes) -> str:
     from email import message_from_bytes, policy
     from email.utils import parseaddr
 
-    parsed = message_from_bytes(message, policy=policy.compat32)
+    parsed = message_from_bytes(_head(message), policy=policy.compat32)
     return parseaddr(str(parsed.get("From", "")))[1].lower()
+
+
+def _head(message: bytes) -> bytes:
+    """The message through its first empty line: all the parser reads headers from."""
+    ends = [i for i in (message.find(b"\n\n"), message.find(b"\n\r\n")) if i >= 0]
+    return message[: min(ends) + 1] if ends else message
