@@ -150,7 +150,9 @@ def decrypt(message: bytes, credential: Credential) -> DecryptResult:
         raise InputError(
             "an application/pkcs7-mime entity with enveloped-data or authEnveloped-data", found
         )
-    result = decrypt_content(pkcs7_payload(entity), credential)
+    payload = pkcs7_payload(entity)
+    del entity  # a large message is held once, not twice, while it is decrypted
+    result = decrypt_content(payload, credential)
     return dataclasses.replace(result, content=canonicalize(result.content))
 
 

@@ -8,7 +8,6 @@ part that was signed by someone else.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import dataclasses
 import enum
@@ -108,27 +107,11 @@ class _Head:
 
 
 def _parse_headers(data: bytes) -> _Head:
-    return _head(data)[0]
+    return _head_split(data)[0]  # without a copy of the body
 
 
 # The email parser's header-line test (email.feedparser.headerRE), on bytes.
 _HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
-
-
-def _parse_entity(data: bytes) -> tuple[Message, bytes]:
-    """The headers of an entity, parsed by the email package, and its raw body.
-
-    Only the header block goes through the parser; the body is sliced from
-    ``data`` as it is, so a 10 MiB body is neither decoded nor split into lines.
-    Header blocks the quick split cannot judge exactly as the email parser
-    would (a lone CR) go through the parser whole.
-    """
-    split = _split_head(data)
-    if split is None:
-        return _parse_whole(data)
-    head, body_start = split
-    message, pushed_back = _parse_head(head)
-    return message, pushed_back + data[body_start:] if pushed_back else data[body_start:]
 
 
 def _parse_whole(data: bytes) -> tuple[Message, bytes]:
@@ -144,15 +127,28 @@ def _parse_head(head: bytes) -> tuple[Message, bytes]:
 
 
 def _head(data: bytes) -> tuple[_Head, bytes]:
-    """Like :func:`_parse_entity`, with the headers read only and shared between calls:
-    a signature part's headers, or an entity classified and then split, parse once."""
+    """The headers of an entity, parsed by the email package, and its raw body.
+
+    Only the header block goes through the parser (once per distinct block: a
+    signature part's headers, or an entity classified and then split); the body
+    is sliced from ``data`` as it is, so a 10 MiB body is neither decoded nor
+    split into lines. Header blocks the quick split cannot judge exactly as the
+    email parser would (a lone CR) go through the parser whole.
+    """
+    parsed, prefix, body_start = _head_split(data)
+    return parsed, prefix + data[body_start:] if prefix else data[body_start:]
+
+
+def _head_split(data: bytes) -> tuple[_Head, bytes, int]:
+    """The headers, and the body as ``prefix + data[body_start:]`` (mostly no prefix),
+    for callers that need not copy a large body out of ``data``."""
     split = _split_head(data)
     if split is None:
         message, body = _parse_whole(data)
-        return _Head(message), body
+        return _Head(message), body, len(data)
     head, body_start = split
     parsed, pushed_back = _cached_head(head)
-    return parsed, pushed_back + data[body_start:] if pushed_back else data[body_start:]
+    return parsed, pushed_back, body_start
 
 
 def _read_head(head: bytes) -> tuple[_Head, bytes]:
@@ -221,7 +217,16 @@ def split_message(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
     """
     if not isinstance(data, bytes | bytearray):
         raise InputError("a message as bytes", type(data).__name__)
-    message, body = _parse_entity(bytes(data))
+    data = bytes(data)
+    split = _split_head(data)
+    body: list[bytes | memoryview]
+    if split is None:
+        message, whole_body = _parse_whole(data)
+        body = [whole_body]
+    else:
+        # The body is joined into the entity straight from ``data``: no copy of it first.
+        message, pushed_back = _parse_head(split[0])
+        body = [pushed_back, memoryview(data)[split[1] :]]
     outer = [(n, v) for n, v in message.items() if not _is_content_header(n)]
     content = [(n, v) for n, v in message.items() if _is_content_header(n)]
     if not any(n.lower() == "content-type" for n, _ in content):
@@ -234,7 +239,7 @@ def split_message(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
         for name, value in content:
             entity_message.set_raw(name, value)
         _cached_head.put(head, (_Head(entity_message), b""))
-    return outer, b"".join((head, CRLF, body))
+    return outer, b"".join((head, CRLF, *body))
 
 
 def join_message(headers: Sequence[tuple[str, str]], entity: bytes) -> bytes:
@@ -298,26 +303,34 @@ _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 _NOT_BASE64 = bytes(b for b in range(256) if b not in _BASE64_ALPHABET)
 
 
-def _decoded_body(head: _Head, body: bytes, *, what: str) -> bytes:
+def _decoded_body(head: _Head, data: bytes, body_start: int, *, what: str) -> bytes:
+    """The body ``data[body_start:]``, transfer-decoded."""
     encoding = head.transfer_encoding
     if encoding == "base64":
+        # Line breaks and other non-alphabet bytes are dropped (bytes.translate, in C);
+        # dropping them from all of ``data`` and skipping the header block's share
+        # gives the same characters without copying the body out first.
+        skip = len(data[:body_start].translate(None, _NOT_BASE64))
+        text = memoryview(data.translate(None, _NOT_BASE64))[skip:]
         try:
-            # Line breaks and other non-alphabet bytes are dropped (bytes.translate, in C).
-            return base64.b64decode(body.translate(None, _NOT_BASE64), validate=True)
+            # base64.b64decode(text, validate=True), without its copy of ``text``.
+            return binascii.a2b_base64(text, strict_mode=True)
         except (binascii.Error, ValueError):
             raise DecodeError(f"base64 in {what}", "invalid base64") from None
     if encoding in ("", "7bit", "8bit", "binary"):
-        return body
+        return data[body_start:]
     raise InputError(f"base64 or binary transfer encoding for {what}", repr(encoding))
 
 
 def pkcs7_payload(entity: bytes) -> bytes:
     """The DER/BER bytes inside an application/pkcs7-mime entity (base64 or binary)."""
-    head, body = _head(entity)
+    head, prefix, body_start = _head_split(entity)
     ctype = head.content_type
     if ctype not in (*PKCS7_MIME_TYPES, *PKCS7_SIGNATURE_TYPES, "application/octet-stream"):
         raise InputError("an application/pkcs7-mime entity", ctype)
-    payload = _decoded_body(head, body, what=ctype)
+    if prefix:
+        entity, body_start = prefix + entity[body_start:], 0
+    payload = _decoded_body(head, entity, body_start, what=ctype)
     if not payload:
         raise DecodeError(f"CMS content in {ctype}", "an empty body")
     return payload
@@ -530,7 +543,7 @@ def signed_parts(entity: bytes) -> SignedParts:
         signature_type == "application/octet-stream" and name.lower().endswith(".p7s")
     ):
         raise InputError("a second part of type application/pkcs7-signature", signature_type)
-    signature = _decoded_body(signature_head, signature_body, what=signature_type)
+    signature = _decoded_body(signature_head, signature_body, 0, what=signature_type)
     if not signature:
         raise DecodeError("a signature in the second part", "an empty body")
     return SignedParts(
