@@ -215,15 +215,16 @@ def encrypt_content(
         padder = padding.PKCS7(128).padder()
         last = padder.update(content[whole:]) + padder.finalize()
         cbc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
-        encrypted = cbc.update(memoryview(content)[:whole])
+        parts = (cbc.update(memoryview(content)[:whole]), cbc.update(last), cbc.finalize())
         message = asn1.EnvelopedMessage(
             authenticated=False,
             recipients=infos,
             content_type=asn1.DATA,
             algorithm_oid=cipher.oid,
             iv=iv,
-            encrypted_content=b"".join((encrypted, cbc.update(last), cbc.finalize())),
+            encrypted_content=b"".join(parts),
         )
+        del parts  # the ciphertext is held once, in the message
     return asn1.encode_enveloped(message)
 
 
