@@ -1,0 +1,31 @@
+"""The judge's shared trust cache: the same results as validating, and a bounded size."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engine.authority import OrgCA
+from engine.clock import FixedClock
+from engine.compliance import BoundedTrustCache
+from engine.keys import KeyPool
+from engine.trust import validate_certificate
+
+
+def test_bounded_cache_agrees_with_validation_and_forgets_the_oldest(
+    clock: FixedClock, key_pool: KeyPool
+) -> None:
+    ca = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=key_pool)
+    token = ca.issue_token("a@contoso.example")
+    leaf = ca.enroll("a@contoso.example", token.secret).signing.certificate
+    cache = BoundedTrustCache(size=2)
+    times = [clock.now() + dt.timedelta(days=d) for d in (0, 1, 2, 400)]
+    for at in times:
+        expected = validate_certificate(leaf, intermediates=ca.chain, anchors=[ca.root], at=at)
+        found = cache.validate(leaf, intermediates=ca.chain, anchors=[ca.root], at=at)
+        assert found == expected
+        again = cache.validate(leaf, intermediates=ca.chain, anchors=[ca.root], at=at)
+        assert again is found
+    assert not cache.validate(leaf, intermediates=ca.chain, anchors=[ca.root], at=times[3]).trusted
+    assert len(cache._recent) == 2
+    first = cache.validate(leaf, intermediates=ca.chain, anchors=[ca.root], at=times[0])
+    assert first.trusted and len(cache._recent) == 2
