@@ -10,7 +10,9 @@ explicit choice, and a cancel sends nothing at all.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import datetime as dt
 import enum
 import re
 from collections.abc import Sequence
@@ -18,6 +20,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from engine.algorithms import ContentCipher, DigestAlgorithm
 from engine.authority import Enrollment
@@ -201,6 +204,10 @@ class MailClient:
         self.digest = DigestAlgorithm.SHA256  # how this client signs (RFC 8551 §2.1)
         self.sent: list[bytes] = []
         self._pending: _Pending | None = None
+        # Messages opened lately, by everything open_message reads (a pure function of it).
+        self._opened: collections.OrderedDict[tuple[object, ...], OpenedMessage] = (
+            collections.OrderedDict()
+        )
         self._installed: list[Enrollment] = []
 
     # -- identity --------------------------------------------------------
@@ -455,13 +462,7 @@ class MailClient:
     def open(self, raw: bytes) -> ReceivedMessage:
         """Decrypt and verify a received message and say what a person would see."""
         now = self.clock.now()
-        opened = open_message(
-            raw,
-            credentials=self.encryption_credentials,
-            anchors=self.trust_store,
-            at=now,
-            crls=self._known_crls(),
-        )
+        opened = self._open_message(raw, now)
         status = _status_of(opened)
         if status is MessageStatus.UNTRUSTED_ISSUER and self._trust_first_use(opened):
             return self.open(raw)
@@ -478,6 +479,23 @@ class MailClient:
             if candidate is not None:
                 self._store_contact(candidate)
         return received
+
+    def _open_message(self, raw: bytes, now: dt.datetime) -> OpenedMessage:
+        """open_message, once per distinct input: checking a message twice at one moment
+        with the same keys, anchors and CRLs (can read, then sees the signature) repeats
+        nothing. What opening does to the client (trust, contacts) still happens each time."""
+        credentials = self.encryption_credentials
+        anchors = tuple(self.trust_store)
+        crls = self._known_crls()
+        der = tuple(crl.public_bytes(serialization.Encoding.DER) for crl in crls)
+        key = (raw, credentials, anchors, now, der)
+        found = self._opened.get(key)
+        if found is None:
+            found = open_message(raw, credentials=credentials, anchors=anchors, at=now, crls=crls)
+            self._opened[key] = found
+            if len(self._opened) > _OPENED_KEPT:
+                self._opened.popitem(last=False)
+        return found
 
     def _known_crls(self) -> tuple[x509.CertificateRevocationList, ...]:
         """The client knows every CRL its organization's network publishes."""
@@ -543,6 +561,9 @@ class MailClient:
         )
         self.contacts.put(contact)
         return contact
+
+
+_OPENED_KEPT = 8  # per client
 
 
 def _status_of(opened: OpenedMessage) -> MessageStatus:

@@ -499,6 +499,8 @@ _UNUSED_PLUGINS = tuple(
         "setuponly",
         "setupplan",
         "hypothesispytest",
+        "monkeypatch",  # a fixture only: steps take world, never monkeypatch or recwarn
+        "recwarn",
     )
     for arg in ("-p", f"no:{name}")
 )
