@@ -112,6 +112,8 @@ def _parse_headers(data: bytes) -> _Head:
 
 # The email parser's header-line test (email.feedparser.headerRE), on bytes.
 _HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
+# Header lines, each ending in CRLF with no other CR or LF, then the empty line.
+_CRLF_HEAD = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\r\n]*\r\n)*\r\n")
 
 
 def _parse_whole(data: bytes) -> tuple[Message, bytes]:
@@ -163,6 +165,9 @@ def _split_head(data: bytes) -> tuple[bytes, int] | None:
     """(header lines, offset of the body), found as email.feedparser finds them: the
     headers end at the first empty line (dropped) or the first line that is no header
     line (kept as the body's first line). None when a lone CR makes the lines unclear."""
+    quick = _CRLF_HEAD.match(data)
+    if quick is not None:  # CRLF header lines, then an empty line: what the loop finds
+        return data[: quick.end() - 2], quick.end()
     position = 0
     size = len(data)
     while position < size:

@@ -376,3 +376,32 @@ def test_signed_headers_from_the_template_are_what_the_email_package_writes(mica
     for content in (b"a\r\n", b"b\r\n"):
         boundary = mime._boundary_for(content)
         assert mime._signed_headers(micalg, boundary) == mime._signed_header_lines(micalg, boundary)
+
+
+def _line_by_line_split_head(data: bytes) -> tuple[bytes, int] | None:
+    # _split_head without its one-regex shortcut for CRLF header blocks.
+    position, size = 0, len(data)
+    while position < size:
+        end = data.find(b"\n", position)
+        line_end = size if end < 0 else end + 1
+        line = data[position:line_end]
+        if line in (b"\r\n", b"\n"):
+            return data[:position], line_end
+        text = line[:-2] if line.endswith(b"\r\n") else line.rstrip(b"\n")
+        if b"\r" in text:
+            return None
+        if not mime._HEADER_LINE.match(line):
+            return data[:position], position
+        position = line_end
+    return data, size
+
+
+_HEAD_PIECES = st.sampled_from(
+    [b"\r\n", b"\n", b"\r", b"A: b", b"From x", b"From: y", b" c", b"\tc", b":", b"x", b"\x80"]
+)
+
+
+@given(st.lists(_HEAD_PIECES, max_size=12).map(b"".join))
+@settings(max_examples=400)
+def test_split_head_shortcut_finds_what_the_line_loop_finds(data: bytes) -> None:
+    assert mime._split_head(data) == _line_by_line_split_head(data)
