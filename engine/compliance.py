@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 
 from cryptography import x509
@@ -310,12 +311,26 @@ def check_certificate(
     Revocation is judged only when ``crls`` is given (and the policy checks it);
     ``issuers`` supplies the issuing CA's certificate for the CRL signature.
     """
+    at = aware(at, what="check time")
+    if crls is None:  # CRL objects cannot be a cache key; the rest can
+        return _certificate_findings(certificate, policy, at, tuple(issuers))
     case = _CertificateCase(
-        certificate=certificate,
-        policy=policy,
-        at=aware(at, what="check time"),
-        issuers=tuple(issuers),
-        crls=None if crls is None else tuple(crls),
+        certificate=certificate, policy=policy, at=at, issuers=tuple(issuers), crls=tuple(crls)
+    )
+    return tuple(_certificate_checks(policy).run(case))
+
+
+@functools.lru_cache(maxsize=1024)
+def _certificate_findings(
+    certificate: x509.Certificate,
+    policy: Policy,
+    at: dt.datetime,
+    issuers: tuple[x509.Certificate, ...],
+) -> tuple[Finding, ...]:
+    # Findings are immutable and depend only on these: scenarios judge the same
+    # pool-key certificates under the same policy at the same times again and again.
+    case = _CertificateCase(
+        certificate=certificate, policy=policy, at=at, issuers=issuers, crls=None
     )
     return tuple(_certificate_checks(policy).run(case))
 
