@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import importlib.metadata
 import json
 import os
@@ -459,10 +460,16 @@ def _crash_message(report: pytest.TestReport | pytest.CollectReport) -> str:
 
 def _shown(path: Path) -> str:
     """A path relative to the working folder when it is inside it."""
+    return _relative(str(path), os.getcwd())
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative(path: str, cwd: str) -> str:
+    # Asked twice per scenario at the end of a run, mostly for the same few feature files.
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(path).resolve().relative_to(Path(cwd).resolve()))
     except ValueError:
-        return str(path)
+        return path
 
 
 # --- running --------------------------------------------------------------------
