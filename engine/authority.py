@@ -29,6 +29,7 @@ from engine.clock import Clock, aware
 from engine.credential import Credential
 from engine.errors import CertificateError, EnrollmentError, InputError, KeyRecoveryError
 from engine.keys import FreshKeys, KeyPool, KeySource, KeyType, PrivateKey
+from engine.purpose import CertificatePurpose as CertificatePurpose
 from engine.revocation import RevocationReason, RevokedInfo, build_crl, signature_hash
 
 # Certificates start a little in the past so a peer whose clock runs slow accepts them.
@@ -37,14 +38,6 @@ DEFAULT_VALIDITY = dt.timedelta(days=365)
 ROOT_VALIDITY = dt.timedelta(days=3650)
 INTERMEDIATE_VALIDITY = dt.timedelta(days=1825)
 DEFAULT_CRL_VALIDITY = dt.timedelta(days=7)
-
-
-class CertificatePurpose(enum.Enum):
-    """What an end-entity key is for (RFC 8550 §4.4.2)."""
-
-    SIGNING = "signing"
-    ENCRYPTION = "encryption"
-    DUAL_USE = "dual-use"
 
 
 class KeyUsageBit(enum.Enum):

@@ -188,7 +188,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from engine.credential import load_crls
     from engine.trust import TrustCache
     from engine.verification import verify
-    from engine.views import verification_view
 
     anchors = load_certs(args.trust, "trust anchor")
     crls = [crl for path in args.crl for crl in load_crls(read_input(path, "CRL"), source=path)]
@@ -213,14 +212,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UsageError("one input with --content-out", f"{len(results)} inputs")
         write_output(args.content_out, results[0][1].content)
     if args.json:
+        from engine.views import verification_view
+
         views = [{"file": path, **verification_view(result)} for path, result in results]
         emit_json(views[0] if len(views) == 1 else {"results": views})
     else:
+        lines = []
         for path, result in results:
             line = f"{path}: {result.status}"
             if result.reasons:
                 line += " (" + "; ".join(result.reasons) + ")"
-            print(line)
+            lines.append(line + "\n")
+        sys.stdout.write("".join(lines))  # one write for a mailbox of results
     return worst
 
 

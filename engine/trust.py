@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from engine.authority import CertificatePurpose
 from engine.clock import aware
 from engine.errors import InputError
+from engine.purpose import CertificatePurpose
 from engine.revocation import RevokedInfo, check_revocation
 
 __all__ = [

@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from engine.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
 from engine.asn1 import signed as asn1
 from engine.asn1.memo import memoize
-from engine.authority import CertificatePurpose
 from engine.clock import aware
 from engine.credential import certificate_emails
 from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
@@ -34,6 +33,7 @@ from engine.mime import (
     signed_parts,
     split_message,
 )
+from engine.purpose import CertificatePurpose
 from engine.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
 
 __all__ = ["AddressMatch", "VerificationResult", "verify"]
