@@ -135,10 +135,15 @@ def verify(
     else:
         raise InputError("signed-data with encapsulated content", "a detached signature alone")
 
-    certificates = _load_certificates(parsed.certificates)
+    ders = parsed.certificates
+    certificates = _load_certificates(ders)
     # Several SignerInfos: judge the first whose certificate is carried (RFC 5652 §5.6).
     info, signer = next(
-        ((i, c) for i in parsed.signers if (c := _find(i.signer, certificates)) is not None),
+        (
+            (i, certificates[k])
+            for i in parsed.signers
+            if (k := _position(i.signer, ders, certificates)) is not None
+        ),
         (parsed.signers[0], None),
     )
     digest = DigestAlgorithm.from_oid(info.digest_oid)
@@ -183,7 +188,7 @@ def verify(
         signing_time=None if attributes is None else attributes.signing_time,
         capabilities=_known_ciphers(capabilities),
         capability_oids=tuple(cap.oid for cap in capabilities),
-        encryption_certificate=_encryption_certificate(attributes, certificates),
+        encryption_certificate=_encryption_certificate(attributes, ders, certificates),
         content=content,
         reasons=tuple(reasons),
     )
@@ -349,25 +354,55 @@ def _same_name(left: bytes, right: bytes) -> bool:
 
 
 def _find(
-    reference: asn1.KeyReference, certificates: Sequence[x509.Certificate]
+    reference: asn1.KeyReference,
+    ders: tuple[bytes, ...],
+    certificates: Sequence[x509.Certificate],
 ) -> x509.Certificate | None:
-    return next((c for c in certificates if _matches(reference, c)), None)
+    position = _position(reference, ders, certificates)
+    return None if position is None else certificates[position]
+
+
+def _position(
+    reference: asn1.KeyReference,
+    ders: tuple[bytes, ...],
+    certificates: Sequence[x509.Certificate],
+) -> int | None:
+    """The index in ``certificates`` (loaded from ``ders``) of the one ``reference`` names."""
+    if sum(map(len, ders)) > _MAX_CACHED_CERTIFICATES:
+        return _search(reference, certificates)
+    return _cached_position(reference, ders)
+
+
+def _search(reference: asn1.KeyReference, certificates: Sequence[x509.Certificate]) -> int | None:
+    return next((i for i, c in enumerate(certificates) if _matches(reference, c)), None)
+
+
+_MAX_CACHED_CERTIFICATES = 64 * 1024
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_position(reference: asn1.KeyReference, ders: tuple[bytes, ...]) -> int | None:
+    # Keyed on immutable values, a frozen reference and the carried certificates' DER
+    # (cheap to hash, unlike x509.Certificate): a mailbox names the same few signers.
+    return _search(reference, _load_certificates(ders))
 
 
 def _encryption_certificate(
-    attributes: asn1.SignedAttributes | None, certificates: Sequence[x509.Certificate]
+    attributes: asn1.SignedAttributes | None,
+    ders: tuple[bytes, ...],
+    certificates: Sequence[x509.Certificate],
 ) -> x509.Certificate | None:
     """The certificate named by SMIMEEncryptionKeyPreference (RFC 8551 §2.5.3) or,
     failing that, by Microsoft's 1.3.6.1.4.1.311.16.4 attribute."""
     if attributes is None:
         return None
     if attributes.encryption_key_preference is not None:
-        found = _find(attributes.encryption_key_preference, certificates)
+        found = _find(attributes.encryption_key_preference, ders, certificates)
         if found is not None:
             return found
     if attributes.microsoft_encryption_key is not None:
         reference = asn1.KeyReference(issuer_serial=attributes.microsoft_encryption_key)
-        return _find(reference, certificates)
+        return _find(reference, ders, certificates)
     return None
 
 
@@ -401,12 +436,17 @@ def _address_match(
     if signer is None:
         reasons.append("no signer certificate to match the sender's address against")
         return AddressMatch.MISMATCH
-    names = certificate_emails(signer)
+    names = _certificate_emails(signer)
     if any(_same_address(a, n) for a in addresses for n in names):
         return AddressMatch.MATCH
     listed = ", ".join(names) if names else "no email address"
     reasons.append(f"sender {', '.join(addresses)} is not in the certificate ({listed})")
     return AddressMatch.MISMATCH
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate_emails(certificate: x509.Certificate) -> tuple[str, ...]:
+    return certificate_emails(certificate)  # keyed on the (immutable) certificate
 
 
 def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
