@@ -11,14 +11,12 @@ what they judge: problems are findings, and a check that crashes becomes an
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Iterator, Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -34,7 +32,7 @@ from engine.mime import EntityKind, classify, pkcs7_payload, split_message
 from engine.policy import Policy, Verdict, curve_label
 from engine.revocation import check_revocation
 from engine.rules import AllOf, AnyOf, Check, Single, finding
-from engine.trust import CertificatePurpose, TrustCache, TrustResult, validate_certificate
+from engine.trust import TrustCache
 from engine.verification import AddressMatch, VerificationResult, verify
 
 MAX_DEPTH = 8
@@ -499,55 +497,6 @@ def check_message(
             break
         current = entity
     return tuple(found)
-
-
-class BoundedTrustCache(TrustCache):
-    """A :class:`TrustCache` that keeps the ``size`` most recently used results.
-
-    A result depends only on its inputs, so one cache can serve many scenarios.
-    """
-
-    def __init__(self, size: int = 1024) -> None:
-        super().__init__()
-        self._size = size
-        self._recent: collections.OrderedDict[tuple[object, ...], TrustResult] = (
-            collections.OrderedDict()
-        )
-
-    def validate(
-        self,
-        certificate: x509.Certificate,
-        *,
-        intermediates: Sequence[x509.Certificate],
-        anchors: Sequence[x509.Certificate],
-        at: dt.datetime,
-        crls: Sequence[x509.CertificateRevocationList] = (),
-        purpose: CertificatePurpose = CertificatePurpose.SIGNING,
-    ) -> TrustResult:
-        key = (
-            certificate,
-            tuple(intermediates),
-            tuple(anchors),
-            at,
-            tuple(crl.public_bytes(serialization.Encoding.DER) for crl in crls),
-            purpose,
-        )
-        found = self._recent.get(key)
-        if found is not None:
-            self._recent.move_to_end(key)
-            return found
-        found = validate_certificate(
-            certificate,
-            intermediates=intermediates,
-            anchors=anchors,
-            at=at,
-            crls=crls,
-            purpose=purpose,
-        )
-        self._recent[key] = found
-        if len(self._recent) > self._size:
-            self._recent.popitem(last=False)
-        return found
 
 
 def _open(current: bytes, credentials: Sequence[Credential]) -> bytes | None:

@@ -9,6 +9,7 @@ certificate is a status, never an exception.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import enum
@@ -151,12 +152,18 @@ def validate_certificate(
 class TrustCache:
     """Remembers validation results, for checking many messages from the same signers.
 
-    A result depends only on its inputs, so a batch (``smime-harness verify``
-    with many files) validates each distinct signer and chain once.
+    A result depends only on its inputs, so a batch (``smime-harness verify`` with many
+    files) or a whole scenario run validates each distinct signer and chain once. It keeps
+    the ``size`` most recently used results, so a long run stays bounded.
     """
 
-    def __init__(self) -> None:
-        self._results: dict[tuple[object, ...], TrustResult] = {}
+    def __init__(self, size: int = 4096) -> None:
+        if size < 1:
+            raise InputError("a trust cache size of at least 1", str(size))
+        self._size = size
+        self._results: collections.OrderedDict[tuple[object, ...], TrustResult] = (
+            collections.OrderedDict()
+        )
 
     def validate(
         self,
@@ -177,16 +184,20 @@ class TrustCache:
             purpose,
         )
         found = self._results.get(key)
-        if found is None:
-            found = validate_certificate(
-                certificate,
-                intermediates=intermediates,
-                anchors=anchors,
-                at=at,
-                crls=crls,
-                purpose=purpose,
-            )
-            self._results[key] = found
+        if found is not None:
+            self._results.move_to_end(key)
+            return found
+        found = validate_certificate(
+            certificate,
+            intermediates=intermediates,
+            anchors=anchors,
+            at=at,
+            crls=crls,
+            purpose=purpose,
+        )
+        self._results[key] = found
+        if len(self._results) > self._size:
+            self._results.popitem(last=False)
         return found
 
     def __len__(self) -> int:

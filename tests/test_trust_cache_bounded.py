@@ -1,4 +1,4 @@
-"""The judge's shared trust cache: the same results as validating, and a bounded size."""
+"""The shared trust cache: the same results as validating, and a bounded size."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import datetime as dt
 
 from engine.authority import OrgCA
 from engine.clock import FixedClock
-from engine.compliance import BoundedTrustCache
 from engine.keys import KeyPool
-from engine.trust import validate_certificate
+from engine.trust import TrustCache, validate_certificate
 
 
 def test_bounded_cache_agrees_with_validation_and_forgets_the_oldest(
@@ -17,7 +16,7 @@ def test_bounded_cache_agrees_with_validation_and_forgets_the_oldest(
     ca = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=key_pool)
     token = ca.issue_token("a@contoso.example")
     leaf = ca.enroll("a@contoso.example", token.secret).signing.certificate
-    cache = BoundedTrustCache(size=2)
+    cache = TrustCache(size=2)
     times = [clock.now() + dt.timedelta(days=d) for d in (0, 1, 2, 400)]
     for at in times:
         expected = validate_certificate(leaf, intermediates=ca.chain, anchors=[ca.root], at=at)
@@ -26,6 +25,15 @@ def test_bounded_cache_agrees_with_validation_and_forgets_the_oldest(
         again = cache.validate(leaf, intermediates=ca.chain, anchors=[ca.root], at=at)
         assert again is found
     assert not cache.validate(leaf, intermediates=ca.chain, anchors=[ca.root], at=times[3]).trusted
-    assert len(cache._recent) == 2
+    assert len(cache) == 2
     first = cache.validate(leaf, intermediates=ca.chain, anchors=[ca.root], at=times[0])
-    assert first.trusted and len(cache._recent) == 2
+    assert first.trusted and len(cache) == 2
+
+
+def test_a_cache_of_no_results_is_refused() -> None:
+    import pytest
+
+    from engine.errors import InputError
+
+    with pytest.raises(InputError, match="at least 1"):
+        TrustCache(size=0)

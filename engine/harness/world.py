@@ -19,7 +19,7 @@ from cryptography import x509
 from engine.authority import Enrollment
 from engine.client import ContactOutcome, MailClient, ReceivedMessage, SendOutcome, SendStatus
 from engine.clock import FixedClock
-from engine.compliance import BoundedTrustCache, check_decision, check_message
+from engine.compliance import check_decision, check_message
 from engine.errors import InputError
 from engine.findings import Finding
 from engine.keys import KeySource, KeyType
@@ -28,13 +28,14 @@ from engine.organization import Organization
 from engine.policy import Policy, default_policy
 from engine.profile import DEFAULT_PROFILE, ClientProfile
 from engine.prompt import Choice, Prompt
+from engine.trust import TrustCache
 
 # Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
 SCENARIO_EPOCH = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 
 # Path validations of judged messages, shared by the worlds of one process: scenarios
 # repeat the same pool-key certificates, anchors, CRLs and times.
-_JUDGE_TRUST = BoundedTrustCache(1024)
+_JUDGE_TRUST = TrustCache(1024)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
