@@ -75,12 +75,21 @@ class SignedParts:
     signature_type: str
 
 
-class _Head:
+class HeaderBlock:
     """The parsed header block of an entity, read only. The answers the engine asks of
     it are computed once per distinct header block (see :func:`_head`)."""
 
     def __init__(self, message: Message) -> None:
         self._message = message
+
+    def get(self, name: str) -> str | None:
+        """The first field called ``name`` (case-insensitive), as written (compat32)."""
+        value = self._message.get(name)
+        return None if value is None else str(value)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every field called ``name`` (case-insensitive), in order, as written."""
+        return [str(value) for value in self._message.get_all(name, [])]
 
     @functools.cached_property
     def content_type(self) -> str:
@@ -106,8 +115,10 @@ class _Head:
         return str(self._message.get("Content-Transfer-Encoding", "")).strip().lower()
 
 
-def _parse_headers(data: bytes) -> _Head:
-    return _head_split(data)[0]  # without a copy of the body
+def header_block(data: bytes) -> HeaderBlock:
+    """The headers of a message or entity as the email parser reads them, without
+    copying its body (RFC 5322 §2.1: the header block ends at the first empty line)."""
+    return _head_split(data)[0]
 
 
 # The email parser's header-line test (email.feedparser.headerRE), on bytes.
@@ -116,19 +127,16 @@ _HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 _CRLF_HEAD = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])[^\r\n]*\r\n)*\r\n")
 
 
-def _parse_whole(data: bytes) -> tuple[Message, bytes]:
+def _parse_headers_only(data: bytes) -> tuple[Message, bytes]:
+    """The email parser's headers of ``data`` and what it keeps as body: the body of a
+    whole entity, or of a header block a "From " last line the parser takes as body."""
     # Latin-1 maps each byte to one character and back, so header values and the
     # body (kept unparsed with headersonly) come back as the exact original bytes.
     message = Parser(policy=policy.compat32).parsestr(data.decode("latin-1"), headersonly=True)
     return message, _raw_body(message)
 
 
-def _parse_head(head: bytes) -> tuple[Message, bytes]:
-    message = Parser(policy=policy.compat32).parsestr(head.decode("latin-1"), headersonly=True)
-    return message, _raw_body(message)  # a "From " last header line the parser takes as body
-
-
-def _head(data: bytes) -> tuple[_Head, bytes]:
+def _head(data: bytes) -> tuple[HeaderBlock, bytes]:
     """The headers of an entity, parsed by the email package, and its raw body.
 
     Only the header block goes through the parser (once per distinct block: a
@@ -141,21 +149,21 @@ def _head(data: bytes) -> tuple[_Head, bytes]:
     return parsed, prefix + data[body_start:] if prefix else data[body_start:]
 
 
-def _head_split(data: bytes) -> tuple[_Head, bytes, int]:
+def _head_split(data: bytes) -> tuple[HeaderBlock, bytes, int]:
     """The headers, and the body as ``prefix + data[body_start:]`` (mostly no prefix),
     for callers that need not copy a large body out of ``data``."""
     split = _split_head(data)
     if split is None:
-        message, body = _parse_whole(data)
-        return _Head(message), body, len(data)
+        message, body = _parse_headers_only(data)
+        return HeaderBlock(message), body, len(data)
     head, body_start = split
     parsed, pushed_back = _cached_head(head)
     return parsed, pushed_back, body_start
 
 
-def _read_head(head: bytes) -> tuple[_Head, bytes]:
-    message, pushed_back = _parse_head(head)
-    return _Head(message), pushed_back
+def _read_head(head: bytes) -> tuple[HeaderBlock, bytes]:
+    message, pushed_back = _parse_headers_only(head)
+    return HeaderBlock(message), pushed_back
 
 
 _cached_head = LruCache(_read_head, maxsize=128, max_bytes=8192)
@@ -166,8 +174,13 @@ def _split_head(data: bytes) -> tuple[bytes, int] | None:
     headers end at the first empty line (dropped) or the first line that is no header
     line (kept as the body's first line). None when a lone CR makes the lines unclear."""
     quick = _CRLF_HEAD.match(data)
-    if quick is not None:  # CRLF header lines, then an empty line: what the loop finds
+    if quick is not None:  # CRLF header lines, then an empty line: what the scan finds
         return data[: quick.end() - 2], quick.end()
+    return _scan_head(data)
+
+
+def _scan_head(data: bytes) -> tuple[bytes, int] | None:
+    """:func:`_split_head` line by line, for any line ends."""
     position = 0
     size = len(data)
     while position < size:
@@ -226,11 +239,11 @@ def split_message(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
     split = _split_head(data)
     body: list[bytes | memoryview]
     if split is None:
-        message, whole_body = _parse_whole(data)
+        message, whole_body = _parse_headers_only(data)
         body = [whole_body]
     else:
         # The body is joined into the entity straight from ``data``: no copy of it first.
-        message, pushed_back = _parse_head(split[0])
+        message, pushed_back = _parse_headers_only(split[0])
         body = [pushed_back, memoryview(data)[split[1] :]]
     outer = [(n, v) for n, v in message.items() if not _is_content_header(n)]
     content = [(n, v) for n, v in message.items() if _is_content_header(n)]
@@ -243,7 +256,7 @@ def split_message(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
         entity_message = Message(policy=policy.compat32)
         for name, value in content:
             entity_message.set_raw(name, value)
-        _cached_head.put(head, (_Head(entity_message), b""))
+        _cached_head.put(head, (HeaderBlock(entity_message), b""))
     return outer, b"".join((head, CRLF, *body))
 
 
@@ -276,12 +289,12 @@ def canonicalize(entity: bytes) -> bytes:
 
 def content_type(entity: bytes) -> str:
     """The lower-case ``type/subtype`` of an entity (text/plain when absent)."""
-    return _parse_headers(entity).content_type
+    return header_block(entity).content_type
 
 
 def classify(entity: bytes) -> EntityKind:
     """Say what kind of S/MIME entity this is; legacy ``x-pkcs7-*`` types count too."""
-    head = _parse_headers(entity)
+    head = header_block(entity)
     ctype = head.content_type
     if ctype == "multipart/signed":
         return EntityKind.SIGNED_MULTIPART
@@ -308,7 +321,7 @@ _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 _NOT_BASE64 = bytes(b for b in range(256) if b not in _BASE64_ALPHABET)
 
 
-def _decoded_body(head: _Head, data: bytes, body_start: int, *, what: str) -> bytes:
+def _decoded_body(head: HeaderBlock, data: bytes, body_start: int, *, what: str) -> bytes:
     """The body ``data[body_start:]``, transfer-decoded."""
     encoding = head.transfer_encoding
     if encoding == "base64":

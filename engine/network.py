@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from email import message_from_bytes, policy
 from email.utils import getaddresses
 
 from cryptography import x509
 
 from engine.contacts import normalize_address
 from engine.errors import InputError
+from engine.mime import header_block
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,10 +62,8 @@ class MailServer:
 
 def recipients_of(message: bytes) -> tuple[str, ...]:
     """The To, Cc and Bcc addresses of an RFC 5322 message, in order, without duplicates."""
-    parsed = message_from_bytes(message, policy=policy.compat32)
-    fields: list[str] = []
-    for name in ("To", "Cc", "Bcc"):
-        fields.extend(str(value) for value in parsed.get_all(name, []))
+    head = header_block(message)
+    fields = [value for name in ("To", "Cc", "Bcc") for value in head.get_all(name)]
     seen: dict[str, str] = {}
     for _, address in getaddresses(fields):
         if address:

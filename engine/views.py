@@ -140,6 +140,8 @@ def verification_view(result: VerificationResult) -> dict[str, Any]:
 
 def decryption_view(result: DecryptResult) -> dict[str, Any]:
     """The ``decrypt --json`` document: algorithms and layer, never the content."""
+    from engine.mime import content_type
+
     return {
         "status": "decrypted",
         "content_encryption": result.cipher.value,
@@ -149,13 +151,6 @@ def decryption_view(result: DecryptResult) -> dict[str, Any]:
         "recipients": result.recipients,
         # What was inside: the MIME type a person cares about (multipart/signed when
         # signed-then-encrypted), and the CMS content type it travelled as (RFC 5652 §6.1).
-        "inner_content_type": _mime_type(result.content),
+        "inner_content_type": content_type(result.content),
         "cms_content_type": result.inner_content_type,
     }
-
-
-def _mime_type(entity: bytes) -> str:
-    from email import message_from_bytes, policy
-
-    message = message_from_bytes(entity, policy=policy.compat32)
-    return message.get_content_type()

@@ -378,24 +378,6 @@ def test_signed_headers_from_the_template_are_what_the_email_package_writes(mica
         assert mime._signed_headers(micalg, boundary) == mime._signed_header_lines(micalg, boundary)
 
 
-def _line_by_line_split_head(data: bytes) -> tuple[bytes, int] | None:
-    # _split_head without its one-regex shortcut for CRLF header blocks.
-    position, size = 0, len(data)
-    while position < size:
-        end = data.find(b"\n", position)
-        line_end = size if end < 0 else end + 1
-        line = data[position:line_end]
-        if line in (b"\r\n", b"\n"):
-            return data[:position], line_end
-        text = line[:-2] if line.endswith(b"\r\n") else line.rstrip(b"\n")
-        if b"\r" in text:
-            return None
-        if not mime._HEADER_LINE.match(line):
-            return data[:position], position
-        position = line_end
-    return data, size
-
-
 _HEAD_PIECES = st.sampled_from(
     [b"\r\n", b"\n", b"\r", b"A: b", b"From x", b"From: y", b" c", b"\tc", b":", b"x", b"\x80"]
 )
@@ -404,4 +386,22 @@ _HEAD_PIECES = st.sampled_from(
 @given(st.lists(_HEAD_PIECES, max_size=12).map(b"".join))
 @settings(max_examples=400)
 def test_split_head_shortcut_finds_what_the_line_loop_finds(data: bytes) -> None:
-    assert mime._split_head(data) == _line_by_line_split_head(data)
+    assert mime._split_head(data) == mime._scan_head(data)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"From: A <a@example.com>\r\nTo: b@example.com,\r\n c@example.com\r\nTo: d@example.com\r\n"
+        b"Cc: e@example.com\r\n\r\nTo: not-a-header@example.com\r\n",
+        b"To: b@example.com\nSubject: lf only\n\nbody\n",
+        b"From: a@example.com\r\nX: lone\rcr\r\n\r\nbody",
+        b"To: b@example.com",
+    ],
+)
+def test_header_block_reads_fields_like_a_whole_message_parse(message: bytes) -> None:
+    head = mime.header_block(message)
+    fresh = email.message_from_bytes(message, policy=policy.compat32)
+    for name in ("From", "To", "Cc", "Bcc", "Subject", "X"):
+        assert head.get(name) == (None if fresh.get(name) is None else str(fresh.get(name)))
+        assert head.get_all(name) == [str(v) for v in fresh.get_all(name, [])]

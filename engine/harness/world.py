@@ -23,6 +23,7 @@ from engine.compliance import check_decision, check_message
 from engine.errors import InputError
 from engine.findings import Finding
 from engine.keys import KeySource, KeyType
+from engine.mime import header_block
 from engine.network import MailNetwork
 from engine.organization import Organization
 from engine.policy import Policy, default_policy
@@ -413,11 +414,9 @@ def _kind(outcome: SendOutcome) -> str:
 
 def _content_kind(message: bytes) -> str:
     """signed, encrypted or plain, from the top-level Content-Type (RFC 8551 §3.9)."""
-    from email import message_from_bytes, policy
-
-    parsed = message_from_bytes(_head(message), policy=policy.compat32)
-    content_type = parsed.get_content_type()
-    smime_type = str(parsed.get_param("smime-type", "", header="Content-Type") or "").lower()
+    head = header_block(message)
+    content_type = head.content_type
+    smime_type = str(head.param("smime-type") or "").lower()
     if content_type == "multipart/signed" or smime_type in ("signed-data", "certs-only"):
         return "signed"
     if content_type in ("application/pkcs7-mime", "application/x-pkcs7-mime"):
@@ -428,14 +427,6 @@ def _content_kind(message: bytes) -> str:
 
 
 def _from(message: bytes) -> str:
-    from email import message_from_bytes, policy
     from email.utils import parseaddr
 
-    parsed = message_from_bytes(_head(message), policy=policy.compat32)
-    return parseaddr(str(parsed.get("From", "")))[1].lower()
-
-
-def _head(message: bytes) -> bytes:
-    """The message through its first empty line: all the parser reads headers from."""
-    ends = [i for i in (message.find(b"\n\n"), message.find(b"\n\r\n")) if i >= 0]
-    return message[: min(ends) + 1] if ends else message
+    return parseaddr(header_block(message).get("From") or "")[1].lower()
