@@ -356,11 +356,12 @@ def pkcs7_payload(entity: bytes) -> bytes:
 
 def pkcs7_mime_entity(der: bytes, smime_type: str) -> bytes:
     """An application/pkcs7-mime entity carrying ``der`` in base64 (RFC 8551 §3.2)."""
-    return b"".join((_pkcs7_mime_headers(smime_type), *_base64_blocks(der)))
+    return pkcs7_mime_message((), der, smime_type)
 
 
 def pkcs7_mime_message(headers: Sequence[tuple[str, str]], der: bytes, smime_type: str) -> bytes:
-    """``join_message(headers, pkcs7_mime_entity(der, smime_type))``, joined once."""
+    """``join_message(headers, pkcs7_mime_entity(der, smime_type))``, joined once: a large
+    message is not copied a second time to put the outer headers in front."""
     blocks = _base64_blocks(der)
     return b"".join((_header_lines(headers), _pkcs7_mime_headers(smime_type), *blocks))
 

@@ -23,7 +23,7 @@ from engine.mime import (
     is_bare_entity,
     join_message,
     multipart_signed_entity,
-    pkcs7_mime_entity,
+    pkcs7_mime_message,
     seven_bit,
     split_message,
     with_mime_version,
@@ -110,14 +110,12 @@ def sign(
         signature=signature,
         certificates=[c.public_bytes(serialization.Encoding.DER) for c in certificates],
     )
-    if opaque:
-        wrapped = pkcs7_mime_entity(der, "signed-data")
-    else:
-        wrapped = multipart_signed_entity(content, der, digest.micalg)
     outer = with_mime_version(headers)
     if is_bare_entity(headers):
         outer = [h for h in outer if h[0].lower() == "mime-version"]
-    return join_message(outer, wrapped)
+    if opaque:
+        return pkcs7_mime_message(outer, der, "signed-data")
+    return join_message(outer, multipart_signed_entity(content, der, digest.micalg))
 
 
 def issuer_serial(certificate: x509.Certificate) -> asn1.IssuerSerial:
