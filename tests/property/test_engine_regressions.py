@@ -9,6 +9,7 @@ from cryptography import x509
 
 from engine.authority import CertificateSpec, OrgCA
 from engine.clock import FixedClock
+from engine.credential import Credential
 from engine.errors import CertificateError, InputError
 from engine.keys import KeyPool, KeyType
 from tests.property.world import EPOCH
@@ -111,33 +112,42 @@ def _with_bad_curve(certificate_der: bytes) -> bytes:
     return certificate_der.replace(good, bytes.fromhex("06082b8648ce3d030107"), 1)
 
 
+def _ec_signer(ca: OrgCA, key_pool: KeyPool) -> Credential:
+    spec = CertificateSpec(
+        email="a@contoso.example", key_type=KeyType.EC_P256, key=key_pool.key(KeyType.EC_P256, 0)
+    )
+    return ca.issue(spec)
+
+
+def _opaque_carrying(signer: Credential, carried: bytes, instead: bytes) -> bytes:
+    """An opaque signed message from ``signer`` whose SignedData carries ``instead`` where
+    it carried the certificate ``carried`` (DER); the signature itself is left as it was."""
+    import base64
+
+    from engine.signing import sign
+
+    message = sign(b"Subject: x\r\n\r\nhello\r\n", signer, clock=FixedClock(EPOCH), opaque=True)
+    head, _, body = message.partition(b"\r\n\r\n")
+    der = base64.b64decode(body)
+    assert carried in der
+    wrapped = base64.encodebytes(der.replace(carried, instead, 1)).replace(b"\n", b"\r\n")
+    return head + b"\r\n\r\n" + wrapped
+
+
 def test_a_signer_key_cryptography_cannot_load_is_not_intact_and_inspect_describes_it(
     key_pool: KeyPool,
 ) -> None:
     # Found by fuzzing signed messages: a mutated curve OID in the signer's certificate made
     # verify raise ValueError('Invalid key') / UnsupportedAlgorithm and inspect crash.
-    import base64
-
     from cryptography.hazmat.primitives import serialization
 
     from engine.inspection import inspect
-    from engine.signing import sign
     from engine.verification import verify
 
     ca = _ca(key_pool)
-    signer = ca.issue(
-        CertificateSpec(
-            email="a@contoso.example",
-            key_type=KeyType.EC_P256,
-            key=key_pool.key(KeyType.EC_P256, 0),
-        )
-    )
-    message = sign(b"Subject: x\r\n\r\nhello\r\n", signer, clock=FixedClock(EPOCH), opaque=True)
-    head, _, body = message.partition(b"\r\n\r\n")
-    der = base64.b64decode(body)
+    signer = _ec_signer(ca, key_pool)
     cert = signer.certificate.public_bytes(serialization.Encoding.DER)
-    broken_der = der.replace(cert, _with_bad_curve(cert), 1)
-    broken = head + b"\r\n\r\n" + base64.encodebytes(broken_der).replace(b"\n", b"\r\n")
+    broken = _opaque_carrying(signer, cert, _with_bad_curve(cert))
     result = verify(broken, anchors=[ca.root], at=EPOCH)
     assert not result.intact
     layers = inspect(broken)
@@ -150,24 +160,15 @@ def test_a_carried_certificate_with_a_malformed_issuer_is_a_decode_error(
     # Found by fuzzing signed messages: cryptography parses names lazily, so a certificate
     # with a broken issuer Name loaded fine and then raised ValueError ('error parsing asn1
     # value ... location: ["issuer"]') out of path building (verify) and inspect's view.
-    import base64
-
     from cryptography.hazmat.primitives import serialization
 
     from engine.credential import load_certificates
     from engine.errors import DecodeError
     from engine.inspection import inspect
-    from engine.signing import sign
     from engine.verification import verify
 
     ca = _ca(key_pool)
-    signer = ca.issue(
-        CertificateSpec(
-            email="a@contoso.example",
-            key_type=KeyType.EC_P256,
-            key=key_pool.key(KeyType.EC_P256, 0),
-        )
-    )
+    signer = _ec_signer(ca, key_pool)
     root = ca.root.public_bytes(serialization.Encoding.DER)
     issuer = ca.root.issuer.public_bytes()
     # Break the PrintableString/UTF8String tag inside the root's issuer Name only.
@@ -175,10 +176,7 @@ def test_a_carried_certificate_with_a_malformed_issuer_is_a_decode_error(
     broken_root = root[:at] + b"\x01" + root[at + 1 :]
     with pytest.raises(DecodeError):
         load_certificates(broken_root)
-    message = sign(b"Subject: x\r\n\r\nhello\r\n", signer, clock=FixedClock(EPOCH), opaque=True)
-    head, _, body = message.partition(b"\r\n\r\n")
-    der = base64.b64decode(body).replace(root, broken_root, 1)
-    broken = head + b"\r\n\r\n" + base64.encodebytes(der).replace(b"\n", b"\r\n")
+    broken = _opaque_carrying(signer, root, broken_root)
     with pytest.raises(DecodeError):
         verify(broken, anchors=[ca.root], at=EPOCH)
     with pytest.raises(DecodeError):
