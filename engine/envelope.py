@@ -379,8 +379,8 @@ def decrypt_content(der: bytes, credential: Credential) -> DecryptResult:
 def _find_recipient(
     recipients: Sequence[asn1.Recipient], certificate: x509.Certificate
 ) -> tuple[asn1.KeyTransRecipient | asn1.KeyAgreeRecipient, asn1.RecipientId] | None:
-    issuer = certificate.issuer.public_bytes()
-    serial = certificate.serial_number
+    named = asn1.IssuerSerial.of(certificate)  # cached per certificate
+    issuer, serial = named.issuer, named.serial
     ski = _subject_key_identifier(certificate)
 
     def names(rid: asn1.RecipientId) -> bool:

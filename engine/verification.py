@@ -329,7 +329,7 @@ def _matches(reference: asn1.KeyReference, certificate: x509.Certificate) -> boo
         wanted = reference.issuer_serial
         if certificate.serial_number != wanted.serial:
             return False
-        issuer = _issuer_der(certificate)
+        issuer = asn1.IssuerSerial.of(certificate).issuer  # cached per certificate
         return issuer == wanted.issuer or _same_name(issuer, wanted.issuer)
     if reference.subject_key_identifier is not None:
         try:
@@ -338,11 +338,6 @@ def _matches(reference: asn1.KeyReference, certificate: x509.Certificate) -> boo
             return False
         return ski.value.digest == reference.subject_key_identifier
     return False
-
-
-@functools.lru_cache(maxsize=256)
-def _issuer_der(certificate: x509.Certificate) -> bytes:
-    return certificate.issuer.public_bytes()  # keyed on the (immutable) certificate
 
 
 def _same_name(left: bytes, right: bytes) -> bool:
