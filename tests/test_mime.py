@@ -296,27 +296,9 @@ def test_seven_bit_preserves_text(text: str) -> None:
 
 
 def _regex_boundary_positions(body: bytes, boundary: bytes) -> list[tuple[int, int, bool]]:
-    # The delimiter line of RFC 2046 §5.1.1 as one regex per boundary, tried where the
-    # boundary occurs: what _boundary_positions did before it stopped compiling one.
+    # The delimiter line of RFC 2046 §5.1.1 as one regex, tried at every offset.
     pattern = re.compile(rb"(?:\A|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?:\r?\n|\Z)")
-    marker = b"--" + boundary
-    positions: list[tuple[int, int, bool]] = []
-    last_end = 0
-    index = body.find(marker)
-    while index >= 0:
-        found = None
-        for start in (index - 2, index - 1, index):
-            if start >= last_end:
-                found = pattern.match(body, start)
-                if found is not None:
-                    break
-        if found is None:
-            index = body.find(marker, index + 1)
-            continue
-        positions.append((found.start(), found.end(), found.group(1) is not None))
-        last_end = found.end()
-        index = body.find(marker, max(last_end, found.start() + 1))
-    return positions
+    return [(m.start(), m.end(), m.group(1) is not None) for m in pattern.finditer(body)]
 
 
 _PIECES = st.sampled_from(
