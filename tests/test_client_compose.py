@@ -1,4 +1,5 @@
-"""The client's direct text/plain writer and body reader agree with the email package."""
+"""The client's quick text/plain writer (a compat32 Message) and body reader agree with
+what EmailMessage writes and get_content reads."""
 
 from __future__ import annotations
 
