@@ -119,9 +119,9 @@ def encrypt(
     authEnveloped-data for GCM (RFC 8551 §3.2.2, §3.4).
     """
     headers, entity = split_message(message)
-    content = canonicalize(entity)
-    del entity  # a large message is held once, not twice, while it is encrypted
-    der = encrypt_content(
+    content = asn1.Handover(canonicalize(entity))
+    del entity  # the canonical entity is held by ``content`` only, and let go once encrypted
+    der = _encrypt_content(
         content,
         recipients,
         cipher=cipher,
@@ -129,7 +129,6 @@ def encrypt(
         identifier=identifier,
         ukm=ukm,
     )
-    del content
     smime_type = "authEnveloped-data" if cipher.authenticated else "enveloped-data"
     outer = headers if is_bare_entity(headers) else with_mime_version(headers)
     return pkcs7_mime_message(outer, der, smime_type)
@@ -174,6 +173,27 @@ def encrypt_content(
     RSA recipients get ``key_transport``; EC recipients always get ECDH key agreement
     (RFC 5753), with ``ukm`` as user keying material when given.
     """
+    return _encrypt_content(
+        asn1.Handover(content),
+        recipients,
+        cipher=cipher,
+        key_transport=key_transport,
+        identifier=identifier,
+        ukm=ukm,
+    )
+
+
+def _encrypt_content(
+    handed: asn1.Handover[bytes],
+    recipients: Sequence[x509.Certificate],
+    *,
+    cipher: ContentCipher,
+    key_transport: KeyTransport,
+    identifier: RecipientIdentifier,
+    ukm: bytes | None,
+) -> bytes:
+    # A large message: the plaintext is let go once encrypted and the ciphertext once
+    # encoded, so that the DER encoding's copies do not add up with them.
     if not recipients:
         raise InputError("at least one recipient certificate", "none")
     if cipher.legacy:
@@ -189,6 +209,7 @@ def encrypt_content(
                 f"ecdh for {rsa_recipient.subject.rfc4514_string()}",
             )
     cek = os.urandom(cipher.key_size)
+    content = handed.take()
     infos = tuple(
         _recipient_info(certificate, cek, cipher, key_transport, identifier, ukm)
         for certificate in recipients
@@ -198,6 +219,7 @@ def encrypt_content(
         encryptor = Cipher(algorithms.AES(cek), modes.GCM(nonce)).encryptor()
         # RFC 5083 §2.2: no authAttrs, so no additional authenticated data.
         ciphertext = encryptor.update(content) + encryptor.finalize()
+        del content
         message = asn1.EnvelopedMessage(
             authenticated=True,
             recipients=infos,
@@ -208,6 +230,7 @@ def encrypt_content(
             encrypted_content=ciphertext,
             mac=encryptor.tag,
         )
+        del ciphertext  # held once, in the message
     else:
         iv = os.urandom(16)
         # RFC 5652 §6.3 padding: only the last, partial block is padded (no padded copy).
@@ -216,6 +239,7 @@ def encrypt_content(
         last = padder.update(content[whole:]) + padder.finalize()
         cbc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
         parts = (cbc.update(memoryview(content)[:whole]), cbc.update(last), cbc.finalize())
+        del content
         message = asn1.EnvelopedMessage(
             authenticated=False,
             recipients=infos,
@@ -225,7 +249,9 @@ def encrypt_content(
             encrypted_content=b"".join(parts),
         )
         del parts  # the ciphertext is held once, in the message
-    return asn1.encode_enveloped(message)
+    handed_on = asn1.Handover(message)
+    del message
+    return asn1.encode_enveloped_from(handed_on)
 
 
 def _recipient_info(

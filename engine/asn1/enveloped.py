@@ -13,13 +13,15 @@ clients emit it; building always produces DER.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
+from typing import Generic, TypeVar
 
 from asn1crypto import algos, cms, core, keys, x509
 
-from engine.asn1 import der
 from engine.asn1.memo import memoize
 from engine.asn1.signed import IssuerSerial as IssuerSerial  # one type for both content types
+from engine.asn1.signed import frozen
 from engine.errors import DecodeError, InputError, SmimeError, UnsupportedAlgorithmError
 
 DATA = "1.2.840.113549.1.7.1"
@@ -51,6 +53,8 @@ _GCM_OIDS = frozenset(
         "2.16.840.1.101.3.4.1.46",  # id-aes256-GCM
     }
 )
+
+_T = TypeVar("_T")
 
 _CONTENT_TYPE_NAMES = {
     DATA: "Data",
@@ -169,67 +173,103 @@ class EnvelopedMessage:
 # --- building ---------------------------------------------------------------------------------
 
 
+class Handover(Generic[_T]):
+    """A large value passed on with its only reference, so that the receiver, once it
+    has taken it, can let it go as soon as it no longer needs it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: _T) -> None:
+        self._value: _T | None = value
+
+    def take(self) -> _T:
+        value = self._value
+        if value is None:
+            raise InputError("a value not taken yet", "one already taken")
+        self._value = None
+        return value
+
+
 def encode_enveloped(message: EnvelopedMessage) -> bytes:
-    """DER ContentInfo holding an EnvelopedData or AuthEnvelopedData.
+    """DER ContentInfo holding an EnvelopedData or AuthEnvelopedData (RFC 5652 §6.1,
+    RFC 5083 §2.1)."""
+    return encode_enveloped_from(Handover(message))
 
-    Written with :mod:`engine.asn1.der`, so the encrypted content is copied once;
-    the encodings are those of the asn1crypto schema (RFC 5652 §6.1, RFC 5083 §2.1).
+
+def encode_enveloped_from(handed: Handover[EnvelopedMessage]) -> bytes:
+    """:func:`encode_enveloped` of a message nothing else holds: its encrypted content
+    is let go once the level above holds its encoding.
+
+    asn1crypto copies the content into every level it encodes; each level here is
+    encoded once, innermost first, and dropped when its parent holds the encoding,
+    so about three copies of a large content are alive at once, never more.
     """
-    recipient_infos = der.set_of(_recipient_info_der(r) for r in message.recipients)
-    if message.algorithm_oid in _GCM_OIDS:
-        # RFC 5084 §3.2: aes-ICVlen DEFAULT 12 is left out when it is 12.
-        icv_length = message.icv_length or 16
-        params: der.Part = der.sequence(
-            der.octet_string(message.iv), b"" if icv_length == 12 else der.integer(icv_length)
-        )
-    elif message.algorithm_oid in _CBC_OIDS:
-        params = der.octet_string(message.iv)
-    else:
-        raise UnsupportedAlgorithmError("content-encryption algorithm", message.algorithm_oid)
-    content_info = der.sequence(
-        der.oid(message.content_type),
-        der.sequence(der.oid(message.algorithm_oid), params),
-        # encryptedContent [0] IMPLICIT OCTET STRING
-        der.tlv(der.context(0, constructed=False), message.encrypted_content),
+    message = handed.take()
+    authenticated = message.authenticated
+    if authenticated and message.auth_attributes is not None:
+        raise InputError("AuthEnvelopedData without authAttrs", "authAttrs to encode")
+    recipient_infos = frozen(
+        cms.RecipientInfos([_recipient_info(recipient) for recipient in message.recipients])
     )
-    if message.authenticated:
-        if message.auth_attributes is not None:
-            raise InputError("AuthEnvelopedData without authAttrs", "authAttrs to encode")
+    version = "v0" if authenticated else _enveloped_version(message.recipients)
+    mac = message.mac or b""
+    encrypted = cms.EncryptedContentInfo(
+        {
+            "content_type": _content_type(message.content_type),
+            "content_encryption_algorithm": _content_encryption_algorithm(
+                message.algorithm_oid, message.iv, message.icv_length
+            ),
+            "encrypted_content": message.encrypted_content,
+        }
+    )
+    del message  # the encrypted content lives on in ``encrypted`` only
+    content_info = frozen(encrypted)
+    del encrypted
+    if authenticated:
         # RFC 5083 §2.1: version is always 0.
-        body = der.sequence(
-            der.integer(0), recipient_infos, content_info, der.octet_string(message.mac or b"")
+        body: core.Asn1Value = cms.AuthEnvelopedData(
+            {
+                "version": version,
+                "recipient_infos": recipient_infos,
+                "auth_encrypted_content_info": content_info,
+                "mac": mac,
+            }
         )
-        content_type = AUTH_ENVELOPED_DATA
+        content_type = "authenticated_enveloped_data"
     else:
-        version = 0 if _enveloped_version(message.recipients) == "v0" else 2
-        body = der.sequence(der.integer(version), recipient_infos, content_info)
-        content_type = ENVELOPED_DATA
-    return bytes(der.sequence(der.oid(content_type), der.tlv(der.context(0), body)))
-
-
-def _recipient_info_der(recipient: Recipient) -> bytes:
-    # The common case -- RSA PKCS #1 v1.5 key transport -- directly; the rest via asn1crypto.
-    if (
-        isinstance(recipient, KeyTransRecipient)
-        and recipient.oaep is None
-        and recipient.algorithm_oid == RSAES_PKCS1_V1_5
-    ):
-        if isinstance(recipient.rid, IssuerSerial):
-            version = 0
-            rid: der.Part = der.sequence(recipient.rid.issuer, der.integer(recipient.rid.serial))
-        else:
-            version = 2  # RFC 5652 §6.2.1
-            rid = der.tlv(der.context(0, constructed=False), recipient.rid.key_identifier)
-        return bytes(
-            der.sequence(
-                der.integer(version),
-                rid,
-                # asn1crypto writes rsaEncryption with NULL parameters (RFC 3370 §4.2.1).
-                der.sequence(der.oid(RSAES_PKCS1_V1_5), der.null()),
-                der.octet_string(recipient.encrypted_key),
-            )
+        body = cms.EnvelopedData(
+            {
+                "version": version,
+                "recipient_infos": recipient_infos,
+                "encrypted_content_info": content_info,
+            }
         )
-    return bytes(_recipient_info(recipient).dump())
+        content_type = "enveloped_data"
+    del content_info
+    body = frozen(body, explicit=0)  # content [0] EXPLICIT
+    info = frozen(cms.ContentInfo({"content_type": content_type, "content": body}))
+    del body
+    return bytes(info.dump())
+
+
+@functools.lru_cache(maxsize=16)
+def _content_type(oid: str) -> cms.ContentType:
+    return frozen(cms.ContentType(oid))
+
+
+def _content_encryption_algorithm(
+    oid: str, iv: bytes, icv_length: int | None
+) -> cms.EncryptionAlgorithm:
+    if oid in _GCM_OIDS:
+        # RFC 5084 §3.2; asn1crypto leaves out aes-ICVlen when it is the DEFAULT 12.
+        params: core.Asn1Value = _GCMParameters({"aes_nonce": iv, "aes_icvlen": icv_length or 16})
+    elif oid in _CBC_OIDS:
+        params = core.OctetString(iv)
+    else:
+        raise UnsupportedAlgorithmError("content-encryption algorithm", oid)
+    return frozen(
+        cms.EncryptionAlgorithm({"algorithm": oid, "parameters": core.Any.load(params.dump())})
+    )
 
 
 def _enveloped_version(recipients: Sequence[Recipient]) -> str:
@@ -243,36 +283,39 @@ def _enveloped_version(recipients: Sequence[Recipient]) -> str:
 
 def _recipient_info(recipient: Recipient) -> cms.RecipientInfo:
     if isinstance(recipient, KeyTransRecipient):
-        if isinstance(recipient.rid, IssuerSerial):
-            rid = cms.RecipientIdentifier(
-                name="issuer_and_serial_number", value=_issuer_and_serial(recipient.rid)
-            )
-            version = "v0"
-        else:
-            rid = cms.RecipientIdentifier(
-                name="subject_key_identifier", value=recipient.rid.key_identifier
-            )
-            version = "v2"  # RFC 5652 §6.2.1
-        return cms.RecipientInfo(
-            name="ktri",
-            value=cms.KeyTransRecipientInfo(
-                {
-                    "version": version,
-                    "rid": rid,
-                    "key_encryption_algorithm": _key_transport_algorithm(recipient),
-                    "encrypted_key": recipient.encrypted_key,
-                }
-            ),
+        # RFC 5652 §6.2.1: version 0 for issuerAndSerialNumber, 2 for subjectKeyIdentifier.
+        version = "v0" if isinstance(recipient.rid, IssuerSerial) else "v2"
+        info = cms.KeyTransRecipientInfo(
+            {
+                "version": version,
+                "rid": _recipient_identifier(recipient.rid),
+                "key_encryption_algorithm": _key_transport_algorithm(
+                    recipient.algorithm_oid, recipient.oaep
+                ),
+                "encrypted_key": recipient.encrypted_key,
+            }
         )
+        return cms.RecipientInfo(name="ktri", value=frozen(info))
     if isinstance(recipient, KeyAgreeRecipient):
-        return cms.RecipientInfo(name="kari", value=_kari(recipient))
+        return cms.RecipientInfo(name="kari", value=frozen(_kari(recipient)))
     raise InputError("a key transport or key agreement recipient to encode", recipient.kind)
 
 
-def _key_transport_algorithm(recipient: KeyTransRecipient) -> cms.KeyEncryptionAlgorithm:
-    if recipient.oaep is None:
-        return cms.KeyEncryptionAlgorithm({"algorithm": recipient.algorithm_oid})
-    oaep = recipient.oaep
+@functools.lru_cache(maxsize=256)
+def _recipient_identifier(rid: RecipientId) -> cms.RecipientIdentifier:
+    # A recipient is named the same way in every message sent to it.
+    if isinstance(rid, IssuerSerial):
+        return cms.RecipientIdentifier(
+            name="issuer_and_serial_number", value=frozen(_issuer_and_serial(rid))
+        )
+    return cms.RecipientIdentifier(name="subject_key_identifier", value=rid.key_identifier)
+
+
+@functools.lru_cache(maxsize=64)
+def _key_transport_algorithm(oid: str, oaep: OaepParameters | None) -> cms.KeyEncryptionAlgorithm:
+    if oaep is None:
+        # asn1crypto writes rsaEncryption with NULL parameters (RFC 3370 §4.2.1).
+        return frozen(cms.KeyEncryptionAlgorithm({"algorithm": oid}))
     # RFC 4055 §4.1/§2.1: hash AlgorithmIdentifiers carry NULL; DEFAULT values are omitted.
     fields: dict[str, object] = {}
     if oaep.hash_oid != SHA1:
@@ -286,7 +329,7 @@ def _key_transport_algorithm(recipient: KeyTransRecipient) -> cms.KeyEncryptionA
         fields["p_source_algorithm"] = {"algorithm": "p_specified", "parameters": oaep.label}
     # All defaults: an empty SEQUENCE (RFC 4055 §4.1 rSAES-OAEP-Default-Identifier).
     params = algos.RSAESOAEPParams(fields) if fields else algos.RSAESOAEPParams.load(b"\x30\x00")
-    return cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": params})
+    return frozen(cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": params}))
 
 
 def _kari(recipient: KeyAgreeRecipient) -> cms.KeyAgreeRecipientInfo:
@@ -303,7 +346,7 @@ def _kari(recipient: KeyAgreeRecipient) -> cms.KeyAgreeRecipientInfo:
     for entry in recipient.encrypted_keys:
         if isinstance(entry.rid, IssuerSerial):
             rid = cms.KeyAgreementRecipientIdentifier(
-                name="issuer_and_serial_number", value=_issuer_and_serial(entry.rid)
+                name="issuer_and_serial_number", value=frozen(_issuer_and_serial(entry.rid))
             )
         else:
             rid = cms.KeyAgreementRecipientIdentifier(
@@ -535,10 +578,15 @@ def _parse_rid(rid: cms.RecipientIdentifier) -> RecipientId:
 
 
 def _issuer_serial(value: cms.IssuerAndSerialNumber) -> IssuerSerial:
-    issuer = bytes(value["issuer"].dump())
-    if not der.is_der(issuer):
-        issuer = bytes(value["issuer"].dump(force=True))
-    return IssuerSerial(issuer=issuer, serial=int(value["serial_number"].native))
+    return IssuerSerial(
+        issuer=_der_name(bytes(value["issuer"].dump())), serial=int(value["serial_number"].native)
+    )
+
+
+@memoize(maxsize=256, max_bytes=4096)
+def _der_name(received: bytes) -> bytes:
+    """The DER of a received Name: asn1crypto's re-encoding, the same bytes when it was DER."""
+    return bytes(x509.Name.load(received).dump(force=True))
 
 
 def _octets(value: core.OctetString) -> bytes:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar, overload
 
 from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
-from engine.asn1 import der
 from engine.asn1.memo import memoize
 from engine.errors import DecodeError, InputError, SmimeError
 
@@ -139,7 +138,8 @@ class SignerInfoData:
 
     ``signed_der_candidates`` are the encodings the signature may cover: the
     signed attributes as received with the SET OF tag (RFC 5652 §5.4), then
-    their DER re-encoding when that differs (BER input, unsorted SET).
+    their DER re-encoding when that differs (BER input, unsorted SET), made
+    only when the first does not verify (:class:`SignedEncodings`).
     """
 
     signer: KeyReference
@@ -147,7 +147,7 @@ class SignerInfoData:
     signature_algorithm: AlgorithmIdentifier
     pss: PssParameters | None
     attributes: SignedAttributes | None
-    signed_der_candidates: tuple[bytes, ...]
+    signed_der_candidates: Sequence[bytes]
     signature: bytes
 
 
@@ -266,7 +266,7 @@ def _parse_signed_data(der: bytes) -> SignedDataContent:
 
 @memoize(maxsize=64, max_bytes=4096)
 def _digest_oids(contents: bytes) -> tuple[str, ...]:
-    algorithms = cms.DigestAlgorithms.load(der.encode(der.SET, contents))
+    algorithms = cms.DigestAlgorithms(contents=contents)
     return tuple(_dotted(algorithm["algorithm"]) for algorithm in algorithms)
 
 
@@ -279,7 +279,7 @@ def _digest_oid(encoding: bytes) -> str:
 def _certificates(contents: bytes) -> tuple[bytes, ...]:
     """The DER of each X.509 certificate in a CertificateSet's contents (RFC 5652 §10.2.1);
     other certificate formats are skipped. Not .native: it decodes every field."""
-    choices = cms.CertificateSet.load(der.encode(der.SET, contents))
+    choices = cms.CertificateSet(contents=contents)
     return tuple(bytes(c.chosen.dump()) for c in choices if c.name == "certificate")
 
 
@@ -311,21 +311,17 @@ def _encapsulated_bytes(value: Any) -> bytes | None:
 
 
 def _parse_signer(info: Any) -> SignerInfoData:
-    signer = _signer_identifier(bytes(info["sid"].dump()))
+    signer = _signer_identifier_of(bytes(info["sid"].dump()))
     signature_algorithm, pss = _signature_algorithm(bytes(info["signature_algorithm"].dump()))
     raw_attributes = info["signed_attrs"]
     attributes: SignedAttributes | None = None
-    candidates: tuple[bytes, ...] = ()
+    candidates: Sequence[bytes] = ()
     if not isinstance(raw_attributes, core.Void):
         # RFC 5652 §5.4: the signature covers the attributes with the SET OF tag.
-        as_received = der.encode(der.SET, raw_attributes.contents)
-        members = [bytes(member.dump()) for member in raw_attributes]
-        if _is_der_set(members, raw_attributes.contents):
-            candidates = (as_received,)  # re-encoding would give the same bytes
-        else:
-            reencoded = bytes(cms.CMSAttributes.load(as_received).dump(force=True))
-            candidates = (as_received,) if reencoded == as_received else (as_received, reencoded)
-        attributes = _parse_attributes(members)
+        candidates = SignedEncodings(
+            bytes(cms.CMSAttributes(contents=raw_attributes.contents).dump())
+        )
+        attributes = _parse_attributes([bytes(member.dump()) for member in raw_attributes])
     return SignerInfoData(
         signer=signer,
         digest_oid=_digest_oid(bytes(info["digest_algorithm"].dump())),
@@ -337,20 +333,57 @@ def _parse_signer(info: Any) -> SignerInfoData:
     )
 
 
-def _is_der_set(members: list[bytes], contents: bytes) -> bool:
-    """``der.is_der`` of the SET OF these members, one member at a time (X.690 §11.6)."""
-    if b"".join(members) != contents:
-        return False  # a member with an indefinite length was re-headed by asn1crypto
-    return members == sorted(members) and all(_is_der(member) for member in members)
+class SignedEncodings(Sequence[bytes]):
+    """The encodings a signature over signed attributes may cover (RFC 5652 §5.4): as
+    received under a SET OF header, then asn1crypto's DER re-encoding when that differs
+    (BER, an unsorted SET). The re-encoding is made only when asked for, so a signature
+    that verifies over the received bytes never pays for it."""
 
+    __slots__ = ("_all", "_received")
 
-@memoize(maxsize=512, max_bytes=4096)
-def _is_der(encoding: bytes) -> bool:
-    return der.is_der(encoding)
+    def __init__(self, received: bytes) -> None:
+        self._received = received
+        self._all: tuple[bytes, ...] | None = None
+
+    def _encodings(self) -> tuple[bytes, ...]:
+        if self._all is None:
+            reencoded = bytes(cms.CMSAttributes.load(self._received).dump(force=True))
+            same = reencoded == self._received
+            self._all = (self._received,) if same else (self._received, reencoded)
+        return self._all
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._received
+        yield from self._encodings()[1:]
+
+    def __len__(self) -> int:
+        return len(self._encodings())
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[bytes, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> bytes | tuple[bytes, ...]:
+        if index == 0:
+            return self._received
+        return self._encodings()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SignedEncodings | tuple):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._encodings())
+
+    def __repr__(self) -> str:
+        return f"SignedEncodings({len(self._received)} bytes received)"
 
 
 @memoize(maxsize=256, max_bytes=4096)
-def _signer_identifier(encoding: bytes) -> KeyReference:
+def _signer_identifier_of(encoding: bytes) -> KeyReference:
     sid = cms.SignerIdentifier.load(encoding)
     if sid.name == "issuer_and_serial_number":
         return KeyReference(issuer_serial=_issuer_serial(sid.chosen))
@@ -508,36 +541,77 @@ def _time(moment: dt.datetime) -> cms.Time:
     # RFC 5652 §11.3: UTCTime for 1950-2049, GeneralizedTime otherwise.
     moment = moment.astimezone(dt.UTC)
     if 1950 <= moment.year <= 2049:
-        return cms.Time({"utc_time": moment})
-    return cms.Time({"generalized_time": moment})
+        return cms.Time(name="utc_time", value=core.UTCTime(moment))
+    return cms.Time(name="generalized_time", value=core.GeneralizedTime(moment))
 
 
-def _unique(items: Sequence[bytes]) -> list[bytes]:
-    return list(dict.fromkeys(items))
+def _unique(items: Sequence[bytes]) -> tuple[bytes, ...]:
+    return tuple(dict.fromkeys(items))
 
 
-# --- building, directly in DER ---------------------------------------------------
-# The same encodings as the asn1crypto schema above would give (tests/test_der.py
-# compares them), written with engine.asn1.der: a signed message pays for a header
-# per level instead of an object tree and copies of the content.
+# What a signer's messages repeat -- algorithm identifiers, the signer identifier, the
+# certificates, the lasting attributes -- is built once and kept parsed from its own DER,
+# so asn1crypto dumps it from the cached bytes instead of encoding it again. A value
+# built from fields re-encodes its children at every read of its contents (asn1crypto
+# keeps it "mutated"); ``frozen`` takes the encoding once and keeps only that.
+
+_V = TypeVar("_V", bound=core.Asn1Value)
 
 
-def _issuer_and_serial_der(reference: IssuerSerial) -> der.Der:
-    # RFC 5652 §10.2.4: SEQUENCE { issuer Name, serialNumber INTEGER }
-    return der.sequence(reference.issuer, der.integer(reference.serial))
+def frozen(value: _V, **tagging: int) -> _V:
+    """``value`` as asn1crypto would load it from its DER (``tagging``: ``implicit`` or
+    ``explicit``, a context tag number): it holds the encoding, not the built children."""
+    encoded: _V = type(value)(contents=value.contents, **tagging)
+    return encoded
 
 
-def _attribute(oid: str, value: der.Part) -> bytes:
-    # RFC 5652 §5.3: Attribute ::= SEQUENCE { attrType, attrValues SET OF }
-    return bytes(der.sequence(der.oid(oid), der.tlv(der.SET, value)))
+@functools.lru_cache(maxsize=64)
+def _digest_algorithm(oid: str) -> algos.DigestAlgorithm:
+    return algos.DigestAlgorithm.load(algorithm_der(oid))
 
 
-def _time_der(moment: dt.datetime) -> bytes:
-    # RFC 5652 §11.3: UTCTime for 1950-2049 (seconds, "Z"), GeneralizedTime otherwise.
-    moment = moment.astimezone(dt.UTC)
-    if 1950 <= moment.year <= 2049:
-        return der.encode(der.UTC_TIME, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
-    return bytes(_time(moment).dump())
+@functools.lru_cache(maxsize=64)
+def _digest_algorithms(oid: str) -> cms.DigestAlgorithms:
+    return frozen(cms.DigestAlgorithms([_digest_algorithm(oid)]))
+
+
+@functools.lru_cache(maxsize=64)
+def _signature_algorithm_value(oid: str, parameters: bytes | None) -> algos.SignedDigestAlgorithm:
+    return algos.SignedDigestAlgorithm.load(algorithm_der(oid, parameters))
+
+
+def _issuer_and_serial(reference: IssuerSerial) -> cms.IssuerAndSerialNumber:
+    # RFC 5652 §10.2.4
+    return cms.IssuerAndSerialNumber(
+        {"issuer": asn1_x509.Name.load(reference.issuer), "serial_number": reference.serial}
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _sid(signer: IssuerSerial | bytes) -> cms.SignerIdentifier:
+    # RFC 5652 §5.3: issuerAndSerialNumber, or [0] subjectKeyIdentifier.
+    if isinstance(signer, bytes):
+        return cms.SignerIdentifier(name="subject_key_identifier", value=signer)
+    return cms.SignerIdentifier(
+        name="issuer_and_serial_number", value=frozen(_issuer_and_serial(signer))
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _certificate_set(certificates: tuple[bytes, ...]) -> cms.CertificateSet:
+    # RFC 5652 §10.2.1; asn1crypto sorts the SET OF into DER order (X.690 §11.6).
+    choices = [
+        cms.CertificateChoices(name="certificate", value=asn1_x509.Certificate.load(der))
+        for der in certificates
+    ]
+    return frozen(cms.CertificateSet(choices), implicit=0)  # certificates [0] IMPLICIT
+
+
+@functools.lru_cache(maxsize=4)
+def _detached_content_info(by_key_id: bool) -> core.Asn1Value:
+    # RFC 5652 §5.2: eContent absent. Version 1 reads as PKCS #7's ContentInfo (RFC 2315 §7).
+    kind = cms.EncapsulatedContentInfo if by_key_id else cms.ContentInfo
+    return frozen(kind({"content_type": "data"}))
 
 
 def signed_attributes_der(
@@ -550,14 +624,27 @@ def signed_attributes_der(
     microsoft_encryption_key: IssuerSerial | None = None,
 ) -> bytes:
     """The DER ``SET OF Attribute`` the signature is computed over (RFC 5652 §5.4)."""
-    attributes = [
-        _attribute(OID_MESSAGE_DIGEST, der.octet_string(message_digest)),
-        _attribute(OID_SIGNING_TIME, _time_der(signing_time)),
-        *_lasting_attributes(
-            content_type, tuple(capabilities), encryption_key_preference, microsoft_encryption_key
-        ),
-    ]
-    return bytes(der.set_of(attributes))
+    digest = cms.SetOfOctetString([core.OctetString(message_digest)])
+    time = cms.SetOfTime([_time(signing_time)])
+    attributes = cms.CMSAttributes(
+        [
+            frozen(cms.CMSAttribute({"type": _type("message_digest"), "values": frozen(digest)})),
+            frozen(cms.CMSAttribute({"type": _type("signing_time"), "values": frozen(time)})),
+            *_lasting_attributes(
+                content_type,
+                tuple(capabilities),
+                encryption_key_preference,
+                microsoft_encryption_key,
+            ),
+        ]
+    )
+    # asn1crypto sorts SET OF members into DER order when it encodes (X.690 §11.6).
+    return bytes(frozen(attributes).dump())
+
+
+@functools.lru_cache(maxsize=16)
+def _type(name: str) -> cms.CMSAttributeType:
+    return frozen(cms.CMSAttributeType(name))
 
 
 @functools.lru_cache(maxsize=64)
@@ -566,28 +653,30 @@ def _lasting_attributes(
     capabilities: tuple[Capability, ...],
     encryption_key_preference: IssuerSerial | None,
     microsoft_encryption_key: IssuerSerial | None,
-) -> tuple[bytes, ...]:
+) -> tuple[cms.CMSAttribute, ...]:
     """The attributes that stay the same from one message of a signer to the next."""
-    attributes = [_attribute(OID_CONTENT_TYPE, der.oid(content_type))]
+    attributes = [cms.CMSAttribute({"type": "content_type", "values": [content_type]})]
     if capabilities:
         # RFC 8551 §2.5.2: a SEQUENCE in order of preference.
-        sequence = der.sequence(
-            *(der.sequence(der.oid(cap.oid), cap.parameters or b"") for cap in capabilities)
+        sequence = cms.SMIMECapabilites(
+            [
+                {"capability_id": cap.oid}
+                if cap.parameters is None
+                else {"capability_id": cap.oid, "parameters": core.Any.load(cap.parameters)}
+                for cap in capabilities
+            ]
         )
-        attributes.append(_attribute(OID_SMIME_CAPABILITIES, sequence))
+        attributes.append(cms.CMSAttribute({"type": "smime_capabilities", "values": [sequence]}))
     if encryption_key_preference is not None:
         # RFC 8551 §2.5.3: issuerAndSerialNumber [0] IMPLICIT
-        reference = encryption_key_preference
-        preference = der.tlv(der.context(0), reference.issuer, der.integer(reference.serial))
-        attributes.append(_attribute(OID_ENCRYPTION_KEY_PREFERENCE, preference))
+        preference = cms.SMIMEEncryptionKeyPreference(
+            name="issuer_and_serial_number", value=_issuer_and_serial(encryption_key_preference)
+        )
+        attributes.append(cms.CMSAttribute({"type": "encrypt_key_pref", "values": [preference]}))
     if microsoft_encryption_key is not None:
-        value = _issuer_and_serial_der(microsoft_encryption_key)
-        attributes.append(_attribute(OID_MS_ENCRYPTION_KEY, value))
-    return tuple(attributes)
-
-
-def _algorithm_identifier(oid: str, parameters: bytes | None = None) -> bytes:
-    return bytes(der.sequence(der.oid(oid), parameters or b""))
+        value = core.Any.load(_issuer_and_serial(microsoft_encryption_key).dump())
+        attributes.append(cms.CMSAttribute({"type": OID_MS_ENCRYPTION_KEY, "values": [value]}))
+    return tuple(frozen(attribute) for attribute in attributes)
 
 
 def signed_data_der(
@@ -607,46 +696,48 @@ def signed_data_der(
     ``signed_attributes`` None means the signature is over the content itself.
     """
     by_key_id = isinstance(signer, bytes)
-    version = der.integer(3 if by_key_id else 1)
-    digest = _algorithm_identifier(digest_oid)
-    sid: der.Part = (
-        der.tlv(der.context(0, constructed=False), signer)  # [0] SubjectKeyIdentifier
-        if isinstance(signer, bytes)
-        else _issuer_and_serial_der(signer)
-    )
-    signed_attrs: der.Part = b""
+    version = "v3" if by_key_id else "v1"
+    signer_info: dict[str, Any] = {
+        "version": version,
+        "sid": _sid(signer),
+        "digest_algorithm": _digest_algorithm(digest_oid),
+        "signature_algorithm": _signature_algorithm_value(
+            signature_algorithm.oid, signature_algorithm.parameters
+        ),
+        "signature": signature,
+    }
     if signed_attributes is not None:
-        # [0] IMPLICIT SET OF Attribute: the contents of the DER SET, retagged.
-        contents = _contents_of(signed_attributes)
-        signed_attrs = der.tlv(der.context(0), contents)
-    signer_info = der.sequence(
-        version,
-        sid,
-        digest,
-        signed_attrs,
-        _algorithm_identifier(signature_algorithm.oid, signature_algorithm.parameters),
-        der.octet_string(signature),
-    )
-    encap: list[der.Part] = [der.oid(OID_DATA)]
-    if content is not None:
-        encap.append(der.tlv(der.context(0), der.octet_string(content)))
-    parts: list[der.Part] = [
-        version,
-        der.set_of([digest]),
-        der.sequence(*encap),
-    ]
+        # [0] IMPLICIT SET OF Attribute: the SET's contents under the context tag.
+        contents = cms.CMSAttributes.load(signed_attributes).contents
+        signer_info["signed_attrs"] = cms.CMSAttributes(contents=contents, implicit=0)
+    signed: dict[str, Any] = {
+        # RFC 5652 §5.1: version 3 when any SignerInfo is version 3.
+        "version": version,
+        "digest_algorithms": _digest_algorithms(digest_oid),
+        "encap_content_info": _encapsulated(content, by_key_id),
+        "signer_infos": frozen(cms.SignerInfos([frozen(cms.SignerInfo(signer_info))])),
+    }
     if certificates:
-        parts.append(der.set_of(_unique(certificates), tag=der.context(0)))
-    parts.append(der.set_of([bytes(signer_info)]))
-    signed = der.sequence(*parts)
-    return bytes(der.sequence(der.oid(OID_SIGNED_DATA), der.tlv(der.context(0), signed)))
+        signed["certificates"] = _certificate_set(_unique(certificates))
+    # The levels that hold the content are each encoded once, innermost first; a
+    # level's object is dropped once its parent holds the encoding (one large copy
+    # less per level).
+    body = frozen(cms.SignedData(signed), explicit=0)  # content [0] EXPLICIT
+    del signed
+    info = cms.ContentInfo({"content_type": "signed_data", "content": body})
+    del body
+    return bytes(frozen(info).dump())
 
 
-def _contents_of(encoding: bytes) -> bytes:
-    """The contents octets of a DER TLV with a one-octet tag and a definite length."""
-    first = encoding[1]
-    if first < 0x80:
-        return encoding[2 : 2 + first]
-    size = first & 0x7F
-    length = int.from_bytes(encoding[2 : 2 + size], "big")
-    return encoding[2 + size : 2 + size + length]
+def _encapsulated(content: bytes | None, by_key_id: bool) -> core.Asn1Value:
+    if content is None:
+        return _detached_content_info(by_key_id)
+    if by_key_id:
+        # RFC 5652 §5.2: eContent [0] EXPLICIT OCTET STRING
+        return frozen(
+            cms.EncapsulatedContentInfo(
+                {"content_type": "data", "content": core.ParsableOctetString(content)}
+            )
+        )
+    # Version 1: asn1crypto reads the PKCS #7 ContentInfo shape (RFC 2315 §7), the same DER.
+    return frozen(cms.ContentInfo({"content_type": "data", "content": core.OctetString(content)}))
