@@ -21,7 +21,7 @@ from asn1crypto import algos, cms, core, keys, x509
 
 from engine.asn1.memo import memoize
 from engine.asn1.signed import IssuerSerial as IssuerSerial  # one type for both content types
-from engine.asn1.signed import frozen
+from engine.asn1.signed import constant, frozen
 from engine.errors import DecodeError, InputError, SmimeError, UnsupportedAlgorithmError
 
 DATA = "1.2.840.113549.1.7.1"
@@ -211,11 +211,13 @@ def encode_enveloped_from(handed: Handover[EnvelopedMessage]) -> bytes:
     recipient_infos = frozen(
         cms.RecipientInfos([_recipient_info(recipient) for recipient in message.recipients])
     )
-    version = "v0" if authenticated else _enveloped_version(message.recipients)
+    version = constant(
+        cms.CMSVersion, "v0" if authenticated else _enveloped_version(message.recipients)
+    )
     mac = message.mac or b""
     encrypted = cms.EncryptedContentInfo(
         {
-            "content_type": _content_type(message.content_type),
+            "content_type": constant(cms.ContentType, message.content_type),
             "content_encryption_algorithm": _content_encryption_algorithm(
                 message.algorithm_oid, message.iv, message.icv_length
             ),
@@ -235,7 +237,7 @@ def encode_enveloped_from(handed: Handover[EnvelopedMessage]) -> bytes:
                 "mac": mac,
             }
         )
-        content_type = "authenticated_enveloped_data"
+        content_type = AUTH_ENVELOPED_DATA
     else:
         body = cms.EnvelopedData(
             {
@@ -244,17 +246,14 @@ def encode_enveloped_from(handed: Handover[EnvelopedMessage]) -> bytes:
                 "encrypted_content_info": content_info,
             }
         )
-        content_type = "enveloped_data"
+        content_type = ENVELOPED_DATA
     del content_info
     body = frozen(body, explicit=0)  # content [0] EXPLICIT
-    info = frozen(cms.ContentInfo({"content_type": content_type, "content": body}))
+    info = frozen(
+        cms.ContentInfo({"content_type": constant(cms.ContentType, content_type), "content": body})
+    )
     del body
     return bytes(info.dump())
-
-
-@functools.lru_cache(maxsize=16)
-def _content_type(oid: str) -> cms.ContentType:
-    return frozen(cms.ContentType(oid))
 
 
 def _content_encryption_algorithm(
@@ -267,9 +266,8 @@ def _content_encryption_algorithm(
         params = core.OctetString(iv)
     else:
         raise UnsupportedAlgorithmError("content-encryption algorithm", oid)
-    return frozen(
-        cms.EncryptionAlgorithm({"algorithm": oid, "parameters": core.Any.load(params.dump())})
-    )
+    algorithm = constant(algos.EncryptionAlgorithmId, oid)
+    return frozen(cms.EncryptionAlgorithm({"algorithm": algorithm, "parameters": params}))
 
 
 def _enveloped_version(recipients: Sequence[Recipient]) -> str:
@@ -284,7 +282,9 @@ def _enveloped_version(recipients: Sequence[Recipient]) -> str:
 def _recipient_info(recipient: Recipient) -> cms.RecipientInfo:
     if isinstance(recipient, KeyTransRecipient):
         # RFC 5652 §6.2.1: version 0 for issuerAndSerialNumber, 2 for subjectKeyIdentifier.
-        version = "v0" if isinstance(recipient.rid, IssuerSerial) else "v2"
+        version = constant(
+            cms.CMSVersion, "v0" if isinstance(recipient.rid, IssuerSerial) else "v2"
+        )
         info = cms.KeyTransRecipientInfo(
             {
                 "version": version,

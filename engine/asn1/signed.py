@@ -565,6 +565,14 @@ def frozen(value: _V, **tagging: int) -> _V:
     return encoded
 
 
+@functools.lru_cache(maxsize=256)
+def constant(kind: type[_V], value: str) -> _V:
+    """A small value of type ``kind`` that every message repeats (a version, an OID), built
+    once: asn1crypto's lookups from a name or dotted string cost more than the encoding."""
+    built: _V = kind(value)
+    return frozen(built)
+
+
 @functools.lru_cache(maxsize=64)
 def _digest_algorithm(oid: str) -> algos.DigestAlgorithm:
     return algos.DigestAlgorithm.load(algorithm_der(oid))
@@ -628,8 +636,8 @@ def signed_attributes_der(
     time = cms.SetOfTime([_time(signing_time)])
     attributes = cms.CMSAttributes(
         [
-            frozen(cms.CMSAttribute({"type": _type("message_digest"), "values": frozen(digest)})),
-            frozen(cms.CMSAttribute({"type": _type("signing_time"), "values": frozen(time)})),
+            frozen(cms.CMSAttribute({"type": _MESSAGE_DIGEST, "values": frozen(digest)})),
+            frozen(cms.CMSAttribute({"type": _SIGNING_TIME, "values": frozen(time)})),
             *_lasting_attributes(
                 content_type,
                 tuple(capabilities),
@@ -642,9 +650,8 @@ def signed_attributes_der(
     return bytes(frozen(attributes).dump())
 
 
-@functools.lru_cache(maxsize=16)
-def _type(name: str) -> cms.CMSAttributeType:
-    return frozen(cms.CMSAttributeType(name))
+_MESSAGE_DIGEST = constant(cms.CMSAttributeType, OID_MESSAGE_DIGEST)
+_SIGNING_TIME = constant(cms.CMSAttributeType, OID_SIGNING_TIME)
 
 
 @functools.lru_cache(maxsize=64)
@@ -696,7 +703,7 @@ def signed_data_der(
     ``signed_attributes`` None means the signature is over the content itself.
     """
     by_key_id = isinstance(signer, bytes)
-    version = "v3" if by_key_id else "v1"
+    version = constant(cms.CMSVersion, "v3" if by_key_id else "v1")
     signer_info: dict[str, Any] = {
         "version": version,
         "sid": _sid(signer),
@@ -724,9 +731,13 @@ def signed_data_der(
     # less per level).
     body = frozen(cms.SignedData(signed), explicit=0)  # content [0] EXPLICIT
     del signed
-    info = cms.ContentInfo({"content_type": "signed_data", "content": body})
+    info = cms.ContentInfo({"content_type": _SIGNED_DATA, "content": body})
     del body
     return bytes(frozen(info).dump())
+
+
+_SIGNED_DATA = constant(cms.ContentType, OID_SIGNED_DATA)
+_DATA = constant(cms.ContentType, OID_DATA)
 
 
 def _encapsulated(content: bytes | None, by_key_id: bool) -> core.Asn1Value:
@@ -736,8 +747,8 @@ def _encapsulated(content: bytes | None, by_key_id: bool) -> core.Asn1Value:
         # RFC 5652 §5.2: eContent [0] EXPLICIT OCTET STRING
         return frozen(
             cms.EncapsulatedContentInfo(
-                {"content_type": "data", "content": core.ParsableOctetString(content)}
+                {"content_type": _DATA, "content": core.ParsableOctetString(content)}
             )
         )
     # Version 1: asn1crypto reads the PKCS #7 ContentInfo shape (RFC 2315 §7), the same DER.
-    return frozen(cms.ContentInfo({"content_type": "data", "content": core.OctetString(content)}))
+    return frozen(cms.ContentInfo({"content_type": _DATA, "content": core.OctetString(content)}))
