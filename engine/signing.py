@@ -8,6 +8,7 @@ sent (RFC 8551 §3.1.1, §3.1.2).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from cryptography import x509
@@ -108,7 +109,7 @@ def sign(
         signer=issuer_serial(signer.certificate),
         signed_attributes=attributes,
         signature=signature,
-        certificates=[c.public_bytes(serialization.Encoding.DER) for c in certificates],
+        certificates=[_der(c) for c in certificates],
     )
     outer = with_mime_version(headers)
     if is_bare_entity(headers):
@@ -116,6 +117,12 @@ def sign(
     if opaque:
         return pkcs7_mime_message(outer, der, "signed-data")
     return join_message(outer, multipart_signed_entity(content, der, digest.micalg))
+
+
+@functools.lru_cache(maxsize=256)
+def _der(certificate: x509.Certificate) -> bytes:
+    # The same bytes object each time: the certificate set is cached on them (RFC 5652 §10.2.1).
+    return certificate.public_bytes(serialization.Encoding.DER)
 
 
 def issuer_serial(certificate: x509.Certificate) -> asn1.IssuerSerial:
