@@ -176,3 +176,12 @@ def test_split_message_hands_out_its_own_header_list_each_time() -> None:
     assert entity_again == entity
     fresh = email.message_from_bytes(entity, policy=policy.compat32)
     assert mime.header_block(entity).content_type == fresh.get_content_type()
+
+
+def test_multipart_signed_message_is_the_joined_message() -> None:
+    headers = [("From", "a@example.org"), ("MIME-Version", "1.0")]
+    content = b"Content-Type: text/plain\r\n\r\nhi\r\n"
+    message = mime.multipart_signed_message(headers, content, b"\x30\x00", "sha-256")
+    entity = mime.multipart_signed_entity(content, b"\x30\x00", "sha-256")
+    assert message == mime.join_message(headers, entity)
+    assert mime.multipart_signed_message((), content, b"\x30\x00", "sha-256") == entity
