@@ -246,12 +246,15 @@ def split_message(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
         parts = _split_fields(message, b"")
         body = [whole_body]
     else:
-        # The body is joined into the entity straight from ``data``: no copy of it first.
         parts = _cached_split(split[0])
+        # The body is joined into the entity straight from ``data``: no copy of it first.
         body = [parts.pushed_back, memoryview(data)[split[1] :]]
     if parts.entity_block is not None:
         _cached_head.put(parts.entity_head, (parts.entity_block, b""))
-    return list(parts.outer), b"".join((parts.entity_head, CRLF, *body))
+    head = parts.entity_head + CRLF
+    if split is not None and not parts.pushed_back and data[: split[1]] == head:
+        return list(parts.outer), data  # already the entity (a decrypted one): not copied
+    return list(parts.outer), b"".join((head, *body))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -185,3 +185,20 @@ def test_multipart_signed_message_is_the_joined_message() -> None:
     entity = mime.multipart_signed_entity(content, b"\x30\x00", "sha-256")
     assert message == mime.join_message(headers, entity)
     assert mime.multipart_signed_message((), content, b"\x30\x00", "sha-256") == entity
+
+
+@pytest.mark.parametrize(
+    ("message", "same"),
+    [
+        (b"Content-Type: text/plain\r\n\r\nbody\r\n", True),
+        (b"Content-Type: text/plain\n\nbody\n", False),  # the head comes back in CRLF
+        (b"Content-Type:  text/plain\r\n\r\nbody\r\n", False),  # and with one space
+        (b"Content-Type: text/plain\r\nX-Other: 1\r\n\r\nbody\r\n", False),
+        (b"Content-Type: text/plain\r\n\r\n", True),
+    ],
+)
+def test_split_message_gives_back_an_entity_it_would_only_copy(message: bytes, same: bool) -> None:
+    _, entity = mime.split_message(message)
+    assert (entity is message) is same
+    fresh = email.message_from_bytes(message, policy=policy.compat32)
+    assert entity.endswith(fresh.get_payload().encode())
