@@ -20,7 +20,7 @@ from engine.errors import DecodeError
 
 
 @given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"x", b"\n\r"]), max_size=12).map(b"".join))
-@settings(max_examples=300)
+@settings(max_examples=200)
 def test_canonicalize_is_the_line_break_substitution(data: bytes) -> None:
     result = mime.canonicalize(data)
     assert result == re.sub(rb"\r?\n", b"\r\n", data)
@@ -40,7 +40,7 @@ def _regex_long_line(body: bytes) -> bool:
     st.lists(st.sampled_from([0, 1, 997, 998, 999, 1000, 1996, 1997]), max_size=6),
     st.integers(min_value=0, max_value=3),
 )
-@settings(max_examples=300)
+@settings(max_examples=200)
 def test_long_line_check_matches_the_regex(lengths: list[int], start: int) -> None:
     data = b"\n".join(b"x" * n for n in lengths)
     assert mime._has_long_line(data, start) == _regex_long_line(data[start:])
@@ -97,7 +97,7 @@ def test_base64_decoding_matches_strict_mode_on_every_short_text() -> None:
         max_size=14,
     ).map(b"".join)
 )
-@settings(max_examples=500)
+@settings(max_examples=300)
 def test_base64_decoding_matches_strict_mode(data: bytes) -> None:
     assert _fast(data, 0) == _strict_reference(data, 0)
 
@@ -145,7 +145,7 @@ def test_boundary_is_never_one_found_in_the_content() -> None:
     ).map(b"".join),
     st.sampled_from([b"", b"x", b"\r\n", b"--b\r\n"]),
 )
-@settings(max_examples=300)
+@settings(max_examples=200)
 def test_boundary_positions_read_in_place(body: bytes, before: bytes) -> None:
     # Looking in data[begin:] gives the offsets of looking in a copy of it, shifted.
     shifted = [
