@@ -718,6 +718,14 @@ def seven_bit(entity: bytes) -> bytes:
         raw = part.get_payload(decode=True)
         if not isinstance(raw, bytes) or not _needs_encoding(raw):
             continue
+        content_type = part.get("Content-Type")
+        if content_type is not None and not isinstance(content_type, str):
+            # The email package gives a Header for 8-bit octets, which set_param cannot
+            # rewrite; RFC 2231 wants parameters 7-bit (name*=utf-8''...).
+            raise InputError(
+                "a 7-bit Content-Type on a part to transfer-encode (RFC 2045 §5.1, RFC 2231)",
+                "8-bit octets in it",
+            )
         del part["Content-Transfer-Encoding"]
         if part.get_content_maintype() == "text":
             if part.get_param("charset") in (None, "us-ascii"):

@@ -268,6 +268,20 @@ def test_seven_bit_quoted_printable_for_8bit_text() -> None:
     assert parsed.get_content().replace("\r\n", "\n") == "Café au lait\n"
 
 
+@pytest.mark.parametrize("ctype", ["text/plain", "application/octet-stream"])
+def test_seven_bit_refuses_an_8bit_content_type_it_would_have_to_rewrite(ctype: str) -> None:
+    # Used to escape as a bare TypeError from email's set_param (text), or to come back
+    # with the 8-bit parameter left in a "7-bit" entity (anything else).
+    entity = f'Content-Type: {ctype}; name="café"\r\n\r\nh\u00e9llo\r\n'.encode()
+    with pytest.raises(InputError, match=r"7-bit Content-Type.*found 8-bit octets"):
+        mime.seven_bit(entity)
+
+
+def test_seven_bit_keeps_an_8bit_parameter_where_nothing_is_rewritten() -> None:
+    entity = 'Content-Type: text/plain; name="café"\r\n\r\nhello\r\n'.encode()
+    assert mime.seven_bit(entity) == entity
+
+
 def test_seven_bit_base64_for_binary_parts() -> None:
     entity = (
         b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
