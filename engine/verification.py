@@ -8,11 +8,12 @@ an exception; malformed input is a typed :class:`~engine.errors.InputError`.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import enum
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.utils import getaddresses
 
 from cryptography import x509
@@ -36,7 +37,7 @@ from engine.mime import (
 from engine.purpose import CertificatePurpose
 from engine.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
 
-__all__ = ["AddressMatch", "VerificationResult", "verify"]
+__all__ = ["AddressMatch", "VerificationResult", "Verifier", "verify"]
 
 
 class AddressMatch(enum.Enum):
@@ -111,9 +112,98 @@ def verify(
     Accepts detached multipart/signed and opaque pkcs7-mime signed-data,
     including the legacy ``x-pkcs7-*`` types, LF-only stored messages and BER.
     ``sender`` overrides the From:/Sender: address for the address check.
-    ``trust_cache`` shares path validation results across a batch of messages.
+    ``trust_cache`` shares path validation results across a batch of messages;
+    for a batch checked against the same anchors, CRLs and time, :class:`Verifier`
+    is cheaper still.
     """
     at = aware(at, what="verification time")
+    validate = validate_certificate if trust_cache is None else trust_cache.validate
+
+    def trust(ders: tuple[bytes, ...], index: int, certificates: _Certificates) -> TrustResult:
+        return validate(
+            certificates[index],
+            intermediates=_others(ders, index, certificates),
+            anchors=anchors,
+            at=at,
+            crls=crls,
+            purpose=CertificatePurpose.SIGNING,
+        )
+
+    return _verify(message, sender=sender, trust=trust)
+
+
+class Verifier:
+    """Verifies many messages against one set of anchors and CRLs at one time.
+
+    What a mailbox repeats is done once: the anchors and CRLs are fixed when the
+    verifier is made (copied, so later changes to the caller's lists cannot make a
+    remembered answer stale), and each signer's path validation is remembered under
+    the DER of the signer and the other carried certificates, for up to
+    ``cache_size`` distinct signers and chains.
+    """
+
+    def __init__(
+        self,
+        *,
+        anchors: Sequence[x509.Certificate],
+        at: dt.datetime,
+        crls: Sequence[x509.CertificateRevocationList] = (),
+        sender: str | None = None,
+        cache_size: int = 1024,
+    ) -> None:
+        if cache_size < 1:
+            raise InputError("a trust cache size of at least 1", str(cache_size))
+        self._anchors = tuple(anchors)
+        self._crls = tuple(crls)
+        self._at = aware(at, what="verification time")
+        self._sender = sender
+        self._size = cache_size
+        self._trust: collections.OrderedDict[tuple[bytes, tuple[bytes, ...]], TrustResult] = (
+            collections.OrderedDict()
+        )
+
+    def verify(self, message: bytes) -> VerificationResult:
+        """The same result as :func:`verify` with this verifier's anchors, CRLs, time
+        and sender."""
+        return _verify(message, sender=self._sender, trust=self._trust_of)
+
+    def _trust_of(
+        self, ders: tuple[bytes, ...], index: int, certificates: _Certificates
+    ) -> TrustResult:
+        signer = ders[index]
+        key = (signer, tuple(d for d in ders if d != signer))
+        found = self._trust.get(key)
+        if found is not None:
+            self._trust.move_to_end(key)
+            return found
+        found = validate_certificate(
+            certificates[index],
+            intermediates=_others(ders, index, certificates),
+            anchors=self._anchors,
+            at=self._at,
+            crls=self._crls,
+            purpose=CertificatePurpose.SIGNING,
+        )
+        self._trust[key] = found
+        if len(self._trust) > self._size:
+            self._trust.popitem(last=False)
+        return found
+
+
+_Certificates = tuple[x509.Certificate, ...]
+# Path validation of the carried certificate at an index, given all carried DER.
+_TrustOf = Callable[[tuple[bytes, ...], int, _Certificates], TrustResult]
+
+
+def _others(
+    ders: tuple[bytes, ...], index: int, certificates: _Certificates
+) -> list[x509.Certificate]:
+    """Every carried certificate but the signer (and its copies): the candidate issuers."""
+    signer = ders[index]
+    return [c for d, c in zip(ders, certificates, strict=True) if d != signer]
+
+
+def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> VerificationResult:
     headers, entity = split_message(message)
     kind = classify(entity)
     detached: bytes | None = None
@@ -138,9 +228,9 @@ def verify(
     ders = parsed.certificates
     certificates = _load_certificates(ders)
     # Several SignerInfos: judge the first whose certificate is carried (RFC 5652 §5.6).
-    info, signer = next(
+    info, index = next(
         (
-            (i, certificates[k])
+            (i, k)
             for i in parsed.signers
             if (k := _position(i.signer, ders, certificates)) is not None
         ),
@@ -151,35 +241,29 @@ def verify(
     reasons: list[str] = []
     attributes = info.attributes
 
-    if signer is None:
+    if index is None:
+        signer = None
         intact = False
         reasons.append("the signer's certificate is not in the message")
-        trust = TrustResult(
+        trust_result = TrustResult(
             status=TrustStatus.INVALID,
             chain=(),
             reason="no signer certificate to validate",
             revocation_checked=False,
         )
     else:
+        signer = certificates[index]
         intact = _intact(info, parsed.content_type, content, digest, signer, check, reasons)
-        others = [c for c in certificates if c != signer]
-        validate = validate_certificate if trust_cache is None else trust_cache.validate
-        trust = validate(
-            signer,
-            intermediates=others,
-            anchors=anchors,
-            at=at,
-            crls=crls,
-            purpose=CertificatePurpose.SIGNING,
-        )
-        if not trust.trusted:
-            reasons.append(f"signer not trusted: {trust.reason}")
+        trust_result = trust(ders, index, certificates)
+        if not trust_result.trusted:
+            reasons.append(f"signer not trusted: {trust_result.reason}")
 
-    address = _address_match(signer, headers, sender, reasons)
+    emails = None if index is None else _certificate_emails(ders[index])
+    address = _address_match(emails, headers, sender, reasons)
     capabilities = () if attributes is None else attributes.capabilities
     return VerificationResult(
         intact=intact,
-        trust=trust,
+        trust=trust_result,
         address_match=address,
         signer=signer,
         certificates=certificates,
@@ -416,11 +500,12 @@ def _known_ciphers(capabilities: tuple[asn1.Capability, ...]) -> tuple[ContentCi
 
 
 def _address_match(
-    signer: x509.Certificate | None,
+    names: tuple[str, ...] | None,
     headers: Sequence[tuple[str, str]],
     sender: str | None,
     reasons: list[str],
 ) -> AddressMatch:
+    """``names``: the signer certificate's addresses, None when no signer was found."""
     if sender is not None:
         addresses = [sender]
     else:
@@ -428,10 +513,9 @@ def _address_match(
         addresses = list(_addresses(tuple(values)))
     if not addresses:
         return AddressMatch.UNKNOWN
-    if signer is None:
+    if names is None:
         reasons.append("no signer certificate to match the sender's address against")
         return AddressMatch.MISMATCH
-    names = _certificate_emails(signer)
     if any(_same_address(a, n) for a in addresses for n in names):
         return AddressMatch.MATCH
     listed = ", ".join(names) if names else "no email address"
@@ -439,9 +523,10 @@ def _address_match(
     return AddressMatch.MISMATCH
 
 
-@functools.lru_cache(maxsize=256)
-def _certificate_emails(certificate: x509.Certificate) -> tuple[str, ...]:
-    return certificate_emails(certificate)  # keyed on the (immutable) certificate
+@memoize(maxsize=256, max_bytes=64 * 1024)
+def _certificate_emails(der: bytes) -> tuple[str, ...]:
+    # Keyed on the DER: hashing bytes is cheaper than hashing an x509.Certificate.
+    return certificate_emails(_certificate(der))
 
 
 def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
