@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from engine.errors import InputError, SmimeError
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from engine.credential import Credential
+    from engine.verification import VerificationResult
 
 PROG = "smime-harness"
 
@@ -183,48 +184,81 @@ def cmd_encrypt(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Outcome(NamedTuple):
+    """One input's answer in a batch: computed in a worker, printed by the parent."""
+
+    code: int  # EXIT_OK, EXIT_FAILED, or EXIT_USAGE for an unreadable or malformed input
+    line: str | None  # the text-mode line on standard output
+    view: dict[str, Any]  # the --json entry
+    error: str | None  # the one-line error on standard error
+
+
+def _error_outcome(path: str, exc: SmimeError) -> _Outcome:
+    """A bad input of a batch: one line naming the file; the other inputs still count."""
+    text = exc.diagnostics()
+    if not (isinstance(exc, InputError) and exc.source == path):
+        text = f"{path}: {text}"
+    return _Outcome(EXIT_USAGE, None, {"file": path, "status": "error", "error": text}, text)
+
+
+def _report_batch(outcomes: Sequence[_Outcome], *, as_json: bool, listed: bool) -> int:
+    """Errors to standard error, then the results in input order, each in one write.
+
+    ``listed``: JSON is ``{"results": [...]}``, else the one input's view alone
+    (none when that input is bad: its error says it all)."""
+    errors = [f"{PROG}: error: {o.error}\n" for o in outcomes if o.error is not None]
+    if errors:
+        sys.stderr.write("".join(errors))
+    if as_json:
+        if listed:
+            emit_json({"results": [o.view for o in outcomes]})
+        elif outcomes[0].error is None:
+            emit_json(outcomes[0].view)
+    else:
+        sys.stdout.write("".join(f"{o.line}\n" for o in outcomes if o.line is not None))
+    return max((o.code for o in outcomes), default=EXIT_OK)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    from engine.batch import map_in_order
     from engine.clock import SystemClock
     from engine.credential import load_crls
-    from engine.trust import TrustCache
-    from engine.verification import verify
+    from engine.verification import Verifier
 
+    if args.content_out is not None and len(args.infile) != 1:
+        raise UsageError("one input with --content-out", f"{len(args.infile)} inputs")
     anchors = load_certs(args.trust, "trust anchor")
     crls = [crl for path in args.crl for crl in load_crls(read_input(path, "CRL"), source=path)]
-    at = args.at or SystemClock().now()
-    cache = TrustCache()  # a mailbox's worth of messages shares a few signers
-    results = []
-    worst = EXIT_OK
-    for path in args.infile:
-        result = verify(
-            read_input(path, "message"),
-            anchors=anchors,
-            at=at,
-            crls=crls,
-            sender=args.sender,
-            trust_cache=cache,
-        )
-        results.append((path, result))
-        if result.status != "valid":
-            worst = EXIT_FAILED
+    verifier = Verifier(
+        anchors=anchors, at=args.at or SystemClock().now(), crls=crls, sender=args.sender
+    )
     if args.content_out is not None:
-        if len(results) != 1:
-            raise UsageError("one input with --content-out", f"{len(results)} inputs")
-        write_output(args.content_out, results[0][1].content)
-    if args.json:
+        result = verifier.verify(read_input(args.infile[0], "message"))
+        write_output(args.content_out, result.content)
+        outcome = _verified(args.infile[0], result, args.json)
+        return _report_batch([outcome], as_json=args.json, listed=False)
+
+    def check(path: str) -> _Outcome:
+        try:
+            result = verifier.verify(read_input(path, "message"))
+        except SmimeError as exc:
+            return _error_outcome(path, exc)
+        return _verified(path, result, args.json)
+
+    outcomes = map_in_order(check, args.infile, jobs=args.jobs)
+    return _report_batch(outcomes, as_json=args.json, listed=len(outcomes) > 1)
+
+
+def _verified(path: str, result: VerificationResult, as_json: bool) -> _Outcome:
+    code = EXIT_OK if result.status == "valid" else EXIT_FAILED
+    if as_json:
         from engine.views import verification_view
 
-        views = [{"file": path, **verification_view(result)} for path, result in results]
-        emit_json(views[0] if len(views) == 1 else {"results": views})
-    else:
-        lines = []
-        for path, result in results:
-            line = f"{path}: {result.status}"
-            if result.reasons:
-                line += " (" + "; ".join(result.reasons) + ")"
-            lines.append(line + "\n")
-        sys.stdout.write("".join(lines))  # one write for a mailbox of results
-    return worst
+        return _Outcome(code, None, {"file": path, **verification_view(result)}, None)
+    line = f"{path}: {result.status}"
+    if result.reasons:
+        line += " (" + "; ".join(result.reasons) + ")"
+    return _Outcome(code, line, {}, None)
 
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
@@ -253,6 +287,7 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
 
 def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
     """Decrypt every input with one credential into --out-dir, under the input's name."""
+    from engine.batch import map_in_order
     from engine.envelope import decrypt
     from engine.errors import DecryptionError, NotARecipientError
     from engine.views import decryption_view
@@ -267,25 +302,23 @@ def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
     names = [Path(path).name for path in args.infile]
     if "-" in args.infile or len(set(names)) != len(names):
         raise UsageError("inputs with distinct file names for --out-dir", "a repeated name")
-    views: list[dict[str, Any]] = []
-    worst = EXIT_OK
-    for path, name in zip(args.infile, names, strict=True):
+
+    def open_one(path: str) -> _Outcome:
+        out = str(folder / Path(path).name)
         try:
             result = decrypt(read_input(path, "message"), credential)
+            write_output(out, result.content)
         except (NotARecipientError, DecryptionError) as exc:
             status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
-            views.append({"file": path, "status": status, "reason": exc.diagnostics()})
-            worst = EXIT_FAILED
-            continue
-        write_output(str(folder / name), result.content)
-        views.append({"file": path, "out": str(folder / name), **decryption_view(result)})
-    if args.json:
-        emit_json({"results": views})
-    else:
-        for view in views:
-            detail = f" -> {view['out']}" if "out" in view else f" ({view['reason']})"
-            print(f"{view['file']}: {view['status']}{detail}")
-    return worst
+            view = {"file": path, "status": status, "reason": exc.diagnostics()}
+            return _Outcome(EXIT_FAILED, f"{path}: {status} ({view['reason']})", view, None)
+        except SmimeError as exc:
+            return _error_outcome(path, exc)
+        view = {"file": path, "out": out, **decryption_view(result)}
+        return _Outcome(EXIT_OK, f"{path}: {view['status']} -> {out}", view, None)
+
+    outcomes = map_in_order(open_one, args.infile, jobs=args.jobs)
+    return _report_batch(outcomes, as_json=args.json, listed=True)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -437,6 +470,27 @@ def _instant(text: str) -> Any:
         return parse_instant(text)
     except InputError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _jobs(text: str) -> int:
+    from engine.batch import parse_jobs
+
+    try:
+        return parse_jobs(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_jobs_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help=f"{what} in N worker processes ('auto': one per CPU; default 1, this process); "
+        "the output is the same, in input order",
+    )
 
 
 def _add_credential_args(parser: argparse.ArgumentParser) -> None:
@@ -599,7 +653,9 @@ def build_parser() -> argparse.ArgumentParser:
         "verify",
         help="verify signed messages",
         description="Verify signed messages: intact, trusted and address match. "
-        "Exit 0 when all hold for every input, 1 otherwise.",
+        "Exit 0 when all hold for every input, 1 otherwise, 2 when an input is unreadable "
+        "or not a signed message (one line on standard error for each; the other inputs "
+        "are still checked).",
     )
     ver.add_argument(
         "--trust",
@@ -619,15 +675,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ver.add_argument("--content-out", metavar="F", help="write the signed content here")
     ver.add_argument("--json", action="store_true", help="machine-readable result")
+    _add_jobs_arg(ver, "verify the inputs")
     ver.add_argument("infile", nargs="+", metavar="IN", help="signed message(s)")
     ver.set_defaults(func=cmd_verify)
 
     dec = sub.add_parser(
         "decrypt",
         help="decrypt messages",
-        description="Decrypt one message, or many into --out-dir in one process. "
+        description="Decrypt one message, or many into --out-dir in one command. "
         "Exit 0 when every input was decrypted, 1 when the key is not a recipient of one "
-        "or its decryption fails.",
+        "or its decryption fails, 2 when an input is unreadable or malformed (with "
+        "--out-dir: one line on standard error for each; the other inputs still count).",
     )
     _add_credential_args(dec)
     dec.add_argument("infile", nargs="+", metavar="IN", help="encrypted message(s) ('-' for stdin)")
@@ -640,6 +698,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with several inputs: write each decrypted content to DIR under its input's name",
     )
     dec.add_argument("--json", action="store_true", help="machine-readable result")
+    _add_jobs_arg(dec, "with --out-dir: decrypt the inputs")
     dec.set_defaults(func=cmd_decrypt)
 
     ins = sub.add_parser(
