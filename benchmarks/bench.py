@@ -58,6 +58,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509 import verification
 
 from engine.authority import OrgCA
+from engine.batch import available_cpus
 from engine.clock import FixedClock
 from engine.credential import Credential
 from engine.envelope import decrypt, encrypt
@@ -573,8 +574,9 @@ def memory_rows(pki: Pki, size: int, say: Say) -> list[dict[str, Any]]:
 
 
 def batch_row(pki: Pki, count: int, say: Say) -> dict[str, Any]:
-    """``smime-harness verify`` of ``count`` 10 KiB messages in one process, against one
-    ``openssl cms -verify`` process per message."""
+    """``smime-harness verify`` of ``count`` 10 KiB messages in one command, serial (``-j 1``)
+    and with one worker process per CPU (``-j auto``), against one ``openssl cms -verify``
+    process per message."""
     folder = pki.folder / "batch"
     folder.mkdir(exist_ok=True)
     files = []
@@ -589,11 +591,30 @@ def batch_row(pki: Pki, count: int, say: Say) -> dict[str, Any]:
     root = folder / "root.pem"
     root.write_bytes(pki.ca.root.public_bytes(serialization.Encoding.PEM))
     command = [*_cli(), "verify", "--trust", str(root), "--at", EPOCH.isoformat()]
-    started = time.perf_counter()
-    done = subprocess.run([*command, *map(str, files)], capture_output=True, check=False)
-    engine_s = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"batch verify failed: {done.stderr.decode()[-300:]}")
+    load_before = os.getloadavg()
+
+    def timed(jobs: str) -> tuple[float, bytes]:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*command, "-j", jobs, *map(str, files)], capture_output=True, check=False
+        )
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"batch verify -j {jobs} failed: {done.stderr.decode()[-300:]}")
+        return seconds, done.stdout
+
+    # Three runs of each, interleaved so that a burst of load hits both alike; the median.
+    serial_runs: list[float] = []
+    parallel_runs: list[float] = []
+    for _ in range(3):
+        seconds, serial_out = timed("1")
+        serial_runs.append(seconds)
+        seconds, parallel_out = timed("auto")
+        parallel_runs.append(seconds)
+        if parallel_out != serial_out:
+            raise RuntimeError("batch verify: -j auto printed other results than -j 1")
+    serial_s = statistics.median(serial_runs)
+    parallel_s = statistics.median(parallel_runs)
     binary = shutil.which("openssl")
     openssl_s = None
     if binary:
@@ -602,17 +623,31 @@ def batch_row(pki: Pki, count: int, say: Say) -> dict[str, Any]:
         for path in files:
             ossl.verify_file(path)
         openssl_s = time.perf_counter() - started
+    load_after = os.getloadavg()
+    jobs = available_cpus()
+
+    def speedup(seconds: float) -> float | None:
+        return None if openssl_s is None else round(openssl_s / seconds, 1)
+
     entry = {
         "messages": count,
         "size": 10 * KIB,
-        "engine_s": round(engine_s, 3),
+        "serial_s": round(serial_s, 3),
+        "parallel_s": round(parallel_s, 3),
+        "parallel_jobs": jobs,
+        "serial_runs_s": [round(x, 3) for x in serial_runs],
+        "parallel_runs_s": [round(x, 3) for x in parallel_runs],
         "openssl_s": None if openssl_s is None else round(openssl_s, 3),
-        "speedup": None if openssl_s is None else round(openssl_s / engine_s, 1),
+        "serial_speedup": speedup(serial_s),
+        "parallel_speedup": speedup(parallel_s),
+        "load_average": [round(x, 2) for x in (*load_before[:1], *load_after[:1])],
     }
+    ossl_text = "n/a" if openssl_s is None else f"{openssl_s:.2f} s"
     say(
-        f"batch verify of {count} 10 KiB messages: smime-harness (one process) {engine_s:.2f} s, "
-        f"openssl cms -verify (one process each) "
-        + ("n/a" if openssl_s is None else f"{openssl_s:.2f} s: {entry['speedup']}x")
+        f"batch verify of {count} 10 KiB messages (load {load_before[0]:.2f} -> "
+        f"{load_after[0]:.2f}): openssl cms -verify (one process each) {ossl_text}; "
+        f"smime-harness verify -j 1 {serial_s:.2f} s ({entry['serial_speedup']}x), "
+        f"-j auto ({jobs} workers) {parallel_s:.2f} s ({entry['parallel_speedup']}x)"
     )
     return entry
 
