@@ -8,6 +8,7 @@ file names go out and small per-file outcomes come back.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from collections.abc import Callable, Sequence
@@ -72,6 +73,7 @@ def map_in_order(task: Callable[[_T], _R], items: Sequence[_T], *, jobs: int) ->
 
     global _task
     _task = task  # the workers are forked below and inherit it: it is never pickled
+    gc.freeze()  # the workers' collections leave the inherited objects (and pages) alone
     try:
         executor = ProcessPoolExecutor(
             max_workers=workers,
@@ -86,6 +88,7 @@ def map_in_order(task: Callable[[_T], _R], items: Sequence[_T], *, jobs: int) ->
         executor.shutdown(wait=True)
         return answers
     finally:
+        gc.unfreeze()
         _task = None
 
 
