@@ -8,10 +8,12 @@ file names go out and small per-file outcomes come back.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from engine.errors import InputError
@@ -52,7 +54,8 @@ def parse_jobs(text: str) -> int:
 def can_fork() -> bool:
     import multiprocessing
 
-    return "fork" in multiprocessing.get_all_start_methods()
+    # pthread_sigmask holds Ctrl-C while forking; every POSIX system with fork has it.
+    return "fork" in multiprocessing.get_all_start_methods() and hasattr(signal, "pthread_sigmask")
 
 
 def map_in_order(task: Callable[[_T], _R], items: Sequence[_T], *, jobs: int) -> list[_R]:
@@ -74,6 +77,8 @@ def map_in_order(task: Callable[[_T], _R], items: Sequence[_T], *, jobs: int) ->
     global _task
     _task = task  # the workers are forked below and inherit it: it is never pickled
     gc.freeze()  # the workers' collections leave the inherited objects (and pages) alone
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # else a worker's exit would print what is still buffered once more
     try:
         executor = ProcessPoolExecutor(
             max_workers=workers,
@@ -81,15 +86,31 @@ def map_in_order(task: Callable[[_T], _R], items: Sequence[_T], *, jobs: int) ->
             initializer=_ignore_interrupts,
         )
         try:
-            answers = list(executor.map(_call, items, chunksize=_chunk(len(items), workers)))
+            # The first submission forks every worker. Ctrl-C waits meanwhile: raised in
+            # an at-fork handler it would be printed and lost, and the batch run on.
+            with _interrupts_held():
+                executor.submit(_nothing)
+            answers = executor.map(_call, items, chunksize=_chunk(len(items), workers))
+            found = list(answers)
         except BaseException:
             executor.shutdown(wait=True, cancel_futures=True)
             raise
         executor.shutdown(wait=True)
-        return answers
+        return found
     finally:
         gc.unfreeze()
         _task = None
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT (it stays pending) in this thread and in what it forks or starts."""
+    held = {signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)  # a pending Ctrl-C raises here
 
 
 def _chunk(count: int, workers: int) -> int:
@@ -99,7 +120,13 @@ def _chunk(count: int, workers: int) -> int:
 
 def _ignore_interrupts() -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what stops.
+    # The worker was forked with SIGINT held (see map_in_order): ignore it, then let go.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _nothing() -> None:
+    return None
 
 
 def _call(item: Any) -> Any:

@@ -249,7 +249,7 @@ def _children(pid: int) -> list[int]:
 )
 def test_ctrl_c_stops_the_workers_without_a_traceback(mailbox: Mailbox) -> None:
     # Far more work than the test waits for: the interrupt always lands mid-batch.
-    names = [Path(p).name for p, s in zip(mailbox.paths, mailbox.expected, strict=True)]
+    names = [Path(p).name for p in mailbox.paths]
     argv = ["verify", "--trust", "root.pem", "--at", AT, "-j", "2", *(names * 1000)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine", *argv],
@@ -260,20 +260,20 @@ def test_ctrl_c_stops_the_workers_without_a_traceback(mailbox: Mailbox) -> None:
     )
     try:
         workers: list[int] = []
-        for _ in range(600):  # up to a minute for the interpreter and the fork
+        deadline = time.monotonic() + 60  # for the interpreter to start, not a timing
+        while not workers and proc.poll() is None and time.monotonic() < deadline:
             workers = _children(proc.pid)
-            if len(workers) == 2 or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert len(workers) == 2, "the workers did not start"
+            time.sleep(0.001)
+        assert workers, "no worker started"
+        # The first worker has just been forked, the next may be forking: an interrupt
+        # raised then inside an at-fork handler was once lost and the batch ran on.
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
-    assert proc.returncode == 130
-    assert out == b"" and b"Traceback" not in err and err == b""
+        proc.communicate()
+    assert (proc.returncode, out, err) == (130, b"", b"")
     for worker in workers:
         with pytest.raises(ProcessLookupError):
             os.kill(worker, 0)
