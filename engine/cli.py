@@ -245,7 +245,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             return _error_outcome(path, exc)
         return _verified(path, result, args.json)
 
-    outcomes = map_in_order(check, args.infile, jobs=args.jobs)
+    # Standard input is this process's: a worker would read an empty one.
+    jobs = 1 if "-" in args.infile else args.jobs
+    outcomes = map_in_order(check, args.infile, jobs=jobs)
     return _report_batch(outcomes, as_json=args.json, listed=len(outcomes) > 1)
 
 

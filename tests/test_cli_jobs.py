@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -161,6 +162,18 @@ def test_a_batch_of_good_messages_exits_0_and_a_failed_check_1(
     assert _run(capsys, [*base, *valid])[0] == 0
     code, out, err = _run(capsys, [*base, *valid, tampered])
     assert code == 1 and err == "" and out.splitlines()[-1].startswith(f"{tampered}: tampered")
+
+
+def test_standard_input_among_the_inputs_is_read_by_this_process(
+    mailbox: Mailbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    valid = [p for p, s in zip(mailbox.paths, mailbox.expected, strict=True) if s == "valid"]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(Path(valid[0]).read_bytes())))
+    code, out, err = _run(
+        capsys, ["verify", "--trust", str(mailbox.root), "--at", AT, "-j", "2", *valid[1:4], "-"]
+    )
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == "-: valid"
 
 
 def test_one_bad_input_alone_is_one_error_line_and_no_json(
