@@ -283,8 +283,8 @@ def test_ctrl_c_stops_the_workers_without_a_traceback(mailbox: Mailbox) -> None:
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # a failed test leaves no worker behind: end its group
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
     assert (proc.returncode, out, err) == (130, b"", b"")
     for worker in workers:
