@@ -281,6 +281,13 @@ def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> Verificat
 # --- intact: digest and signature (RFC 5652 §5.6) -------------------------------
 
 
+_ATTRIBUTE_NAMES = {
+    asn1.OID_CONTENT_TYPE: "contentType",
+    asn1.OID_MESSAGE_DIGEST: "messageDigest",
+    asn1.OID_SIGNING_TIME: "signingTime",
+}
+
+
 def _intact(
     info: asn1.SignerInfoData,
     content_type: str,
@@ -301,6 +308,12 @@ def _intact(
         reasons.append("the signature does not match the content")
         return False
     ok = True
+    for oid in attributes.not_single:
+        # RFC 5652 §11.1-11.3: one instance, one value; which of two would count is unclear.
+        reasons.append(
+            f"the {_ATTRIBUTE_NAMES[oid]} attribute is not single-valued ({oid}, RFC 5652 §11)"
+        )
+        ok = False
     if attributes.message_digest is None:
         reasons.append("the messageDigest attribute is missing (RFC 5652 §11.2)")
         ok = False

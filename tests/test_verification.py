@@ -306,6 +306,84 @@ def test_changed_signed_attribute_is_tampered(world: World) -> None:
     assert result.signing_time == EPOCH - dt.timedelta(days=30)
 
 
+def _signed_with_attributes(world: World, attributes: list[object]) -> bytes:
+    """An opaque message whose signer really signed exactly these attributes."""
+    from asn1crypto import cms
+
+    signer = world.alice.signing
+    key = signer.private_key
+    assert isinstance(key, rsa.RSAPrivateKey)
+    encoded = cms.CMSAttributes(attributes).dump()
+    der = asn1.signed_data_der(
+        content=MESSAGE,
+        digest_oid=DigestAlgorithm.SHA256.oid,
+        signature_algorithm=signature_algorithm(RSA, DigestAlgorithm.SHA256),
+        signer=issuer_serial(signer.certificate),
+        signed_attributes=encoded,
+        signature=key.sign(encoded, padding.PKCS1v15(), hashes.SHA256()),
+        certificates=(
+            signer.certificate.public_bytes(DER),
+            *(c.public_bytes(DER) for c in signer.chain),
+        ),
+    )
+    return b"From: alice@contoso.example\r\n" + pkcs7_mime_entity(der, "signed-data")
+
+
+@pytest.mark.parametrize(
+    ("shape", "name"),
+    [
+        ("second messageDigest", "messageDigest"),
+        ("two digest values", "messageDigest"),
+        ("second contentType", "contentType"),
+        ("no signingTime value", "signingTime"),
+    ],
+)
+def test_repeated_or_multi_valued_attribute_is_refused(world: World, shape: str, name: str) -> None:
+    # RFC 5652 §11.1-11.3: a signer may sign two messageDigest attributes, one over the
+    # shown content and one over another; the signature is good, the message is not.
+    from asn1crypto import cms
+
+    hasher = hashes.Hash(hashes.SHA256())
+    hasher.update(MESSAGE)
+    digest, other = hasher.finalize(), bytes(32)
+
+    def attribute(kind: str, *values: object) -> object:
+        return cms.CMSAttribute({"type": kind, "values": list(values)})
+
+    when = cms.Time({"utc_time": EPOCH})
+    attributes = [
+        attribute("content_type", "data"),
+        attribute("signing_time", when),
+        attribute("message_digest", digest),
+    ]
+    if shape == "second messageDigest":
+        attributes.append(attribute("message_digest", other))
+    elif shape == "two digest values":
+        attributes[2] = attribute("message_digest", digest, other)
+    elif shape == "second contentType":
+        attributes.append(attribute("content_type", "data"))
+    else:
+        attributes[1] = attribute("signing_time")
+    result = world.check(_signed_with_attributes(world, attributes))
+    assert (result.intact, result.status) == (False, "tampered")
+    assert any(f"the {name} attribute is not single-valued" in r for r in result.reasons)
+    assert result.trusted  # the signer and its chain are fine: integrity is what fails
+
+
+def test_single_valued_attributes_built_by_hand_verify(world: World) -> None:
+    # The control for the test above: the same construction, each attribute once.
+    from asn1crypto import cms
+
+    hasher = hashes.Hash(hashes.SHA256())
+    hasher.update(MESSAGE)
+    attributes = [
+        cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+        cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": EPOCH})]}),
+        cms.CMSAttribute({"type": "message_digest", "values": [hasher.finalize()]}),
+    ]
+    assert world.check(_signed_with_attributes(world, attributes)).status == "valid"
+
+
 def test_changed_signature_is_tampered(world: World) -> None:
     def change(signed: bytes) -> bytes:
         der = _der_of(signed)

@@ -124,6 +124,9 @@ class SignedAttributes:
     """The signed attributes the engine understands (RFC 5652 §11, RFC 8551 §2.5)."""
 
     types: tuple[str, ...]  # every attribute type present, in order received
+    # RFC 5652 §11.1-11.3: contentType, messageDigest and signingTime appear at most once,
+    # each with exactly one value; the types received otherwise, in order.
+    not_single: tuple[str, ...] = ()
     content_type: str | None = None
     message_digest: bytes | None = None
     signing_time: dt.datetime | None = None
@@ -426,30 +429,40 @@ def _pss_parameters(der: bytes | None) -> PssParameters:
 def _parse_attributes(members: Sequence[bytes]) -> SignedAttributes:
     types: list[str] = []
     fields: dict[str, Any] = {}
+    not_single: list[str] = []
     for member in members:
-        oid, field = _attribute_field(member)
+        oid, field, count = _attribute_field(member)
+        if oid in _SINGLE_VALUED and (count != 1 or oid in types) and oid not in not_single:
+            not_single.append(oid)
         types.append(oid)
         if field is not None:
-            fields[field[0]] = field[1]  # a repeated attribute: the last one counts
-    return SignedAttributes(types=tuple(types), **fields)
+            fields[field[0]] = field[1]  # a repeated attribute: the last one (see not_single)
+    return SignedAttributes(types=tuple(types), not_single=tuple(not_single), **fields)
+
+
+_SINGLE_VALUED = frozenset({OID_CONTENT_TYPE, OID_MESSAGE_DIGEST, OID_SIGNING_TIME})
 
 
 @memoize(maxsize=512, max_bytes=4096)
-def _attribute_field(encoding: bytes) -> tuple[str, tuple[str, Any] | None]:
-    """One Attribute (RFC 5652 §5.3): its type, and the SignedAttributes field its
-    first value sets, if the engine understands it (RFC 5652 §11, RFC 8551 §2.5)."""
+def _attribute_field(encoding: bytes) -> tuple[str, tuple[str, Any] | None, int]:
+    """One Attribute (RFC 5652 §5.3): its type, the SignedAttributes field its first
+    value sets if the engine understands it (RFC 5652 §11, RFC 8551 §2.5), and how many
+    values it has."""
     attribute = cms.CMSAttribute.load(encoding)
     oid = _dotted(attribute["type"])
     values = attribute["values"]
-    if len(values) == 0:
-        return oid, None
+    count = len(values)
+    return oid, _first_value_field(oid, values) if count else None, count
+
+
+def _first_value_field(oid: str, values: Any) -> tuple[str, Any] | None:
     first = values[0]
     if oid == OID_CONTENT_TYPE:
-        return oid, ("content_type", _dotted(first))
+        return ("content_type", _dotted(first))
     if oid == OID_MESSAGE_DIGEST:
-        return oid, ("message_digest", bytes(first.native))
+        return ("message_digest", bytes(first.native))
     if oid == OID_SIGNING_TIME:
-        return oid, ("signing_time", first.native)
+        return ("signing_time", first.native)
     if oid == OID_SMIME_CAPABILITIES:
         capabilities = tuple(
             Capability(
@@ -460,13 +473,13 @@ def _attribute_field(encoding: bytes) -> tuple[str, tuple[str, Any] | None]:
             )
             for cap in first
         )
-        return oid, ("capabilities", capabilities)
+        return ("capabilities", capabilities)
     if oid == OID_ENCRYPTION_KEY_PREFERENCE:
-        return oid, ("encryption_key_preference", _key_preference(first))
+        return ("encryption_key_preference", _key_preference(first))
     if oid == OID_MS_ENCRYPTION_KEY:
         value = cms.IssuerAndSerialNumber.load(bytes(first.dump()))
-        return oid, ("microsoft_encryption_key", _issuer_serial(value))
-    return oid, None
+        return ("microsoft_encryption_key", _issuer_serial(value))
+    return None
 
 
 def _key_preference(choice: Any) -> KeyReference | None:
