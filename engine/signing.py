@@ -22,8 +22,7 @@ from engine.credential import Credential
 from engine.errors import InputError
 from engine.mime import (
     is_bare_entity,
-    join_message,
-    multipart_signed_entity,
+    multipart_signed_message,
     pkcs7_mime_message,
     seven_bit,
     split_message,
@@ -116,7 +115,7 @@ def sign(
         outer = [h for h in outer if h[0].lower() == "mime-version"]
     if opaque:
         return pkcs7_mime_message(outer, der, "signed-data")
-    return join_message(outer, multipart_signed_entity(content, der, digest.micalg))
+    return multipart_signed_message(outer, content, der, digest.micalg)  # one join, one copy
 
 
 @functools.lru_cache(maxsize=256)
