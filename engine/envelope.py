@@ -523,9 +523,12 @@ def _decrypt_payload(message: asn1.EnvelopedMessage, cipher: ContentCipher, cek:
         raise DecryptionError()
     algorithm = TripleDES(cek) if cipher.legacy else algorithms.AES(cek)
     cbc = Cipher(algorithm, modes.CBC(message.iv)).decryptor()
-    padded = cbc.update(data) + cbc.finalize()
+    padded = cbc.update(data) + cbc.finalize()  # finalize gives b"" (whole blocks): no copy
+    # RFC 5652 §6.3: the padding lies in the last block only, so cryptography's
+    # (constant-time) unpadder sees just that block; a bad one fails the same way.
     unpadder = padding.PKCS7(block * 8).unpadder()
     try:
-        return unpadder.update(padded) + unpadder.finalize()
+        kept = len(unpadder.update(padded[-block:]) + unpadder.finalize())
     except ValueError:
         raise DecryptionError() from None
+    return padded[: len(padded) - block + kept]
