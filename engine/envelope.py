@@ -149,9 +149,9 @@ def decrypt(message: bytes, credential: Credential) -> DecryptResult:
         raise InputError(
             "an application/pkcs7-mime entity with enveloped-data or authEnveloped-data", found
         )
-    payload = pkcs7_payload(entity)
+    payload = asn1.Handover(pkcs7_payload(entity))
     del entity  # a large message is held once, not twice, while it is decrypted
-    result = decrypt_content(payload, credential)
+    result = _decrypt_content(payload, credential)
     return dataclasses.replace(result, content=canonicalize(result.content))
 
 
@@ -372,7 +372,13 @@ def decrypt_content(der: bytes, credential: Credential) -> DecryptResult:
     DecryptionError("decryption failed") for any cryptographic failure, and DecodeError /
     InputError / UnsupportedAlgorithmError for malformed or unsupported input.
     """
-    message = asn1.decode_enveloped(der)
+    return _decrypt_content(asn1.Handover(der), credential)
+
+
+def _decrypt_content(handed: asn1.Handover[bytes], credential: Credential) -> DecryptResult:
+    # A large message: the encoding is let go as it is parsed, and the ciphertext
+    # once decrypted, so that neither adds up with the copies made from it.
+    message = asn1.decode_enveloped_from(handed)
     cipher = ContentCipher.from_oid(message.algorithm_oid)
     if cipher.authenticated != message.authenticated:
         container = "AuthEnvelopedData" if message.authenticated else "EnvelopedData"
@@ -386,7 +392,9 @@ def decrypt_content(der: bytes, credential: Credential) -> DecryptResult:
         cek, transport = _unwrap_key_transport(recipient, credential, cipher)
     else:
         cek, transport = _unwrap_key_agreement(recipient, rid, credential, cipher)
-    content = _decrypt_payload(message, cipher, cek)
+    ciphertext = asn1.Handover(message.encrypted_content)
+    message = dataclasses.replace(message, encrypted_content=b"")  # ``ciphertext`` holds it
+    content = _decrypt_payload(message, ciphertext, cipher, cek)
     return DecryptResult(
         content=content,
         cipher=cipher,
@@ -497,8 +505,10 @@ def _unwrap_key_agreement(
     return cek, KeyTransport.ECDH
 
 
-def _decrypt_payload(message: asn1.EnvelopedMessage, cipher: ContentCipher, cek: bytes) -> bytes:
-    data = message.encrypted_content
+def _decrypt_payload(
+    message: asn1.EnvelopedMessage, handed: asn1.Handover[bytes], cipher: ContentCipher, cek: bytes
+) -> bytes:
+    data = handed.take()
     if cipher.authenticated:
         tag = message.mac or b""
         if not 12 <= len(tag) <= 16 or len(tag) != message.icv_length:
@@ -524,6 +534,7 @@ def _decrypt_payload(message: asn1.EnvelopedMessage, cipher: ContentCipher, cek:
     algorithm = TripleDES(cek) if cipher.legacy else algorithms.AES(cek)
     cbc = Cipher(algorithm, modes.CBC(message.iv)).decryptor()
     padded = cbc.update(data) + cbc.finalize()  # finalize gives b"" (whole blocks): no copy
+    del data  # the ciphertext goes before the plaintext is cut to length
     # RFC 5652 §6.3: the padding lies in the last block only, so cryptography's
     # (constant-time) unpadder sees just that block; a bad one fails the same way.
     unpadder = padding.PKCS7(block * 8).unpadder()

@@ -410,6 +410,20 @@ def decode_enveloped(der: bytes, *, source: str | None = None) -> EnvelopedMessa
     Raises DecodeError for bytes that are not a ContentInfo, InputError for another
     content type and UnsupportedAlgorithmError for an unknown content cipher's parameters.
     """
+    return decode_enveloped_from(Handover(der), source=source)
+
+
+def decode_enveloped_from(
+    handed: Handover[bytes], *, source: str | None = None
+) -> EnvelopedMessage:
+    """:func:`decode_enveloped` of an encoding nothing else holds.
+
+    asn1crypto copies a level's contents out of its parent's when it parses it; each
+    level here is let go once the level below is parsed, the encoding itself first,
+    so a large content is held about twice while parsed (three times at the
+    [0] EXPLICIT content, whose wrapper asn1crypto slices too), never more.
+    """
+    der = handed.take()
     if not der:
         raise DecodeError("a CMS ContentInfo", "empty input", source=source)
     try:
@@ -419,6 +433,7 @@ def decode_enveloped(der: bytes, *, source: str | None = None) -> EnvelopedMessa
         raise
     except Exception:
         raise DecodeError("a CMS ContentInfo", _describe(der), source=source) from None
+    del der  # ``info`` holds its own copy of the contents
     if content_type not in (ENVELOPED_DATA, AUTH_ENVELOPED_DATA):
         raise InputError(
             "CMS EnvelopedData or AuthEnvelopedData",
@@ -427,8 +442,10 @@ def decode_enveloped(der: bytes, *, source: str | None = None) -> EnvelopedMessa
         )
     authenticated = content_type == AUTH_ENVELOPED_DATA
     what = "AuthEnvelopedData" if authenticated else "EnvelopedData"
+    handed_info = Handover(info)
+    del info
     try:
-        return _parse_body(info, authenticated=authenticated)
+        return _parse_body(handed_info, authenticated=authenticated)
     except SmimeError:
         raise
     except Exception as exc:
@@ -437,33 +454,41 @@ def decode_enveloped(der: bytes, *, source: str | None = None) -> EnvelopedMessa
         ) from None
 
 
-def _parse_body(info: cms.ContentInfo, *, authenticated: bool) -> EnvelopedMessage:
+def _parse_body(handed: Handover[cms.ContentInfo], *, authenticated: bool) -> EnvelopedMessage:
+    info = handed.take()
     body = info["content"]
+    del info  # ``body`` holds its own copy of its contents
     if isinstance(body, core.Void):
         raise DecodeError("a ContentInfo with content", "no content")
     content_info = body[
         "auth_encrypted_content_info" if authenticated else "encrypted_content_info"
     ]
+    recipient_infos = body["recipient_infos"]
+    mac_value = body["mac"] if authenticated else None
+    attrs = body["auth_attrs"] if authenticated else None
+    del body  # the parts taken hold their own copies
     algorithm = content_info["content_encryption_algorithm"]
     algorithm_oid = algorithm["algorithm"].dotted
     raw_params = algorithm["parameters"]
     params_der = None if isinstance(raw_params, core.Void) else raw_params.dump()
     iv, icv_length = _content_parameters(algorithm_oid, params_der)
+    inner_type = content_info["content_type"].dotted
     encrypted = content_info["encrypted_content"]
+    del content_info  # ``encrypted`` holds its own copy of the octets
     encrypted_content = b"" if isinstance(encrypted, core.Void) else _octets(encrypted)
-    recipients = tuple(_parse_recipient(ri) for ri in body["recipient_infos"])
+    del encrypted
+    recipients = tuple(_parse_recipient(ri) for ri in recipient_infos)
     mac: bytes | None = None
     auth_attributes: bytes | None = None
-    if authenticated:
-        mac = _octets(body["mac"])
-        attrs = body["auth_attrs"]
-        if not isinstance(attrs, core.Void):
-            # RFC 5083 §2.2: the AAD is the DER of authAttrs with an EXPLICIT SET OF tag.
-            auth_attributes = bytes(cms.CMSAttributes.load(attrs.untag().dump()).dump(force=True))
+    if mac_value is not None:
+        mac = _octets(mac_value)
+    if attrs is not None and not isinstance(attrs, core.Void):
+        # RFC 5083 §2.2: the AAD is the DER of authAttrs with an EXPLICIT SET OF tag.
+        auth_attributes = bytes(cms.CMSAttributes.load(attrs.untag().dump()).dump(force=True))
     return EnvelopedMessage(
         authenticated=authenticated,
         recipients=recipients,
-        content_type=content_info["content_type"].dotted,
+        content_type=inner_type,
         algorithm_oid=algorithm_oid,
         iv=iv,
         encrypted_content=encrypted_content,
