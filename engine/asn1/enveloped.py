@@ -87,6 +87,35 @@ class _EccCmsSharedInfo(core.Sequence):  # type: ignore[misc]
     ]
 
 
+class _ExplicitEnvelopedData(core.Sequence):  # type: ignore[misc]
+    # RFC 5652 §3: content [0] EXPLICIT EnvelopedData, as asn1crypto sees its encoding:
+    # a constructed [0] holding one value. Loaded as a value of its own, it holds the
+    # [0]'s contents, so the ContentInfo can be let go before EnvelopedData is parsed.
+    class_ = 2
+    tag = 0
+    _fields = [("content", cms.EnvelopedData)]  # noqa: RUF012
+
+
+class _ExplicitAuthEnvelopedData(core.Sequence):  # type: ignore[misc]
+    # RFC 5083 §2.1: the same for content [0] EXPLICIT AuthEnvelopedData.
+    class_ = 2
+    tag = 0
+    _fields = [("content", cms.AuthEnvelopedData)]  # noqa: RUF012
+
+
+class _ContentInfo(core.Sequence):  # type: ignore[misc]
+    # RFC 5652 §3 ContentInfo, its [0] EXPLICIT content one of the two above.
+    _fields = [  # noqa: RUF012
+        ("content_type", cms.ContentType),
+        ("content", core.Any, {"optional": True}),
+    ]
+    _oid_pair = ("content_type", "content")
+    _oid_specs = {  # noqa: RUF012
+        "enveloped_data": _ExplicitEnvelopedData,
+        "authenticated_enveloped_data": _ExplicitAuthEnvelopedData,
+    }
+
+
 # --- typed values -----------------------------------------------------------------------------
 
 
@@ -420,20 +449,20 @@ def decode_enveloped_from(
 
     asn1crypto copies a level's contents out of its parent's when it parses it; each
     level here is let go once the level below is parsed, the encoding itself first,
-    so a large content is held about twice while parsed (three times at the
-    [0] EXPLICIT content, whose wrapper asn1crypto slices too), never more.
+    so a large content is held about twice while parsed, never more.
     """
     der = handed.take()
     if not der:
         raise DecodeError("a CMS ContentInfo", "empty input", source=source)
+    described = _describe(der)
     try:
-        info = cms.ContentInfo.load(der)
+        info = _ContentInfo.load(der)
+        del der  # ``info`` holds its own copy of the contents
         content_type = info["content_type"].dotted
     except SmimeError:
         raise
     except Exception:
-        raise DecodeError("a CMS ContentInfo", _describe(der), source=source) from None
-    del der  # ``info`` holds its own copy of the contents
+        raise DecodeError("a CMS ContentInfo", described, source=source) from None
     if content_type not in (ENVELOPED_DATA, AUTH_ENVELOPED_DATA):
         raise InputError(
             "CMS EnvelopedData or AuthEnvelopedData",
@@ -454,12 +483,14 @@ def decode_enveloped_from(
         ) from None
 
 
-def _parse_body(handed: Handover[cms.ContentInfo], *, authenticated: bool) -> EnvelopedMessage:
+def _parse_body(handed: Handover[_ContentInfo], *, authenticated: bool) -> EnvelopedMessage:
     info = handed.take()
-    body = info["content"]
-    del info  # ``body`` holds its own copy of its contents
-    if isinstance(body, core.Void):
+    wrapper = info["content"]
+    del info  # ``wrapper`` holds its own copy of its contents
+    if isinstance(wrapper, core.Void):
         raise DecodeError("a ContentInfo with content", "no content")
+    body = wrapper["content"]
+    del wrapper  # and ``body`` its own
     content_info = body[
         "auth_encrypted_content_info" if authenticated else "encrypted_content_info"
     ]
