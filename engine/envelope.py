@@ -119,6 +119,7 @@ def encrypt(
     authEnveloped-data for GCM (RFC 8551 §3.2.2, §3.4).
     """
     headers, entity = split_message(message)
+    del message  # split off into a copy: a message the caller handed over goes now
     content = asn1.Handover(canonicalize(entity))
     del entity  # the canonical entity is held by ``content`` only, and let go once encrypted
     der = _encrypt_content(
