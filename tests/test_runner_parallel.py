@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+import shutil
 from pathlib import Path
+from typing import Any
 
 from engine.harness.runner import run_features
+
+BUILTIN = Path(__file__).resolve().parent.parent / "features"
 
 FEATURE = """\
 Feature: Parallel
@@ -59,3 +65,61 @@ def test_two_workers_merge_into_one_result_and_report(tmp_path: Path) -> None:
     assert (summary["passed"], summary["failed"]) == (2, 1)
     assert (tmp_path / "report" / "index.html").is_file()
     assert "A wrong expectation fails" in (tmp_path / "report" / "index.html").read_text()
+
+
+UNKNOWN = """\
+@KB-99
+Feature: Second file
+  Scenario: A step nobody wrote
+    Given Contoso and Fabrikam each run their own key management
+    When UserA juggles three certificates
+    Then UserA sees the signature as "valid"
+"""
+
+
+def _without_durations(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_durations(v) for k, v in value.items() if k != "duration"}
+    if isinstance(value, list):
+        return [_without_durations(v) for v in value]
+    return value
+
+
+def _run(folder: Path, tmp_path: Path, workers: str) -> tuple[Any, ...]:
+    report = tmp_path / f"report-{workers}"
+    result = run_features(
+        [folder],
+        artifacts=tmp_path / "artifacts",
+        results=tmp_path / f"summary-{workers}.json",
+        report=report,
+        quiet=True,
+        say=lambda _text: None,
+        workers=workers,
+    )
+    scenarios = [dataclasses.replace(s, duration=0.0) for s in result.scenarios]
+    summary = json.loads((tmp_path / f"summary-{workers}.json").read_text())
+    cucumber = json.loads((report / "results.json").read_text())
+    junit = re.sub(r' time="[^"]*"', "", (report / "junit.xml").read_text())
+    return (
+        result.exit_code,
+        scenarios,
+        _without_durations(summary),
+        _without_durations(cucumber),
+        junit,
+    )
+
+
+def test_two_workers_give_what_one_process_gives(tmp_path: Path) -> None:
+    """Outlines, tags, a failed expectation, an unknown step: same records, same order."""
+    folder = tmp_path / "features"
+    folder.mkdir()
+    shutil.copy(BUILTIN / "certificate_problems.feature", folder)
+    (folder / "parallel.feature").write_text(FEATURE)
+    (folder / "unknown.feature").write_text(UNKNOWN)
+    serial = _run(folder, tmp_path, "0")
+    parallel = _run(folder, tmp_path, "2")
+    assert serial[0] == 1
+    assert len(serial[1]) == 11 + 3 + 1
+    assert [s.outcome for s in serial[1]].count("failed") == 2
+    for one, two in zip(serial, parallel, strict=True):
+        assert one == two

@@ -196,7 +196,13 @@ class _Record:
 
 
 class _Collector:
-    """A pytest plugin object that records each scenario's outcome."""
+    """A pytest plugin object that records each scenario's outcome.
+
+    In a parallel run (-n) there is one in the controller, which collects nothing itself,
+    and one in each worker. The controller counts each scenario's reports into a stub record
+    (for progress, and in case the worker crashes); each worker ships its complete records
+    once, when its session ends, and they replace the stubs.
+    """
 
     def __init__(
         self,
@@ -204,49 +210,54 @@ class _Collector:
         artifacts: Path,
         progress: Callable[[str], None] | None,
         report: Path | None = None,
+        *,
+        role: str = "single",  # single (-n 0), controller or worker
     ) -> None:
         self._modules = modules
+        self._by_module = {module.name: feature for module, feature in modules.items()}
         self._artifacts = artifacts
         self._report = report
+        self._detailed = report is not None  # steps and worlds only go into the report
         self._progress = progress
         self._current: Path | None = None
+        self._role = role
         self.records: dict[str, _Record] = {}
         self.collection_errors: list[str] = []
-        self.worker = False  # in a pytest-xdist worker: ship each record with a report
-        self._early: dict[str, list[pytest.TestReport]] = {}  # reports before their record
+        self._order: dict[str, int] = {}  # the controller's: the workers' collection order
 
-    # Parallel runs (-n): a worker's collector sends its record with the call report (or a
-    # setup report that failed or skipped: then there is no call); the controller's
-    # collector, which collects nothing itself, takes it from there.
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._progress is not None and self._current is not None:
+            self._progress("\n")
+        if self._role == "worker":  # xdist sends workeroutput when this hook has run
+            output: dict[str, Any] = session.config.workeroutput  # type: ignore[attr-defined]
+            ran = [(nodeid, r) for nodeid, r in self.records.items() if r.ran]
+            output[_RECORD] = pickle.dumps(ran, pickle.HIGHEST_PROTOCOL)
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
-        outcome = yield
-        record = self.records.get(item.nodeid)
-        if not self.worker or record is None:
-            return
-        report = outcome.get_result()
-        if call.when == "call" or (call.when == "setup" and not report.passed):
-            snapshot = dataclasses.replace(record, ran=False, duration=0.0, error=None)
-            report.user_properties.append((_RECORD, pickle.dumps(snapshot)))
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        if not self._order:
+            self._order = {nodeid: index for index, nodeid in enumerate(ids)}
 
-    def _merge(self, report: pytest.TestReport) -> None:
-        shipped = [v for k, v in report.user_properties if k == _RECORD and isinstance(v, bytes)]
-        if self.worker or not shipped:
-            return
-        snapshot: _Record = pickle.loads(shipped[-1])
-        known = self.records.get(report.nodeid)
-        if known is not None:
-            snapshot.ran, snapshot.outcome = known.ran, known.outcome
-            snapshot.duration, snapshot.error = known.duration, known.error
-        self.records[report.nodeid] = snapshot
-        for early in self._early.pop(report.nodeid, ()):
-            _account(snapshot, early)
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        shipped = getattr(node, "workeroutput", {}).get(_RECORD)
+        if isinstance(shipped, bytes):
+            self.records.update(pickle.loads(shipped))
+
+    def _record(self, nodeid: str) -> _Record | None:
+        record = self.records.get(nodeid)
+        if record is None and self._role == "controller":
+            module, _, name = nodeid.partition("::")
+            example = name[name.index("[") + 1 : name.rindex("]")] if "[" in name else None
+            feature = self._by_module.get(Path(module).name, Path(module))
+            record = _Record(feature=feature, name=name, example=example, tags=())
+            self.records[nodeid] = record
+        return record
 
     # Progress: one line per feature file, one character per scenario (. passed, F failed).
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
-        record = self.records.get(nodeid)
+        record = self._record(nodeid)
         if self._progress is None or record is None or record.feature == self._current:
             return
         if self._current is not None:
@@ -258,10 +269,6 @@ class _Collector:
         record = self.records.get(nodeid)
         if self._progress is not None and record is not None:
             self._progress({"passed": ".", "failed": "F"}.get(record.outcome, "s"))
-
-    def pytest_sessionfinish(self) -> None:
-        if self._progress is not None and self._current is not None:
-            self._progress("\n")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -291,7 +298,7 @@ class _Collector:
 
     def pytest_bdd_before_step(self, request: Any, step: Any, **_: Any) -> None:
         record = self.records.get(request.node.nodeid)
-        if record is not None:
+        if record is not None and self._detailed:
             record.step_started = time.perf_counter()
 
     def pytest_bdd_after_step(self, request: Any, step: Any, **_: Any) -> None:
@@ -299,7 +306,7 @@ class _Collector:
 
     def _step_done(self, request: Any, step: Any, status: str, error: str | None) -> None:
         record = self.records.get(request.node.nodeid)
-        if record is not None:
+        if record is not None and self._detailed:
             record.steps.append(
                 StepRecord(
                     keyword=step.keyword,
@@ -311,11 +318,16 @@ class _Collector:
             )
 
     def pytest_bdd_after_scenario(self, request: Any, feature: Any, scenario: Any) -> None:
-        """Copy what the report shows from the scenario's world, and list steps not reached."""
+        """Note whether it left files; for the report, copy the world and list steps not reached."""
         from engine.harness.plugin import WORLD_KEY
 
         record = self.records.get(request.node.nodeid)
         if record is None:
+            return
+        folder = None if record.artifacts is None else Path(record.artifacts)
+        if folder is None or not folder.is_dir() or not any(folder.iterdir()):
+            record.artifacts = None
+        if not self._detailed:
             return
         done = len(record.steps)
         for step in scenario.steps[done:]:
@@ -347,21 +359,22 @@ class _Collector:
         self._fail_step(request, step)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self._merge(report)
-        record = self.records.get(report.nodeid)
-        if record is None:
-            if not self.worker:  # a parallel run: the record comes with a later report
-                self._early.setdefault(report.nodeid, []).append(report)
-            return
-        _account(record, report)
+        record = self._record(report.nodeid)
+        if record is not None:
+            _account(record, report)
+
+    def _ran(self) -> list[_Record]:
+        """The records of scenarios that ran, in the collection's order (parallel runs too)."""
+        if not self._order:
+            return [r for r in self.records.values() if r.ran]
+        last = len(self._order)
+        ordered = sorted(self.records.items(), key=lambda item: self._order.get(item[0], last))
+        return [r for _, r in ordered if r.ran]
 
     def results(self) -> tuple[ScenarioResult, ...]:
         out = []
-        for record in self.records.values():
-            if not record.ran:
-                continue
+        for record in self._ran():
             folder = record.artifacts
-            has_files = folder is not None and Path(folder).is_dir() and any(Path(folder).iterdir())
             out.append(
                 ScenarioResult(
                     feature=_shown(record.feature),
@@ -374,16 +387,14 @@ class _Collector:
                     duration=record.duration,
                     error=record.error,
                     failed_step=record.failed_step,
-                    artifacts=_shown(Path(folder)) if has_files and folder else None,
+                    artifacts=None if folder is None else _shown_in(folder),
                 )
             )
         return tuple(out)
 
     def scenario_records(self) -> tuple[ScenarioRecord, ...]:
         out = []
-        for record in self.records.values():
-            if not record.ran:
-                continue
+        for record in self._ran():
             out.append(
                 ScenarioRecord(
                     feature=record.feature_name or record.feature.stem,
@@ -463,6 +474,12 @@ def _shown(path: Path) -> str:
     return _relative(str(path), os.getcwd())
 
 
+def _shown_in(path: str) -> str:
+    """_shown for a file or folder whose parent is asked about often (each artifact folder)."""
+    parent, name = os.path.split(path)
+    return os.path.join(_relative(parent, os.getcwd()), name)
+
+
 @functools.lru_cache(maxsize=4096)
 def _relative(path: str, cwd: str) -> str:
     # Asked twice per scenario at the end of a run, mostly for the same few feature files.
@@ -528,8 +545,8 @@ def pytest_configure(config: pytest.Config) -> None:
         Path(loaded["artifacts"]),
         None,
         None if loaded["report"] is None else Path(loaded["report"]),
+        role="worker",
     )
-    collector.worker = True
     config.pluginmanager.register(collector, "smime-harness-run-collector")
 
 
@@ -598,11 +615,13 @@ def run_features(
                 f"scenarios({str(feature)!r})\n"
             )
             modules[module.resolve()] = feature
+        parallel = workers not in (None, "0")
         collector = _Collector(
             modules,
             artifacts,
             None if quiet else _write,
             None if report is None else report.resolve(),
+            role="controller" if parallel else "single",
         )
         args = [
             str(folder),
@@ -629,7 +648,6 @@ def run_features(
             args += ["-k", keyword]
         if markers:
             args += ["-m", markers]
-        parallel = workers not in (None, "0")
         args += ["-p", "no:benchmark"]  # pytest-benchmark, when installed: not ours to run
         if parallel:
             if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
@@ -654,8 +672,6 @@ def run_features(
                 if str(getattr(loaded, "__file__", "") or "").startswith(str(folder)):
                     del sys.modules[name]
     scenarios = collector.results()
-    if parallel:  # reports arrive as workers finish: back to the features' order
-        scenarios = tuple(sorted(scenarios, key=lambda s: (s.feature, s.line or 0)))
     elapsed = time.monotonic() - started
     if collector.collection_errors:
         raise ScenarioCollectionError(collector.collection_errors[0])
