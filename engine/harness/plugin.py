@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ WORLD_KEY = pytest.StashKey[World]()
 
 
 @pytest.fixture
-def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest) -> World:
+def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest) -> Iterator[World]:
     """A fresh world per scenario; files named in steps are relative to the feature's folder."""
     node = request.node
     started = node.stash.get(_SCENARIO_KEY, None)
@@ -108,7 +109,9 @@ def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest) -> World:
     if started is not None:
         _place(state, node, *started)
     node.stash[WORLD_KEY] = state
-    return state
+    yield state
+    # Items live until the session ends; their worlds (keys, clients, messages) need not.
+    del node.stash[WORLD_KEY]
 
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:

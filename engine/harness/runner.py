@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import importlib.metadata
 import json
 import os
@@ -232,6 +233,8 @@ class _Collector:
             output: dict[str, Any] = session.config.workeroutput  # type: ignore[attr-defined]
             ran = [(nodeid, r) for nodeid, r in self.records.items() if r.ran]
             output[_RECORD] = pickle.dumps(ran, pickle.HIGHEST_PROTOCOL)
+            # The process ends next: spare its exit the collections of everything it made.
+            gc.freeze()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
@@ -275,14 +278,19 @@ class _Collector:
             self.collection_errors.append(_crash_message(report))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        features: dict[Path, Path] = {}
         for item in session.items:  # after -k and -m deselection
             name = item.name
             example = name[name.index("[") + 1 : name.rindex("]")] if "[" in name else None
             tags = sorted({m.name for m in item.iter_markers()} - _PYTEST_MARKS)
-            feature = self._modules.get(item.path.resolve(), item.path)
+            if item.path not in features:
+                features[item.path] = self._modules.get(item.path.resolve(), item.path)
             self.records[item.nodeid] = _Record(
-                feature=feature, name=name, example=example, tags=tuple(tags)
+                feature=features[item.path], name=name, example=example, tags=tuple(tags)
             )
+        # What collection made (modules, parsed features, items) lives until the run ends:
+        # keep it out of the garbage collector's full passes (unfrozen when the run ends).
+        gc.freeze()
 
     def pytest_bdd_before_scenario(self, request: Any, feature: Any, scenario: Any) -> None:
         from engine.harness.plugin import scenario_slug
@@ -667,6 +675,7 @@ def run_features(
         try:
             code = pytest.main(args, plugins=[collector, *plugins])
         finally:
+            gc.unfreeze()
             os.environ.pop(_WORKER_SETTINGS, None)
             for name, loaded in list(sys.modules.items()):
                 if str(getattr(loaded, "__file__", "") or "").startswith(str(folder)):
