@@ -12,14 +12,15 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from engine.errors import SmimeError
-from engine.harness.steps import *  # noqa: F403 - registers the steps; pytest-bdd finds them as plugin fixtures
-from engine.harness.world import World
 from engine.keys import KeyPool, default_cache_dir
+
+if TYPE_CHECKING:
+    from engine.harness.world import World
 
 _CONFIG: list[pytest.Config] = []
 
@@ -42,6 +43,20 @@ class UnknownStepError(SmimeError):
 
 def pytest_configure(config: pytest.Config) -> None:
     _CONFIG.append(config)
+    if not _xdist_controller(config):
+        # The steps (and the engine with them) are imported only where scenarios run;
+        # pytest-bdd finds them as plugin fixtures.
+        from engine.harness import steps
+
+        if not config.pluginmanager.is_registered(steps):
+            config.pluginmanager.register(steps, "smime-harness-steps")
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    """pytest-xdist's controller: it hands the scenarios to workers and runs none itself."""
+    option = config.option
+    distributed = getattr(option, "dist", "no") != "no" and bool(getattr(option, "tx", None))
+    return distributed and not hasattr(config, "workerinput") and not option.collectonly
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -93,7 +108,7 @@ def _place(state: World, node: pytest.Item, feature: Any, scenario: Any) -> None
 
 
 _SCENARIO_KEY = pytest.StashKey[tuple[Any, Any]]()
-WORLD_KEY = pytest.StashKey[World]()
+WORLD_KEY = pytest.StashKey["World"]()
 
 
 @pytest.fixture
@@ -104,6 +119,8 @@ def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest) -> Iterator[W
     # Messages go to --smime-artifacts when given, else to the test's tmp_path (made only then).
     placed = started is not None and node.config.getoption("smime_artifacts") is not None
     default = None if placed else Path(request.getfixturevalue("tmp_path")) / "artifacts"
+    from engine.harness.world import World
+
     # Each scenario draws the pool's keys from the first again: worlds are independent.
     state = World(keys=smime_key_pool.view(), artifact_dir=default)
     if started is not None:
