@@ -6,6 +6,8 @@ import dataclasses
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +125,23 @@ def test_two_workers_give_what_one_process_gives(tmp_path: Path) -> None:
     assert [s.outcome for s in serial[1]].count("failed") == 2
     for one, two in zip(serial, parallel, strict=True):
         assert one == two
+
+
+def test_a_feature_that_does_not_parse_stops_the_run_before_any_scenario(tmp_path: Path) -> None:
+    """With -n the check runs while the workers start; a broken file still exits 2, one line."""
+    (tmp_path / "good.feature").write_text(FEATURE)
+    (tmp_path / "broken.feature").write_text(
+        "Feature: Broken\n  Scenario: x\n    Given nothing else happens\n  what is this\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "engine", "run", "-n", "2", "--report", "out", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.count("\n") == 1
+    assert "broken.feature:4:" in run.stderr and "'what is this'" in run.stderr
+    assert not (tmp_path / "out").exists()  # no scenario ran, no artifact, no report

@@ -213,6 +213,8 @@ class _Collector:
         report: Path | None = None,
         *,
         role: str = "single",  # single (-n 0), controller or worker
+        files: Sequence[Path] = (),  # the controller's: feature files to check as workers start
+        parsed: Path | None = None,  # where the controller leaves the parsed features
     ) -> None:
         self._modules = modules
         self._by_module = {module.name: feature for module, feature in modules.items()}
@@ -225,6 +227,42 @@ class _Collector:
         self.records: dict[str, _Record] = {}
         self.collection_errors: list[str] = []
         self._order: dict[str, int] = {}  # the controller's: the workers' collection order
+        self._files = files
+        self._parsed = parsed
+        self._nothing = False  # a worker's: the check failed, so collect nothing
+        self.syntax_error: FeatureSyntaxError | None = None
+
+    # Parallel runs parse the features once, in the controller while its workers start
+    # (about as long, at 2,000 scenarios, as a worker's imports); the workers wait for
+    # the parse and unpickle it. A file that does not parse leaves nothing to collect.
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        if self._parsed is None:
+            return
+        if self._role == "controller":  # xdist has started the workers
+            try:
+                check_syntax(self._files)
+            except FeatureSyntaxError as exc:
+                self.syntax_error = exc
+                write_atomically(self._parsed, b"")
+            else:
+                write_atomically(self._parsed, _parsed_features(self._files))
+        elif self._role == "worker":
+            waited = 0.0
+            while not self._parsed.exists() and waited < _PARSE_WAIT:
+                time.sleep(0.005)
+                waited += 0.005
+            shipped = self._parsed.read_bytes() if self._parsed.exists() else b""
+            if shipped:
+                from pytest_bdd.feature import features
+
+                features.update(pickle.loads(shipped))
+            else:
+                self._nothing = True
+
+    def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
+        return True if self._nothing else None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self._progress is not None and self._current is not None:
@@ -538,6 +576,7 @@ _UNUSED_PLUGINS = tuple(
 )
 
 _RECORD = "smime_harness_record"
+_PARSE_WAIT = 600.0  # seconds a worker waits for the controller's parse, then collects nothing
 _WORKER_SETTINGS = "SMIME_HARNESS_RUN_WORKER"
 
 
@@ -547,30 +586,23 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings is None or not hasattr(config, "workerinput"):
         return
     loaded = json.loads(settings)
-    _load_parsed_features(Path(loaded["features"]))
     collector = _Collector(
         {Path(module): Path(feature) for module, feature in loaded["modules"].items()},
         Path(loaded["artifacts"]),
         None,
         None if loaded["report"] is None else Path(loaded["report"]),
         role="worker",
+        parsed=Path(loaded["features"]),
     )
     config.pluginmanager.register(collector, "smime-harness-run-collector")
 
 
-def _save_parsed_features(files: Sequence[Path], path: Path) -> None:
+def _parsed_features(files: Sequence[Path]) -> bytes:
     """The features check_syntax parsed, for workers (unpickling is ~15x faster than parsing)."""
     from pytest_bdd.feature import features
 
     parsed = {key: features[key] for key in (os.path.abspath(f) for f in files) if key in features}
-    path.write_bytes(pickle.dumps(parsed))
-
-
-def _load_parsed_features(path: Path) -> None:
-    """In a worker: hand pytest-bdd the features the controller parsed (its private folder)."""
-    from pytest_bdd.feature import features
-
-    features.update(pickle.loads(path.read_bytes()))
+    return pickle.dumps(parsed, pickle.HIGHEST_PROTOCOL)
 
 
 def _plugin_args() -> list[str]:
@@ -606,7 +638,9 @@ def run_features(
     selected scenario passed and 1 when one failed.
     """
     files = find_features(list(paths) or [builtin_features()])
-    check_syntax(files)
+    parallel = workers not in (None, "0")
+    if not parallel:
+        check_syntax(files)
     artifacts = artifacts.resolve()
     started = time.monotonic()
     started_at = clock.now() if clock is not None else None
@@ -623,13 +657,14 @@ def run_features(
                 f"scenarios({str(feature)!r})\n"
             )
             modules[module.resolve()] = feature
-        parallel = workers not in (None, "0")
         collector = _Collector(
             modules,
             artifacts,
             None if quiet else _write,
             None if report is None else report.resolve(),
             role="controller" if parallel else "single",
+            files=files,
+            parsed=folder / "features.pickle" if parallel else None,
         )
         args = [
             str(folder),
@@ -661,7 +696,6 @@ def run_features(
             if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
                 args += ["-p", "xdist.plugin"]
             args += ["-p", "engine.harness.runner", "-n", str(workers)]
-            _save_parsed_features(files, folder / "features.pickle")
             os.environ[_WORKER_SETTINGS] = json.dumps(
                 {
                     "features": str(folder / "features.pickle"),
@@ -680,6 +714,8 @@ def run_features(
             for name, loaded in list(sys.modules.items()):
                 if str(getattr(loaded, "__file__", "") or "").startswith(str(folder)):
                     del sys.modules[name]
+    if collector.syntax_error is not None:
+        raise collector.syntax_error
     scenarios = collector.results()
     elapsed = time.monotonic() - started
     if collector.collection_errors:
