@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine.harness.runner import run_features
 
 BUILTIN = Path(__file__).resolve().parent.parent / "features"
@@ -145,3 +147,30 @@ def test_a_feature_that_does_not_parse_stops_the_run_before_any_scenario(tmp_pat
     assert run.stderr.count("\n") == 1
     assert "broken.feature:4:" in run.stderr and "'what is this'" in run.stderr
     assert not (tmp_path / "out").exists()  # no scenario ran, no artifact, no report
+
+
+def test_a_scenario_whose_worker_died_is_reported_failed(tmp_path: Path) -> None:
+    """The controller's count of reports stands in for records a dead worker never sent."""
+    from engine.harness.runner import _Collector
+
+    feature, module = tmp_path / "crash.feature", tmp_path / "test_crash.py"
+    collector = _Collector({module: feature}, tmp_path / "artifacts", None, role="controller")
+    died = "test_crash.py::test_the_crash"
+    collector.pytest_runtest_logstart(died)
+    collector.pytest_runtest_logreport(
+        pytest.TestReport(
+            nodeid=died,
+            location=("test_crash.py", 0, "test_the_crash"),
+            keywords={},
+            outcome="failed",
+            longrepr=f"worker 'gw1' crashed while running {died!r}",
+            when="???",
+        )
+    )
+    [result] = collector.results()
+    assert (result.feature, result.name, result.outcome) == (
+        str(feature),
+        "test_the_crash",
+        "failed",
+    )
+    assert result.error == f"worker 'gw1' crashed while running {died!r}"
