@@ -230,7 +230,7 @@ class _Collector:
         self._files = files
         self._parsed = parsed
         self._nothing = False  # a worker's: the check failed, so collect nothing
-        self.syntax_error: FeatureSyntaxError | None = None
+        self.check_error: Exception | None = None  # raised after pytest.main, as with -n 0
 
     # Parallel runs parse the features once, in the controller while its workers start
     # (about as long, at 2,000 scenarios, as a worker's imports); the workers wait for
@@ -243,8 +243,8 @@ class _Collector:
         if self._role == "controller":  # xdist has started the workers
             try:
                 check_syntax(self._files)
-            except FeatureSyntaxError as exc:
-                self.syntax_error = exc
+            except Exception as exc:  # FeatureSyntaxError, or OSError reading a file
+                self.check_error = exc
                 write_atomically(self._parsed, b"")
             else:
                 write_atomically(self._parsed, _parsed_features(self._files))
@@ -714,8 +714,8 @@ def run_features(
             for name, loaded in list(sys.modules.items()):
                 if str(getattr(loaded, "__file__", "") or "").startswith(str(folder)):
                     del sys.modules[name]
-    if collector.syntax_error is not None:
-        raise collector.syntax_error
+    if collector.check_error is not None:
+        raise collector.check_error
     scenarios = collector.results()
     elapsed = time.monotonic() - started
     if collector.collection_errors:
