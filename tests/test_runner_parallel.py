@@ -174,3 +174,23 @@ def test_a_scenario_whose_worker_died_is_reported_failed(tmp_path: Path) -> None
         "failed",
     )
     assert result.error == f"worker 'gw1' crashed while running {died!r}"
+
+
+def test_progress_puts_each_scenario_under_its_own_feature(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "parallel.feature").write_text(FEATURE)
+    (tmp_path / "unknown.feature").write_text(UNKNOWN)
+    run_features(
+        [tmp_path],
+        artifacts=tmp_path / "artifacts",
+        results=None,
+        say=lambda _text: None,
+        workers="2",
+    )
+    marks: dict[str, str] = {}
+    for line in capsys.readouterr().out.splitlines():
+        feature, _, characters = line.partition(" ")
+        marks[Path(feature).name] = marks.get(Path(feature).name, "") + characters
+    assert sorted(marks["parallel.feature"]) == [".", ".", "F"]
+    assert marks["unknown.feature"] == "F"

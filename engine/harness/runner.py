@@ -297,19 +297,27 @@ class _Collector:
 
     # Progress: one line per feature file, one character per scenario (. passed, F failed).
 
+    # With -n, scenarios of several features run at once: a feature's line starts when
+    # one of its scenarios finishes, so each character stands under its own feature.
+
     def pytest_runtest_logstart(self, nodeid: str) -> None:
+        if self._role != "controller":
+            self._show_feature(self.records.get(nodeid))
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
         record = self._record(nodeid)
+        if self._role == "controller":
+            self._show_feature(record)
+        if self._progress is not None and record is not None:
+            self._progress({"passed": ".", "failed": "F"}.get(record.outcome, "s"))
+
+    def _show_feature(self, record: _Record | None) -> None:
         if self._progress is None or record is None or record.feature == self._current:
             return
         if self._current is not None:
             self._progress("\n")
         self._current = record.feature
         self._progress(f"{_shown(record.feature)} ")
-
-    def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        record = self.records.get(nodeid)
-        if self._progress is not None and record is not None:
-            self._progress({"passed": ".", "failed": "F"}.get(record.outcome, "s"))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
