@@ -198,8 +198,13 @@ class _SignedData(cms.SignedData):  # type: ignore[misc]
     ]
 
 
-class _ContentInfo(cms.ContentInfo):  # type: ignore[misc]
-    _oid_specs = {**cms.ContentInfo._oid_specs, "signed_data": _SignedData}  # noqa: RUF012
+class _ContentInfo(core.Sequence):  # type: ignore[misc]
+    # RFC 5652 §3 with the content read as SignedData: the contentType is checked first
+    # (by its memoized dotted form), not looked up by name as ContentInfo's _oid_pair does.
+    _fields = [  # noqa: RUF012 - asn1crypto's class-level schema
+        ("content_type", core.ObjectIdentifier),
+        ("content", _SignedData, {"explicit": 0, "optional": True}),
+    ]
 
 
 def _decode(what: str, data: bytes, parse: Callable[[], _T]) -> _T:
@@ -440,6 +445,30 @@ def _parse_attributes(members: Sequence[bytes]) -> SignedAttributes:
     return SignedAttributes(types=tuple(types), not_single=tuple(not_single), **fields)
 
 
+# asn1crypto's SET OF value type for each attribute type it knows, by dotted OID.
+_VALUE_SPECS: dict[str, type[core.SetOf]] = {
+    oid: cms.CMSAttribute._oid_specs[name]
+    for oid, name in cms.CMSAttributeType._map.items()
+    if name in cms.CMSAttribute._oid_specs
+}
+
+_SET_OF_ANY: type[core.SetOf] = cms.SetOfAny
+
+
+class _Attribute(core.Sequence):  # type: ignore[misc]
+    # RFC 5652 §5.3 Attribute, as cms.CMSAttribute, with the values' type found from the
+    # memoized dotted OID rather than the OID's name (.native), computed per instance.
+    _fields = [  # noqa: RUF012 - asn1crypto's class-level schema
+        ("type", core.ObjectIdentifier),
+        ("values", None),
+    ]
+
+    def _values_spec(self) -> type[core.SetOf]:
+        return _VALUE_SPECS.get(_dotted(self["type"]), _SET_OF_ANY)
+
+    _spec_callbacks = {"values": _values_spec}  # noqa: RUF012
+
+
 _SINGLE_VALUED = frozenset({OID_CONTENT_TYPE, OID_MESSAGE_DIGEST, OID_SIGNING_TIME})
 
 
@@ -448,7 +477,7 @@ def _attribute_field(encoding: bytes) -> tuple[str, tuple[str, Any] | None, int]
     """One Attribute (RFC 5652 §5.3): its type, the SignedAttributes field its first
     value sets if the engine understands it (RFC 5652 §11, RFC 8551 §2.5), and how many
     values it has."""
-    attribute = cms.CMSAttribute.load(encoding)
+    attribute = _Attribute.load(encoding)
     oid = _dotted(attribute["type"])
     values = attribute["values"]
     count = len(values)
