@@ -278,8 +278,10 @@ _cached_split = LruCache(_read_split, maxsize=128, max_bytes=8192)
 
 
 def _split_fields(message: Message, pushed_back: bytes) -> _Split:
-    outer = tuple((n, v) for n, v in message.items() if not _is_content_header(n))
-    content = [(n, v) for n, v in message.items() if _is_content_header(n)]
+    outer: list[tuple[str, str]] = []
+    content: list[tuple[str, str]] = []
+    for field in message.items():  # one pass: each value fetched through the policy once
+        (content if _is_content_header(field[0]) else outer).append(field)
     if not any(n.lower() == "content-type" for n, _ in content):
         content.insert(0, ("Content-Type", _DEFAULT_CONTENT_TYPE))
     block = None
@@ -291,7 +293,10 @@ def _split_fields(message: Message, pushed_back: bytes) -> _Split:
             entity_message.set_raw(name, value)
         block = HeaderBlock(entity_message)
     return _Split(
-        outer=outer, entity_head=_header_lines(content), entity_block=block, pushed_back=pushed_back
+        outer=tuple(outer),
+        entity_head=_header_lines(content),
+        entity_block=block,
+        pushed_back=pushed_back,
     )
 
 
