@@ -202,3 +202,17 @@ def test_split_message_gives_back_an_entity_it_would_only_copy(message: bytes, s
     assert (entity is message) is same
     fresh = email.message_from_bytes(message, policy=policy.compat32)
     assert entity.endswith(fresh.get_payload().encode())
+
+
+def test_split_message_sorts_interleaved_fields_in_one_pass_keeping_their_order() -> None:
+    message = (
+        b"Content-Transfer-Encoding: 7bit\r\nFrom: a@example.org\r\n"
+        b"Content-Type: text/plain; charset=us-ascii\r\nTo: b@example.org\r\n"
+        b"CONTENT-ID: <1@example.org>\r\nSubject: s\r\n\r\nHi\r\n"
+    )
+    headers, entity = mime.split_message(message)
+    assert headers == [("From", "a@example.org"), ("To", "b@example.org"), ("Subject", "s")]
+    assert entity == (
+        b"Content-Transfer-Encoding: 7bit\r\nContent-Type: text/plain; charset=us-ascii\r\n"
+        b"CONTENT-ID: <1@example.org>\r\n\r\nHi\r\n"
+    )
