@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
 from engine.keys import KeyPool
 
@@ -50,6 +51,11 @@ with warnings.catch_warnings(), contextlib.suppress(ImportError):
 
 # A fixed instant keeps every certificate, CRL and signing time reproducible.
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def enroll(ca: OrgCA, address: str) -> Enrollment:
+    """Enroll ``address`` at ``ca`` with a token issued for it, as its user would."""
+    return ca.enroll(address, ca.issue_token(address).secret)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from engine.authority import OrgCA
 from engine.cli import main
 from engine.clock import FixedClock
 from engine.keys import KeyPool, KeyType, private_key_pem
-from tests.conftest import EPOCH
+from tests.conftest import EPOCH, enroll
 
 AT = "2026-06-01T12:00:00Z"
 MESSAGE = (
@@ -42,12 +42,8 @@ def files(tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool) -> Files:
     clock = FixedClock(EPOCH)
     contoso = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=key_pool)
     fabrikam = OrgCA.create("Fabrikam", "fabrikam.example", clock=clock, keys=key_pool)
-    alice = contoso.enroll(
-        "alice@contoso.example", contoso.issue_token("alice@contoso.example").secret
-    )
-    bob = fabrikam.enroll(
-        "bob@fabrikam.example", fabrikam.issue_token("bob@fabrikam.example").secret
-    )
+    alice = enroll(contoso, "alice@contoso.example")
+    bob = enroll(fabrikam, "bob@fabrikam.example")
     bob_ec = fabrikam.renew("bob@fabrikam.example")
     del bob_ec
     bob_ec_enrollment = fabrikam.enroll(

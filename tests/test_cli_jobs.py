@@ -23,7 +23,7 @@ from engine.envelope import encrypt
 from engine.errors import InputError
 from engine.keys import KeyPool, private_key_pem
 from engine.signing import sign
-from tests.conftest import EPOCH
+from tests.conftest import EPOCH, enroll
 
 AT = "2026-06-01T12:00:00Z"
 
@@ -52,15 +52,9 @@ def mailbox(tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool) -> Mail
     clock = FixedClock(EPOCH)
     contoso = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=key_pool)
     fabrikam = OrgCA.create("Fabrikam", "fabrikam.example", clock=clock, keys=key_pool)
-    alice = contoso.enroll(
-        "alice@contoso.example", contoso.issue_token("alice@contoso.example").secret
-    )
-    bob = fabrikam.enroll(
-        "bob@fabrikam.example", fabrikam.issue_token("bob@fabrikam.example").secret
-    )
-    carol = fabrikam.enroll(
-        "carol@fabrikam.example", fabrikam.issue_token("carol@fabrikam.example").secret
-    )
+    alice = enroll(contoso, "alice@contoso.example")
+    bob = enroll(fabrikam, "bob@fabrikam.example")
+    carol = enroll(fabrikam, "carol@fabrikam.example")
     paths: list[str] = []
     expected: list[str] = []
 

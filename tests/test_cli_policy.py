@@ -18,7 +18,7 @@ from engine.envelope import encrypt
 from engine.keys import KeyPool, private_key_pem
 from engine.revocation import RevocationReason
 from engine.signing import sign
-from tests.conftest import EPOCH
+from tests.conftest import EPOCH, enroll
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "policy"
 AT = "2026-06-01T12:00:00Z"
@@ -116,8 +116,8 @@ def issued(tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool) -> dict[
     folder = tmp_path_factory.mktemp("check")
     clock = FixedClock(EPOCH)
     ca = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=key_pool)
-    alice = ca.enroll("alice@contoso.example", ca.issue_token("alice@contoso.example").secret)
-    gone = ca.enroll("gone@contoso.example", ca.issue_token("gone@contoso.example").secret)
+    alice = enroll(ca, "alice@contoso.example")
+    gone = enroll(ca, "gone@contoso.example")
     ca.revoke(gone.signing.certificate, RevocationReason.KEY_COMPROMISE)
     message = encrypt(
         sign(MESSAGE, alice.signing, clock=clock, digest=DigestAlgorithm.SHA1),

@@ -34,7 +34,7 @@ from engine.revocation import RevocationReason
 from engine.rules import AllOf, AnyOf, Single, finding
 from engine.signing import sign
 from engine.usability import CipherChoice
-from tests.conftest import EPOCH
+from tests.conftest import EPOCH, enroll
 from tests.test_policy import MINIMAL
 
 AT = EPOCH
@@ -53,7 +53,7 @@ class Pki:
 def pki(key_pool: KeyPool) -> Pki:
     clock = FixedClock(EPOCH)
     ca = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=key_pool)
-    alice = ca.enroll("a@contoso.example", ca.issue_token("a@contoso.example").secret)
+    alice = enroll(ca, "a@contoso.example")
     return Pki(ca=ca, alice=alice, clock=clock)
 
 

@@ -22,18 +22,14 @@ MESSAGE = (
 
 @pytest.fixture(scope="module")
 def pki(key_pool: KeyPool) -> tuple[OrgCA, Enrollment, Enrollment, Enrollment]:
-    from tests.conftest import EPOCH
+    from tests.conftest import EPOCH, enroll
 
     clock = FixedClock(EPOCH)
     contoso = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=key_pool)
     fabrikam = OrgCA.create("Fabrikam", "fabrikam.example", clock=clock, keys=key_pool)
-    a = contoso.enroll("usera@contoso.example", contoso.issue_token("usera@contoso.example").secret)
-    b = fabrikam.enroll(
-        "userb@fabrikam.example", fabrikam.issue_token("userb@fabrikam.example").secret
-    )
-    f = fabrikam.enroll(
-        "userf@fabrikam.example", fabrikam.issue_token("userf@fabrikam.example").secret
-    )
+    a = enroll(contoso, "usera@contoso.example")
+    b = enroll(fabrikam, "userb@fabrikam.example")
+    f = enroll(fabrikam, "userf@fabrikam.example")
     return contoso, a, b, f
 
 
