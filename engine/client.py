@@ -10,7 +10,6 @@ explicit choice, and a cancel sends nothing at all.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import datetime as dt
 import enum
@@ -24,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from engine.algorithms import ContentCipher, DigestAlgorithm
+from engine.asn1.memo import Lru
 from engine.authority import Enrollment
 from engine.clock import Clock
 from engine.contacts import Contact, ContactBook, normalize_address
@@ -206,9 +206,7 @@ class MailClient:
         self.sent: list[bytes] = []
         self._pending: _Pending | None = None
         # Messages opened lately, by everything open_message reads (a pure function of it).
-        self._opened: collections.OrderedDict[tuple[object, ...], OpenedMessage] = (
-            collections.OrderedDict()
-        )
+        self._opened: Lru[tuple[object, ...], OpenedMessage] = Lru(_OPENED_KEPT)
         self._installed: list[Enrollment] = []
 
     # -- identity --------------------------------------------------------
@@ -489,14 +487,10 @@ class MailClient:
         anchors = tuple(self.trust_store)
         crls = self._known_crls()
         der = tuple(crl.public_bytes(serialization.Encoding.DER) for crl in crls)
-        key = (raw, credentials, anchors, now, der)
-        found = self._opened.get(key)
-        if found is None:
-            found = open_message(raw, credentials=credentials, anchors=anchors, at=now, crls=crls)
-            self._opened[key] = found
-            if len(self._opened) > _OPENED_KEPT:
-                self._opened.popitem(last=False)
-        return found
+        return self._opened.get_or(
+            (raw, credentials, anchors, now, der),
+            lambda: open_message(raw, credentials=credentials, anchors=anchors, at=now, crls=crls),
+        )
 
     def _known_crls(self) -> tuple[x509.CertificateRevocationList, ...]:
         """The client knows every CRL its organization's network publishes."""

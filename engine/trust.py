@@ -9,12 +9,11 @@ certificate is a status, never an exception.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import datetime as dt
 import enum
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from engine.asn1.memo import Lru
 from engine.clock import aware
 from engine.errors import InputError
 from engine.purpose import CertificatePurpose
@@ -160,10 +160,7 @@ class TrustCache:
     def __init__(self, size: int = 4096) -> None:
         if size < 1:
             raise InputError("a trust cache size of at least 1", str(size))
-        self._size = size
-        self._results: collections.OrderedDict[tuple[object, ...], TrustResult] = (
-            collections.OrderedDict()
-        )
+        self._results: Lru[Hashable, TrustResult] = Lru(size)
 
     def validate(
         self,
@@ -183,22 +180,22 @@ class TrustCache:
             tuple(crl.public_bytes(serialization.Encoding.DER) for crl in crls),
             purpose,
         )
-        found = self._results.get(key)
-        if found is not None:
-            self._results.move_to_end(key)
-            return found
-        found = validate_certificate(
-            certificate,
-            intermediates=intermediates,
-            anchors=anchors,
-            at=at,
-            crls=crls,
-            purpose=purpose,
+        return self.remember(
+            key,
+            lambda: validate_certificate(
+                certificate,
+                intermediates=intermediates,
+                anchors=anchors,
+                at=at,
+                crls=crls,
+                purpose=purpose,
+            ),
         )
-        self._results[key] = found
-        if len(self._results) > self._size:
-            self._results.popitem(last=False)
-        return found
+
+    def remember(self, key: Hashable, validate: Callable[[], TrustResult]) -> TrustResult:
+        """The result kept under ``key``, else ``validate()``'s, kept. ``key`` must name
+        everything the validation depends on (as :meth:`validate`'s does)."""
+        return self._results.get_or(key, validate)
 
     def __len__(self) -> int:
         return len(self._results)

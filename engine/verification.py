@@ -8,7 +8,6 @@ an exception; malformed input is a typed :class:`~engine.errors.InputError`.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import datetime as dt
 import enum
@@ -151,16 +150,11 @@ class Verifier:
         sender: str | None = None,
         cache_size: int = 1024,
     ) -> None:
-        if cache_size < 1:
-            raise InputError("a trust cache size of at least 1", str(cache_size))
+        self._trust = TrustCache(cache_size)  # InputError for a size below 1
         self._anchors = tuple(anchors)
         self._crls = tuple(crls)
         self._at = aware(at, what="verification time")
         self._sender = sender
-        self._size = cache_size
-        self._trust: collections.OrderedDict[tuple[bytes, tuple[bytes, ...]], TrustResult] = (
-            collections.OrderedDict()
-        )
 
     def verify(self, message: bytes) -> VerificationResult:
         """The same result as :func:`verify` with this verifier's anchors, CRLs, time
@@ -171,23 +165,18 @@ class Verifier:
         self, ders: tuple[bytes, ...], index: int, certificates: _Certificates
     ) -> TrustResult:
         signer = ders[index]
-        key = (signer, tuple(d for d in ders if d != signer))
-        found = self._trust.get(key)
-        if found is not None:
-            self._trust.move_to_end(key)
-            return found
-        found = validate_certificate(
-            certificates[index],
-            intermediates=_others(ders, index, certificates),
-            anchors=self._anchors,
-            at=self._at,
-            crls=self._crls,
-            purpose=CertificatePurpose.SIGNING,
+        # The anchors, CRLs, time and purpose are the verifier's own: the DER names the rest.
+        return self._trust.remember(
+            (signer, tuple(d for d in ders if d != signer)),
+            lambda: validate_certificate(
+                certificates[index],
+                intermediates=_others(ders, index, certificates),
+                anchors=self._anchors,
+                at=self._at,
+                crls=self._crls,
+                purpose=CertificatePurpose.SIGNING,
+            ),
         )
-        self._trust[key] = found
-        if len(self._trust) > self._size:
-            self._trust.popitem(last=False)
-        return found
 
 
 _Certificates = tuple[x509.Certificate, ...]

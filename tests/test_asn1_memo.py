@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.asn1.memo import LruCache, memoize
+from engine.asn1.memo import Lru, LruCache, memoize
 
 
 def test_small_inputs_are_computed_once_large_ones_every_time() -> None:
@@ -56,3 +56,24 @@ def test_lru_cache_put_keeps_an_answer_it_has() -> None:
     first = cache(b"abc")
     cache.put(b"abc", 99)
     assert cache(b"abc") == first == 3
+
+
+def test_lru_computes_once_per_key_keeps_the_newest_and_never_an_exception() -> None:
+    calls: list[tuple[str, int]] = []
+
+    def compute(key: tuple[str, int]) -> int:
+        calls.append(key)
+        if key[1] < 0:
+            raise ValueError("negative")
+        return key[1] * 2
+
+    lru: Lru[tuple[str, int], int] = Lru(2)
+    assert [lru.get_or(("a", 1), lambda: compute(("a", 1))) for _ in range(2)] == [2, 2]
+    lru.get_or(("b", 2), lambda: compute(("b", 2)))
+    assert lru.get(("a", 1)) == 2  # now the most recently used
+    lru.get_or(("c", 3), lambda: compute(("c", 3)))  # evicts ("b", 2), the oldest
+    assert (len(lru), lru.get(("b", 2)), lru.get(("a", 1))) == (2, None, 2)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="negative"):
+            lru.get_or(("d", -1), lambda: compute(("d", -1)))
+    assert calls == [("a", 1), ("b", 2), ("c", 3), ("d", -1), ("d", -1)]
