@@ -21,7 +21,7 @@ from asn1crypto import algos, cms, core, keys, x509
 
 from engine.asn1.memo import memoize
 from engine.asn1.signed import IssuerSerial as IssuerSerial  # one type for both content types
-from engine.asn1.signed import constant, frozen
+from engine.asn1.signed import constant, frozen, issuer_and_serial_number
 from engine.errors import DecodeError, InputError, SmimeError, UnsupportedAlgorithmError
 
 DATA = "1.2.840.113549.1.7.1"
@@ -335,7 +335,7 @@ def _recipient_identifier(rid: RecipientId) -> cms.RecipientIdentifier:
     # A recipient is named the same way in every message sent to it.
     if isinstance(rid, IssuerSerial):
         return cms.RecipientIdentifier(
-            name="issuer_and_serial_number", value=frozen(_issuer_and_serial(rid))
+            name="issuer_and_serial_number", value=frozen(issuer_and_serial_number(rid))
         )
     return cms.RecipientIdentifier(name="subject_key_identifier", value=rid.key_identifier)
 
@@ -375,7 +375,7 @@ def _kari(recipient: KeyAgreeRecipient) -> cms.KeyAgreeRecipientInfo:
     for entry in recipient.encrypted_keys:
         if isinstance(entry.rid, IssuerSerial):
             rid = cms.KeyAgreementRecipientIdentifier(
-                name="issuer_and_serial_number", value=frozen(_issuer_and_serial(entry.rid))
+                name="issuer_and_serial_number", value=frozen(issuer_and_serial_number(entry.rid))
             )
         else:
             rid = cms.KeyAgreementRecipientIdentifier(
@@ -401,12 +401,6 @@ def _kari_algorithm(algorithm_oid: str, wrap_oid: str) -> cms.KeyEncryptionAlgor
     wrap = cms.KeyEncryptionAlgorithm({"algorithm": wrap_oid})
     return cms.KeyEncryptionAlgorithm(
         {"algorithm": algorithm_oid, "parameters": core.Any.load(wrap.dump())}
-    )
-
-
-def _issuer_and_serial(rid: IssuerSerial) -> cms.IssuerAndSerialNumber:
-    return cms.IssuerAndSerialNumber(
-        {"issuer": x509.Name.load(rid.issuer), "serial_number": rid.serial}
     )
 
 

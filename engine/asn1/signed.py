@@ -630,8 +630,8 @@ def _signature_algorithm_value(oid: str, parameters: bytes | None) -> algos.Sign
     return algos.SignedDigestAlgorithm.load(algorithm_der(oid, parameters))
 
 
-def _issuer_and_serial(reference: IssuerSerial) -> cms.IssuerAndSerialNumber:
-    # RFC 5652 §10.2.4
+def issuer_and_serial_number(reference: IssuerSerial) -> cms.IssuerAndSerialNumber:
+    """The asn1crypto IssuerAndSerialNumber of ``reference`` (RFC 5652 §10.2.4)."""
     return cms.IssuerAndSerialNumber(
         {"issuer": asn1_x509.Name.load(reference.issuer), "serial_number": reference.serial}
     )
@@ -643,7 +643,7 @@ def _sid(signer: IssuerSerial | bytes) -> cms.SignerIdentifier:
     if isinstance(signer, bytes):
         return cms.SignerIdentifier(name="subject_key_identifier", value=signer)
     return cms.SignerIdentifier(
-        name="issuer_and_serial_number", value=frozen(_issuer_and_serial(signer))
+        name="issuer_and_serial_number", value=frozen(issuer_and_serial_number(signer))
     )
 
 
@@ -718,12 +718,11 @@ def _lasting_attributes(
         attributes.append(cms.CMSAttribute({"type": "smime_capabilities", "values": [sequence]}))
     if encryption_key_preference is not None:
         # RFC 8551 §2.5.3: issuerAndSerialNumber [0] IMPLICIT
-        preference = cms.SMIMEEncryptionKeyPreference(
-            name="issuer_and_serial_number", value=_issuer_and_serial(encryption_key_preference)
-        )
+        named = issuer_and_serial_number(encryption_key_preference)
+        preference = cms.SMIMEEncryptionKeyPreference(name="issuer_and_serial_number", value=named)
         attributes.append(cms.CMSAttribute({"type": "encrypt_key_pref", "values": [preference]}))
     if microsoft_encryption_key is not None:
-        value = core.Any.load(_issuer_and_serial(microsoft_encryption_key).dump())
+        value = core.Any.load(issuer_and_serial_number(microsoft_encryption_key).dump())
         attributes.append(cms.CMSAttribute({"type": OID_MS_ENCRYPTION_KEY, "values": [value]}))
     return tuple(frozen(attribute) for attribute in attributes)
 
