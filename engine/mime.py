@@ -150,20 +150,23 @@ def _head(data: bytes) -> tuple[HeaderBlock, bytes]:
     split into lines. Header blocks the quick split cannot judge exactly as the
     email parser would (a lone CR) go through the parser whole.
     """
-    parsed, prefix, body_start = _head_split(data)
-    return parsed, prefix + data[body_start:] if prefix else data[body_start:]
+    parsed, body, start = _head_split(data)
+    return parsed, body[start:]
 
 
 def _head_split(data: bytes) -> tuple[HeaderBlock, bytes, int]:
-    """The headers, and the body as ``prefix + data[body_start:]`` (mostly no prefix),
-    for callers that need not copy a large body out of ``data``."""
+    """The headers, and the body as ``body[start:]``, for callers that need not copy a
+    large body out: ``body`` is ``data`` itself, unless the parser gave back a first
+    body line or read the whole entity (rare: then the body is copied once)."""
     split = _split_head(data)
     if split is None:
         message, body = _parse_headers_only(data)
-        return HeaderBlock(message), body, len(data)
+        return HeaderBlock(message), body, 0
     head, body_start = split
     parsed, pushed_back = _cached_head(head)
-    return parsed, pushed_back, body_start
+    if pushed_back:
+        return parsed, pushed_back + data[body_start:], 0
+    return parsed, data, body_start
 
 
 def _read_head(head: bytes) -> tuple[HeaderBlock, bytes]:
@@ -405,13 +408,11 @@ def _base64_decoded(data: bytes, start: int) -> bytes:
 
 def pkcs7_payload(entity: bytes) -> bytes:
     """The DER/BER bytes inside an application/pkcs7-mime entity (base64 or binary)."""
-    head, prefix, body_start = _head_split(entity)
+    head, body, body_start = _head_split(entity)
     ctype = head.content_type
     if ctype not in (*PKCS7_MIME_TYPES, *PKCS7_SIGNATURE_TYPES, "application/octet-stream"):
         raise InputError("an application/pkcs7-mime entity", ctype)
-    if prefix:
-        entity, body_start = prefix + entity[body_start:], 0
-    payload = _decoded_body(head, entity, body_start, what=ctype)
+    payload = _decoded_body(head, body, body_start, what=ctype)
     if not payload:
         raise DecodeError(f"CMS content in {ctype}", "an empty body")
     return payload
@@ -626,10 +627,7 @@ def signed_parts(entity: bytes) -> SignedParts:
     CRLF form, so LF-only stored messages still verify; it is never
     re-serialized through the email generator.
     """
-    head, prefix, begin = _head_split(entity)
-    body = entity  # the body is ``entity[begin:]``, read in place: a large one is not copied
-    if prefix:
-        body, begin = prefix + entity[begin:], 0
+    head, body, begin = _head_split(entity)  # the body is ``body[begin:]``, read in place
     ctype = head.content_type
     if ctype != "multipart/signed":
         raise InputError("a multipart/signed entity", ctype)
@@ -710,10 +708,7 @@ def seven_bit(entity: bytes) -> bytes:
 
     An entity that is already 7-bit comes back unchanged (apart from CRLF).
     """
-    _, prefix, body_start = _head_split(entity)
-    body = entity  # the body is ``entity[body_start:]``, read in place: not copied
-    if prefix:  # a first body line the header parser gave back (rare): copied then
-        body, body_start = prefix + entity[body_start:], 0
+    _, body, body_start = _head_split(entity)  # the body is ``body[body_start:]``, in place
     if not _needs_encoding(body, body_start):
         return canonicalize(entity)
     message = BytesParser(policy=policy.compat32).parsebytes(entity)
