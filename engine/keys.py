@@ -146,7 +146,7 @@ class KeyPool:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            write_atomically(path, der)
+            write_atomically(path, der, private=True)
             return key
         return _load_own_der(der)
 

@@ -417,3 +417,16 @@ def test_decrypt_many_files_needs_an_out_dir(
     credential = ["--cert", str(files.bob_cert), "--key", str(files.bob_key)]
     assert main(["decrypt", *credential, str(files.message), str(files.message)]) == 2
     assert "--out-dir" in capsys.readouterr().err
+
+
+def test_sign_out_is_readable_as_the_umask_says(files: Files, tmp_path: Path) -> None:
+    """`sign --out` under umask 022 is 0644 like any file the user makes (it was 0600)."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert _sign(files, tmp_path / "signed.eml") == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "signed.eml").stat().st_mode) == 0o644

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -242,3 +245,30 @@ def test_write_atomically_leaves_nothing_on_failure(tmp_path: Path) -> None:
         write_atomically(tmp_path / "taken", b"data")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
     assert list((tmp_path / "taken").iterdir()) == []
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_write_atomically_follows_the_umask(tmp_path: Path, umask_022: None) -> None:
+    """A report or message is 0644 under umask 022 (tempfile's 0600 made it owner-only)."""
+    from engine.files import write_atomically
+
+    shared = write_atomically(tmp_path / "index.html", b"<html>")
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o644
+    os.umask(0o077)
+    assert stat.S_IMODE(write_atomically(tmp_path / "b", b"x").stat().st_mode) == 0o600
+
+
+def test_write_atomically_keeps_private_files_owner_only(tmp_path: Path, umask_022: None) -> None:
+    from engine.files import write_atomically
+
+    key = write_atomically(tmp_path / "key.der", b"secret", private=True)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key.der"]
