@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,8 +82,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def scenario_slug(feature_file: str, scenario_name: str, node_name: str) -> str:
-    """A folder name for one scenario (one Examples row of an outline): readable and unique."""
-    slug = f"{_slug(Path(feature_file).stem)}--{_slug(scenario_name)}"
+    """A folder name for one scenario (one Examples row of an outline), readable.
+
+    The feature file's folder is part of it, so two ``login.feature`` files in different
+    folders do not share folders; :func:`scenario_folders` makes the names unique.
+    """
+    path = Path(feature_file)
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve()).with_suffix("")
+    except ValueError:
+        shown = Path(path.parent.name) / path.stem
+    place = _slug(shown.as_posix())
+    if len(place) > 64:
+        digest = hashlib.sha256(shown.as_posix().encode()).hexdigest()[:8]
+        place = f"{place[-55:].lstrip('-')}-{digest}"
+    slug = f"{place}--{_slug(scenario_name)}"
     if "[" in node_name:
         example = _slug(node_name[node_name.index("[") + 1 : node_name.rindex("]")])
         if len(example) > 48:
@@ -97,13 +110,49 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
+_FOLDERS = pytest.StashKey[dict[str, str]]()
+
+
+def scenario_folders(items: Sequence[pytest.Item]) -> dict[str, str]:
+    """Each scenario item's artifact folder name, by node id: one folder per scenario.
+
+    Made from the whole collection, so every xdist worker (each collects everything)
+    names the same folders; a second item with the same name (the same feature
+    collected twice) gets ``-2``, so no scenario writes into, or deletes, another's.
+    """
+    folders: dict[str, str] = {}
+    taken: set[str] = set()
+    for item in items:
+        template = getattr(getattr(item, "obj", None), "__scenario__", None)
+        feature = getattr(template, "feature", None)
+        if template is None or feature is None:
+            continue
+        base = scenario_slug(feature.filename, template.name, item.name)
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}"
+        taken.add(name)
+        folders[item.nodeid] = name
+    return folders
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[_FOLDERS] = scenario_folders(session.items)
+
+
 def _place(state: World, node: pytest.Item, feature: Any, scenario: Any) -> None:
     """Point the world at the feature's folder and, under ``--smime-artifacts``, its own folder."""
     state.base_dir = Path(feature.filename).parent
     root = node.config.getoption("smime_artifacts")
     if root is not None:
-        folder = Path(root) / scenario_slug(feature.filename, scenario.name, node.name)
-        shutil.rmtree(folder, ignore_errors=True)  # a rerun replaces, never mixes
+        name = node.config.stash.get(_FOLDERS, {}).get(node.nodeid)
+        if name is None:  # an item collected outside the session's collection
+            name = scenario_slug(feature.filename, scenario.name, node.name)
+        folder = Path(root) / name
+        # The folder is this scenario's alone in this session: what is there is an earlier
+        # run's copy of it, so a rerun replaces, never mixes.
+        shutil.rmtree(folder, ignore_errors=True)
         state.artifact_dir = folder
 
 

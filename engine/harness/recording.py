@@ -146,9 +146,11 @@ def _certificates(world: World) -> Iterable[x509.Certificate]:
 def finding_records(world: World) -> tuple[FindingRecord, ...]:
     """Policy findings the scenario's checks produced (empty without a policy)."""
     out = []
+    expected = getattr(world, "expected_findings", ())
     for finding in getattr(world, "findings", ()):
         out.append(
             FindingRecord(
+                expected=finding in expected,
                 severity=_text(getattr(finding, "severity", "info")),
                 rule_id=str(getattr(finding, "rule_id", "")),
                 message=str(getattr(finding, "message", "")),
@@ -179,10 +181,19 @@ def _relative(path: Path, base: Path | None) -> str:
 
 
 def policy_names(world: World) -> tuple[str, ...]:
-    """The policies the scenario's organizations ran under, when a policy was chosen."""
-    names = {
-        getattr(getattr(org, "policy", None), "name", None) for org in world.organizations.values()
-    }
-    chosen = getattr(world, "policy", None)
-    names.add(getattr(chosen, "name", None))
+    """The policies in force in the scenario: each organization's, else the default's."""
+    from engine.policy import default_policy
+
+    names: set[object] = set()
+    for org in world.organizations.values():
+        chosen = world.chosen_policy(org)
+        names.add(getattr(chosen or default_policy(), "name", None))
+    if not names:
+        names.add(getattr(world.policy or default_policy(), "name", None))
     return tuple(sorted(n for n in names if isinstance(n, str)))
+
+
+def profile_names(world: World) -> tuple[str, ...]:
+    """The client profiles the scenario's users' clients followed (the default without users)."""
+    names = {user.client.profile.name for user in world.users.values()}
+    return tuple(sorted(names or {world.default_profile.name}))

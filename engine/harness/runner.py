@@ -18,6 +18,7 @@ import json
 import os
 import pickle
 import re
+import socket
 import sys
 import tempfile
 import time
@@ -30,7 +31,7 @@ import pytest
 from engine.clock import Clock
 from engine.errors import InputError, SmimeError
 from engine.files import write_atomically
-from engine.report.model import ScenarioRecord, StepRecord
+from engine.report.model import ScenarioRecord, StepRecord, example_label
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -193,7 +194,10 @@ class _Record:
     expected: str | None = None  # what a failing Then step wanted, and what it found
     actual: str | None = None
     step_started: float = 0.0
+    step_location: str = ""
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    cells: tuple[tuple[str, str], ...] = ()  # an Examples row's (header, value) pairs
+    position: int = 0  # its index in the whole selection, before --shard
 
 
 class _Collector:
@@ -231,6 +235,7 @@ class _Collector:
         self._parsed = parsed
         self._nothing = False  # a worker's: the check failed, so collect nothing
         self.check_error: Exception | None = None  # raised after pytest.main, as with -n 0
+        self._locations: dict[tuple[str, str], str] = {}  # step -> its function, for the report
 
     # Parallel runs parse the features once, in the controller while its workers start
     # (about as long, at 2,000 scenarios, as a worker's imports); the workers wait for
@@ -339,21 +344,35 @@ class _Collector:
         gc.freeze()
 
     def pytest_bdd_before_scenario(self, request: Any, feature: Any, scenario: Any) -> None:
-        from engine.harness.plugin import scenario_slug
-
         record = self.records.get(request.node.nodeid)
         if record is None:
             return
         record.name = scenario.name
         record.line = scenario.line_number
         record.feature_name = feature.name or ""
-        slug = scenario_slug(feature.filename, scenario.name, request.node.name)
-        record.artifacts = str(self._artifacts / slug)
+        callspec = getattr(request.node, "callspec", None)
+        row = None if callspec is None else callspec.params.get("_pytest_bdd_example")
+        if isinstance(row, dict) and row:
+            # An Examples row is named by its headers and values, not its cells joined by dashes.
+            record.cells = tuple((str(k), str(v)) for k, v in row.items())
+            record.example = example_label(record.cells)
 
-    def pytest_bdd_before_step(self, request: Any, step: Any, **_: Any) -> None:
+    def pytest_bdd_before_step(
+        self, request: Any, step: Any, step_func: Any = None, **_: Any
+    ) -> None:
         record = self.records.get(request.node.nodeid)
         if record is not None and self._detailed:
             record.step_started = time.perf_counter()
+            key = (step.type, step.name)
+            location = self._locations.get(key)
+            if location is None:
+                from engine.harness.steps import definition_of
+
+                # The vocabulary runs every sentence through one dispatcher: name the
+                # function the sentence matched, not the dispatcher.
+                function = definition_of(step.type, step.name) or step_func
+                location = self._locations[key] = _location(function)
+            record.step_location = location
 
     def pytest_bdd_after_step(self, request: Any, step: Any, **_: Any) -> None:
         self._step_done(request, step, "passed", None)
@@ -368,8 +387,11 @@ class _Collector:
                     status=status,
                     duration=time.perf_counter() - record.step_started,
                     error=error,
+                    line=step.line_number,
+                    location=record.step_location,
                 )
             )
+            record.step_location = ""
 
     def pytest_bdd_after_scenario(self, request: Any, feature: Any, scenario: Any) -> None:
         """Note whether it left files; for the report, copy the world and list steps not reached."""
@@ -378,17 +400,24 @@ class _Collector:
         record = self.records.get(request.node.nodeid)
         if record is None:
             return
-        folder = None if record.artifacts is None else Path(record.artifacts)
-        if folder is None or not folder.is_dir() or not any(folder.iterdir()):
-            record.artifacts = None
+        state = request.node.stash.get(WORLD_KEY, None)
+        # The folder the plugin gave this scenario's world, when it saved a message there.
+        folder = None if state is None else state.artifact_dir
+        if folder is not None and folder.is_dir() and any(folder.iterdir()):
+            record.artifacts = str(folder)
         if not self._detailed:
             return
         done = len(record.steps)
         for step in scenario.steps[done:]:
             record.steps.append(
-                StepRecord(keyword=step.keyword, text=step.name, status="skipped", duration=0.0)
+                StepRecord(
+                    keyword=step.keyword,
+                    text=step.name,
+                    status="skipped",
+                    duration=0.0,
+                    line=step.line_number,
+                )
             )
-        state = request.node.stash.get(WORLD_KEY, None)
         if state is not None:
             record.details = scenario_details(state, self._report)
 
@@ -411,6 +440,9 @@ class _Collector:
     @pytest.hookimpl(tryfirst=True)
     def pytest_bdd_step_func_lookup_error(self, request: Any, step: Any, **_: Any) -> None:
         self._fail_step(request, step)
+        record = self.records.get(request.node.nodeid)
+        if record is not None:
+            record.step_location = ""  # no step function matched
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = self._record(report.nodeid)
@@ -446,6 +478,14 @@ class _Collector:
             )
         return tuple(out)
 
+    def _in_report(self, folder: str | None) -> str | None:
+        if folder is None or self._report is None:
+            return folder
+        try:
+            return Path(folder).relative_to(self._report).as_posix()
+        except ValueError:
+            return folder
+
     def scenario_records(self) -> tuple[ScenarioRecord, ...]:
         out = []
         for record in self._ran():
@@ -462,6 +502,12 @@ class _Collector:
                     error=record.error,
                     expected=record.expected,
                     actual=record.actual,
+                    title=record.name,
+                    keyword="Scenario Outline" if record.cells else "Scenario",
+                    example=record.cells,
+                    failed_step=record.failed_step,
+                    position=record.position,
+                    artifact_dir=self._in_report(record.artifacts),
                     **record.details,
                 )
             )
@@ -480,6 +526,19 @@ def _account(record: _Record, report: pytest.TestReport) -> None:
         record.error = _crash_message(report)
 
 
+def _location(function: Any) -> str:
+    """The step function that matched a step: ``module.function (file:line)``."""
+    if function is None:
+        return ""
+    module = str(function.__module__)
+    name = f"{module}.{getattr(function, '__qualname__', function.__name__)}"
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return name
+    # The module's path inside its package, the same on every machine (shards merge).
+    return f"{name} ({module.replace('.', '/')}.py:{code.co_firstlineno})"
+
+
 def _display_name(record: _Record) -> str:
     return record.name if record.example is None else f"{record.name} [{record.example}]"
 
@@ -495,6 +554,7 @@ def scenario_details(world: Any, report: Path | None) -> dict[str, Any]:
         "findings": recording.finding_records(world),
         "artifacts": recording.artifact_paths(world, report),
         "policies": recording.policy_names(world),
+        "profiles": recording.profile_names(world),
     }
 
 
@@ -745,7 +805,14 @@ def run_features(
         write_results(result, results)
     if report is not None:
         finished_at = clock.now() if clock is not None else None
-        write_run_report(collector.scenario_records(), report, started_at, finished_at)
+        write_run_report(
+            collector.scenario_records(),
+            report,
+            started_at,
+            finished_at,
+            files=files,
+            duration=elapsed,
+        )
         say(f"report: {_shown(report / 'index.html')}; artifacts: {_shown(artifacts)}")
     elif results is not None:
         say(f"results: {_shown(results)}; artifacts: {_shown(artifacts)}")
@@ -757,13 +824,46 @@ def write_run_report(
     folder: Path,
     started: dt.datetime | None,
     finished: dt.datetime | None,
+    *,
+    files: Sequence[Path] = (),
+    duration: float = 0.0,
 ) -> None:
-    """index.html, results.json (Cucumber JSON) and junit.xml for one run."""
-    from engine.report.model import RunRecord
-    from engine.report.render import builtin_requirements, write_report
+    """index.html, results.json (Cucumber JSON), junit.xml and records.json for one run."""
+    from engine.report.render import write_report
 
+    write_report(run_record(scenarios, started, finished, files=files, duration=duration), folder)
+
+
+def run_record(
+    scenarios: tuple[ScenarioRecord, ...],
+    started: dt.datetime | None,
+    finished: dt.datetime | None,
+    *,
+    files: Sequence[Path] = (),
+    duration: float = 0.0,
+) -> Any:
+    """The report model of one run: what ran (tool, commit, feature files), when, and how."""
+    from engine import __version__
+    from engine.harness.source import read_feature
+    from engine.report.model import FeatureRecord, RunRecord
+    from engine.report.render import builtin_requirements
+
+    sources = {_shown(file): read_feature(file) for file in files}
+    features = tuple(
+        FeatureRecord(
+            path=path,
+            name=source.name,
+            line=source.line,
+            keyword=source.keyword,
+            description=source.description,
+            tags=source.tags,
+            sha256=source.sha256,
+        )
+        for path, source in sources.items()
+    )
+    scenarios = tuple(_placed(s, sources.get(s.feature_file)) for s in scenarios)
     when = started or dt.datetime.fromtimestamp(0, dt.UTC)
-    run = RunRecord(
+    return RunRecord(
         title="smime-harness compliance report",
         started=when,
         finished=finished or when,
@@ -771,8 +871,55 @@ def write_run_report(
         or "outlook98 (default)",
         scenarios=scenarios,
         requirements=builtin_requirements(),
+        tool_version=__version__,
+        git_commit=git_commit(Path.cwd()),
+        hostname=socket.gethostname(),
+        duration=duration,
+        features=features,
     )
-    write_report(run, folder)
+
+
+def _placed(scenario: ScenarioRecord, source: Any) -> ScenarioRecord:
+    """A scenario with what its feature file says about it: tag lines, description, row line."""
+    found = None if source is None else source.scenarios.get(scenario.line)
+    if found is None:
+        return scenario
+    row = found.row(dict(scenario.example)) if scenario.example else None
+    tags = found.tags + (row.tags if row is not None else ())
+    return dataclasses.replace(
+        scenario,
+        keyword=found.keyword if not scenario.example else "Scenario Outline",
+        description=found.description,
+        tag_lines=tags,
+        example_line=None if row is None else row.line,
+    )
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit checked out in ``folder`` (with "+dirty" for local changes), else None."""
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--verify", "-q", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = head.stdout.strip()
+    return f"{commit}+dirty" if dirty.returncode == 0 and dirty.stdout.strip() else commit
 
 
 def summarize(result: RunResult, *, say: Callable[[str], None] = print) -> None:

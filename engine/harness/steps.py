@@ -116,6 +116,12 @@ class _Vocabulary(parsers.StepParser):
         return None if found is None else {"sentence": found}
 
 
+def definition_of(step_type: str, text: str) -> Callable[..., Any] | None:
+    """The step function a sentence runs (a report's Cucumber ``match.location``)."""
+    found = _match(step_type, text)
+    return None if found is None else found.definition.func
+
+
 def _perform(world: World, sentence: _Sentence) -> None:
     sentence.definition.func(world=world, **dict(sentence.arguments))
 
@@ -832,6 +838,7 @@ def policy_reports(world: World, rule_id: str) -> None:
     findings = world.findings_of_last_send()
     if not any(f.rule_id == rule_id for f in findings):
         raise _fail(f"a finding {rule_id!r}", _findings_text(findings))
+    world.expect_findings(f for f in findings if f.rule_id == rule_id)
 
 
 _SEVERITY_WORDS = {"an error": Severity.ERROR, "a warning": Severity.WARNING, "info": Severity.INFO}
@@ -846,6 +853,7 @@ def policy_reports_as(world: World, rule_id: str, severity: str) -> None:
     matching = [f for f in findings if f.rule_id == rule_id]
     if not any(f.severity is wanted for f in matching):
         raise _fail(f"{rule_id!r} as {severity}", _findings_text(findings))
+    world.expect_findings(f for f in matching if f.severity is wanted)
 
 
 @check('the policy reports nothing about "{rule_id}"')

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography import x509
@@ -110,6 +111,7 @@ class World:
         self.org_policies: dict[str, Policy] = {}  # chosen for one organization
         self.findings: list[Finding] = []  # every policy finding of the scenario, for the report
         self.last_findings: tuple[Finding, ...] | None = None  # those of the last send
+        self.expected_findings: list[Finding] = []  # those a Then step asked for
         self._last_sent_by: tuple[User, SendOutcome, Artifact | None] | None = None
 
     # -- organizations and users ------------------------------------------
@@ -258,6 +260,10 @@ class World:
         self.last_findings = tuple(found)
         self.findings.extend(f for f in found if f not in self.findings)
         return self.last_findings
+
+    def expect_findings(self, findings: Iterable[Finding]) -> None:
+        """A Then step found what it asked for: the report shows these as expected."""
+        self.expected_findings.extend(f for f in findings if f not in self.expected_findings)
 
     def findings_of_last_send(self) -> tuple[Finding, ...]:
         """The last send's findings, judged now under the default policy if none was chosen."""

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import types
+import typing
 from collections.abc import Sequence
+from typing import Any
 
+from engine.errors import InputError
 from engine.views import CertificateRecord as CertificateRecord  # part of the report model
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TagRecord:
+    name: str  # without the "@"
+    line: int  # where the tag is written in the feature file
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,6 +32,8 @@ class StepRecord:
     status: str  # passed / failed / skipped
     duration: float  # seconds
     error: str | None = None
+    line: int = 0  # the step's own line in the feature file
+    location: str = ""  # the step function that ran it: module.function (file:line)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +77,7 @@ class FindingRecord:
     message: str
     subject: str
     citation: str
+    expected: bool = False  # a Then step of the scenario asked for this finding
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,9 +96,19 @@ class ScenarioRecord:
     findings: tuple[FindingRecord, ...] = ()
     artifacts: tuple[str, ...] = ()  # paths relative to the report folder
     policies: tuple[str, ...] = ()  # the organization policies the scenario ran under
+    profiles: tuple[str, ...] = ()  # the client profiles its users' clients followed
     error: str | None = None
     expected: str | None = None  # for a failed expectation: what the step wanted
     actual: str | None = None
+    title: str = ""  # the scenario's own name (``name`` adds an Examples row's values)
+    keyword: str = "Scenario"  # "Scenario Outline" for an Examples row
+    description: str = ""
+    example: tuple[tuple[str, str], ...] = ()  # an Examples row: (header, value) pairs
+    example_line: int | None = None  # the row's line in the feature file
+    tag_lines: tuple[TagRecord, ...] = ()  # the scenario's own tags (and its Examples')
+    failed_step: str | None = None
+    artifact_dir: str | None = None  # relative to the report folder
+    position: int = 0  # its place in the whole selection (a shard holds some positions)
 
     @property
     def failure_message(self) -> str | None:
@@ -97,6 +120,19 @@ class ScenarioRecord:
     @property
     def requirement_ids(self) -> tuple[str, ...]:
         return tuple(t for t in self.tags if _is_requirement(t))
+
+    @property
+    def expected_findings(self) -> tuple[FindingRecord, ...]:
+        return tuple(f for f in self.findings if f.expected)
+
+    @property
+    def unexpected_findings(self) -> tuple[FindingRecord, ...]:
+        return tuple(f for f in self.findings if not f.expected)
+
+
+def example_label(example: Sequence[tuple[str, str]]) -> str:
+    """An Examples row by its headers and values: ``cipher=aes-256-gcm, policy=strict``."""
+    return ", ".join(f"{header}={value}" for header, value in example)
 
 
 def _is_requirement(tag: str) -> bool:
@@ -141,8 +177,21 @@ def tally(statuses: Sequence[str]) -> Tally:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FeatureRecord:
+    """A feature file as it was when it ran."""
+
+    path: str  # as shown: relative to the working folder when inside it
+    name: str
+    line: int
+    keyword: str = "Feature"
+    description: str = ""
+    tags: tuple[TagRecord, ...] = ()
+    sha256: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
-    """One run of a feature suite: what the report is about."""
+    """One run of a feature suite (or several merged): what the report is about."""
 
     title: str
     started: dt.datetime
@@ -150,3 +199,102 @@ class RunRecord:
     policy: str
     scenarios: tuple[ScenarioRecord, ...]
     requirements: tuple[Requirement, ...] = ()
+    tool_version: str = ""
+    git_commit: str | None = None  # of the working folder's checkout, when it is one
+    hostname: str = ""
+    duration: float = 0.0  # wall-clock seconds of the run (the longest shard when merged)
+    features: tuple[FeatureRecord, ...] = ()
+    shards: tuple[str, ...] = ()  # "K/N" of each run merged into this one
+
+
+# --- records.json: the model saved with a run, so runs (shards) can be merged ----------
+
+RECORDS_FORMAT = 1
+
+
+def run_to_json(run: RunRecord) -> dict[str, Any]:
+    """The run as plain JSON (public material only, as the records themselves)."""
+    return {"format": RECORDS_FORMAT, "run": _encode(run)}
+
+
+def run_from_json(document: object, *, source: str) -> RunRecord:
+    """A run saved by :func:`run_to_json`; anything else is an InputError naming ``source``."""
+    if not isinstance(document, dict) or document.get("format") != RECORDS_FORMAT:
+        found = document.get("format") if isinstance(document, dict) else type(document).__name__
+        raise InputError(f"a records.json of format {RECORDS_FORMAT}", repr(found), source=source)
+    try:
+        run = _decode(RunRecord, document.get("run"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(
+            "a records.json written by smime-harness", f"{type(exc).__name__}: {exc}", source=source
+        ) from None
+    assert isinstance(run, RunRecord)
+    return run
+
+
+def _encode(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _decode(kind: Any, value: object) -> object:
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        if not isinstance(value, dict):
+            raise TypeError(f"{kind.__name__} must be an object, found {type(value).__name__}")
+        hints = _hints(kind)
+        known = {f.name for f in dataclasses.fields(kind)}
+        unknown = set(value) - known
+        if unknown:
+            raise ValueError(f"{kind.__name__} has no field {sorted(unknown)[0]!r}")
+        return kind(**{name: _decode(hints[name], v) for name, v in value.items()})
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise TypeError(f"a list, found {type(value).__name__}")
+        args = typing.get_args(kind)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v) for v in value)
+        if len(args) != len(value):
+            raise ValueError(f"{len(args)} items, found {len(value)}")
+        return tuple(_decode(a, v) for a, v in zip(args, value, strict=True))
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in typing.get_args(kind):
+            return None
+        others = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _decode(others[0], value)
+    if kind is dt.datetime:
+        if not isinstance(value, str):
+            raise TypeError(f"a date and time, found {type(value).__name__}")
+        return dt.datetime.fromisoformat(value)
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind in (str, int, bool) and type(value) is kind:
+        return value
+    raise TypeError(f"{getattr(kind, '__name__', kind)}, found {type(value).__name__}")
+
+
+def _hints(kind: type) -> dict[str, Any]:
+    return _FIELD_TYPES[kind]
+
+
+_FIELD_TYPES: dict[type, dict[str, Any]] = {
+    kind: typing.get_type_hints(kind)
+    for kind in (
+        TagRecord,
+        StepRecord,
+        PromptRecord,
+        RecipientRecord,
+        DecisionRecord,
+        FindingRecord,
+        CertificateRecord,
+        ScenarioRecord,
+        Requirement,
+        FeatureRecord,
+        RunRecord,
+    )
+}

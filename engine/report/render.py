@@ -1,4 +1,5 @@
-"""Write a run's report: ``index.html`` (Jinja2), ``results.json`` (Cucumber JSON), ``junit.xml``.
+"""Write a run's report: ``index.html`` (Jinja2), ``results.json`` (Cucumber JSON), ``junit.xml``
+and ``records.json`` (the report model, for merging runs).
 
 The HTML is self-contained — inline CSS, no scripts, no external fetches —
 so it can be mailed to whoever signs off and opened anywhere.
@@ -17,7 +18,16 @@ from typing import Any
 import jinja2
 
 from engine.files import write_atomically
-from engine.report.model import Requirement, RunRecord, ScenarioRecord, Tally, tally
+from engine.report.model import (
+    FeatureRecord,
+    Requirement,
+    RunRecord,
+    ScenarioRecord,
+    StepRecord,
+    Tally,
+    run_to_json,
+    tally,
+)
 
 _REQUIREMENT_ROW = re.compile(r"^\|\s*((?:KB|IMP)-\d+)\s*\|(.*?)\|(.*?)\|\s*$")
 
@@ -124,49 +134,84 @@ def render_html(run: RunRecord) -> str:
     return _environment().get_template("report.html.j2").render(**view(run))
 
 
-def cucumber_json(run: RunRecord) -> list[dict[str, Any]]:
-    """Cucumber JSON (as cucumber-js and pytest-bdd write it), one element per scenario."""
-    features: dict[str, dict[str, Any]] = {}
+def _feature_records(run: RunRecord) -> dict[str, FeatureRecord]:
+    """Each feature file of the run, by its path; made up from a scenario when not recorded."""
+    found = {f.path: f for f in run.features}
     for scenario in run.scenarios:
-        feature = features.setdefault(
-            scenario.feature_file,
+        if scenario.feature_file not in found:
+            found[scenario.feature_file] = FeatureRecord(
+                path=scenario.feature_file, name=scenario.feature, line=1
+            )
+    return found
+
+
+def _by_feature_file(run: RunRecord) -> dict[str, list[ScenarioRecord]]:
+    grouped: dict[str, list[ScenarioRecord]] = defaultdict(list)
+    for scenario in run.scenarios:
+        grouped[scenario.feature_file].append(scenario)
+    return grouped
+
+
+def cucumber_json(run: RunRecord) -> list[dict[str, Any]]:
+    """Cucumber JSON as cucumber-jvm writes it: one element per scenario or Examples row.
+
+    Lines are the feature file's own (each step's, each tag's, an Examples row's), so a
+    report tool can point at the source; ``match.location`` names the step function.
+    """
+    features = _feature_records(run)
+    out = []
+    for path, scenarios in _by_feature_file(run).items():
+        feature = features[path]
+        feature_id = _cucumber_id(feature.name or Path(path).stem)
+        elements: list[dict[str, Any]] = []
+        for scenario in scenarios:
+            element_id = f"{feature_id};{_cucumber_id(scenario.title or scenario.name)}"
+            if scenario.example:
+                element_id += f";;{scenario.example_line or len(elements) + 1}"
+            tags = {t.name: t for t in (*feature.tags, *scenario.tag_lines)}
+            elements.append(
+                {
+                    "id": element_id,
+                    "keyword": scenario.keyword,
+                    "name": scenario.title or scenario.name,
+                    "line": scenario.example_line or scenario.line,
+                    "description": scenario.description,
+                    "type": "scenario",
+                    "tags": [
+                        {"name": f"@{t}", "line": tags[t].line if t in tags else scenario.line}
+                        for t in scenario.tags
+                    ],
+                    "steps": [_cucumber_step(step, scenario) for step in scenario.steps],
+                }
+            )
+        out.append(
             {
-                "uri": scenario.feature_file,
-                "id": _cucumber_id(scenario.feature),
-                "keyword": "Feature",
-                "name": scenario.feature,
-                "line": 1,
-                "description": "",
-                "tags": [],
-                "elements": [],
-            },
-        )
-        feature["elements"].append(
-            {
-                "id": f"{_cucumber_id(scenario.feature)};{_cucumber_id(scenario.name)}",
-                "keyword": "Scenario",
-                "name": scenario.name,
-                "line": scenario.line,
-                "description": "",
-                "type": "scenario",
-                "tags": [{"name": f"@{t}", "line": scenario.line - 1} for t in scenario.tags],
-                "steps": [
-                    {
-                        "keyword": f"{step.keyword} ",
-                        "name": step.text,
-                        "line": scenario.line,
-                        "match": {"location": ""},
-                        "result": {
-                            "status": step.status,
-                            "duration": int(step.duration * 1e9),
-                            **({"error_message": step.error} if step.error else {}),
-                        },
-                    }
-                    for step in scenario.steps
-                ],
+                "uri": path,
+                "id": feature_id,
+                "keyword": feature.keyword,
+                "name": feature.name,
+                "line": feature.line,
+                "description": feature.description,
+                "tags": [{"name": f"@{t.name}", "line": t.line} for t in feature.tags],
+                "elements": elements,
             }
         )
-    return list(features.values())
+    return out
+
+
+def _cucumber_step(step: StepRecord, scenario: ScenarioRecord) -> dict[str, Any]:
+    result: dict[str, Any] = {"status": step.status, "duration": int(step.duration * 1e9)}
+    if step.error or step.status == "failed":
+        # Cucumber's schema wants a failed step to say why.
+        result["error_message"] = step.error or scenario.failure_message or "failed"
+    return {
+        "arguments": [],  # no doc strings or data tables in the vocabulary's sentences
+        "keyword": f"{step.keyword.strip()} ",
+        "name": step.text,
+        "line": step.line or scenario.line,
+        "match": {"location": step.location},
+        "result": result,
+    }
 
 
 def _cucumber_id(text: str) -> str:
@@ -174,47 +219,101 @@ def _cucumber_id(text: str) -> str:
 
 
 def junit_xml(run: RunRecord) -> bytes:
-    """JUnit XML for CI systems: one testsuite per feature."""
-    root = ET.Element("testsuites", name=run.title)
-    grouped: dict[str, list[ScenarioRecord]] = defaultdict(list)
-    for scenario in run.scenarios:
-        grouped[scenario.feature].append(scenario)
-    for feature, items in grouped.items():
+    """JUnit XML as Jenkins and GitLab read it (and ``pytest --junitxml`` writes it).
+
+    One testsuite per feature file (two features with the same title in different
+    folders stay apart); ``classname`` is the file's path, dotted; an Examples row's
+    test name carries its headers and values; the steps go to ``system-out``.
+    """
+    timestamp = run.started.replace(tzinfo=None).isoformat(timespec="seconds")
+    features = _feature_records(run)
+    grouped = _by_feature_file(run)
+    total = tally([s.status for s in run.scenarios])
+    root = ET.Element(
+        "testsuites",
+        name=run.title,
+        tests=str(total.total),
+        failures=str(total.failed),
+        errors="0",
+        time=f"{sum(s.duration for s in run.scenarios):.3f}",
+    )
+    for path, items in grouped.items():
         counts = tally([s.status for s in items])
         suite = ET.SubElement(
             root,
             "testsuite",
-            name=feature,
+            name=features[path].name or path,
             tests=str(counts.total),
             failures=str(counts.failed),
+            errors="0",  # a scenario that cannot run fails its step: it is a failure
             skipped=str(counts.skipped),
             time=f"{sum(s.duration for s in items):.3f}",
+            timestamp=timestamp,
+            hostname=run.hostname or "localhost",
+            file=path,
         )
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="feature_file", value=path)
+        if features[path].sha256:
+            ET.SubElement(properties, "property", name="sha256", value=features[path].sha256)
+        classname = _classname(path)
         for scenario in items:
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=Path(scenario.feature_file).stem,
+                classname=classname,
                 name=scenario.name,
                 time=f"{scenario.duration:.3f}",
             )
             if scenario.status == "failed":
                 message = scenario.failure_message or "failed"
-                failure = ET.SubElement(case, "failure", message=message[:500])
-                failure.text = message
+                failure = ET.SubElement(
+                    case, "failure", type=_failure_type(message), message=message[:500]
+                )
+                where = f"{path}:{scenario.line}"
+                failure.text = f"{where}: {scenario.failed_step or scenario.name}\n{message}"
             elif scenario.status == "skipped":
-                ET.SubElement(case, "skipped")
+                ET.SubElement(case, "skipped", message=scenario.failure_message or "skipped")
+            out = ET.SubElement(case, "system-out")
+            out.text = _steps_text(scenario)
     data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return data
 
 
+def _classname(path: str) -> str:
+    """``features/contacts.feature`` -> ``features.contacts`` (as pytest names a module)."""
+    stem = path[: -len(".feature")] if path.endswith(".feature") else path
+    parts = [p for p in re.split(r"[\\/]+", stem) if p not in ("", ".", "..")]
+    return ".".join(parts) or stem
+
+
+_ERROR_TYPE = re.compile(r"^([A-Z]\w*(?:Error|Exception)): ")
+
+
+def _failure_type(message: str) -> str:
+    match = _ERROR_TYPE.match(message)
+    return match.group(1) if match else "AssertionError"
+
+
+def _steps_text(scenario: ScenarioRecord) -> str:
+    lines = [f"{scenario.keyword}: {scenario.name} ({scenario.feature_file}:{scenario.line})"]
+    for step in scenario.steps:
+        line = f"  {step.keyword.strip()} {step.text}  # line {step.line}: {step.status}"
+        lines.append(line)
+        if step.error:
+            lines.extend(f"      {text}" for text in step.error.splitlines())
+    return "\n".join(lines) + "\n"
+
+
 def write_report(run: RunRecord, folder: Path) -> dict[str, Path]:
-    """Write the three report files into ``folder``; each is written whole or not at all."""
+    """Write the report files into ``folder``; each is written whole or not at all."""
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {
         "index.html": render_html(run).encode("utf-8"),
         "results.json": (json.dumps(cucumber_json(run), indent=1) + "\n").encode("utf-8"),
         "junit.xml": junit_xml(run),
+        # The model itself, so `report merge` can build one report from several runs.
+        "records.json": (json.dumps(run_to_json(run), indent=None) + "\n").encode("utf-8"),
     }
     written: dict[str, Path] = {}
     for name, data in outputs.items():
