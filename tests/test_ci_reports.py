@@ -290,3 +290,147 @@ def test_git_commit_is_named_in_a_checkout(tmp_path: Path) -> None:
     (tmp_path / "x.feature").write_text("Feature: y\n")
     assert git_commit(tmp_path) == f"{head}+dirty"
     assert git_commit(tmp_path / "missing") is None
+
+
+# --- the HTML at scale, and on paper -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def large_report(report: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2,000 real scenario records (certificates, decisions, findings) over 50 feature files."""
+    import dataclasses
+
+    from engine.report.model import run_from_json
+    from engine.report.render import write_report
+
+    run = run_from_json(json.loads((report / "records.json").read_text()), source="records.json")
+    many = tuple(
+        dataclasses.replace(
+            run.scenarios[i % len(run.scenarios)],
+            feature_file=f"features/area{i % 50:02d}/suite.feature",
+            name=f"Scenario {i}",
+        )
+        for i in range(2000)
+    )
+    folder = tmp_path_factory.mktemp("large")
+    write_report(dataclasses.replace(run, scenarios=many, features=()), folder)
+    return folder
+
+
+def test_two_thousand_scenarios_keep_the_index_small(large_report: Path, report: Path) -> None:
+    html = (large_report / "index.html").read_text()
+    assert len(html.encode()) < 2_000_000, len(html.encode())
+    # The traceability matrix counts per feature file, with links, not 2,000 names.
+    rows = dict(re.findall(r'<tr id="req-([A-Z]+-\d+)">(.*?)</tr>', html, re.S))
+    assert "Scenario 1<" not in rows["KB-08"]
+    assert rows["KB-08"].count("<a href=") == 50
+    assert re.search(r"area00/suite\.feature</a>: 40 ", rows["KB-08"])
+    # Every scenario is linked from the index to its feature file's page, and is there.
+    links = re.findall(r'href="(features/[^"#]+)#(s\d+)"', html)
+    assert len({anchor for _, anchor in links}) == 2000
+    pages = {page: (large_report / page).read_text() for page, _ in links}
+    assert len(pages) == 50
+    for page, anchor in links:
+        assert f'<details id="{anchor}"' in pages[page], (page, anchor)
+    # A feature page links the messages from its own folder, one up: the report's artifacts
+    # (the records came from ``report``, where the messages are).
+    targets = re.findall(r'<a href="\.\./(artifacts/[^"]+)"', "".join(pages.values()))
+    assert targets
+    for target in targets:
+        assert (report / target).is_file(), target
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return shutil.which("chromium")
+
+
+@pytest.mark.skipif(
+    _chromium() is None and not os.environ.get("CI"),
+    reason="chromium is not installed (scripts/setup installs it)",
+)
+@pytest.mark.parametrize("page", ["index.html", "large"])
+def test_print_shows_every_scenario_expanded(report: Path, large_report: Path, page: str) -> None:
+    """On screen a passed scenario is folded; printed, every scenario's steps are on paper."""
+    from playwright.sync_api import sync_playwright
+
+    if page == "large":
+        target = next((large_report / "features").glob("*.html"))
+    else:
+        target = report / "index.html"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=_chromium() or "/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )
+        try:
+            view = browser.new_page()
+            view.goto(target.resolve().as_uri())
+            folded = view.locator("details:not([open]) table")
+            assert folded.count() > 0
+            assert not folded.first.is_visible()
+            view.emulate_media(media="print")
+            tables = view.locator("details table")
+            assert tables.count() > 0
+            hidden = [i for i in range(tables.count()) if not tables.nth(i).is_visible()]
+            assert hidden == []
+            assert len(view.pdf()) > 10_000
+        finally:
+            browser.close()
+
+
+def test_expected_findings_are_shown_apart(report: Path) -> None:
+    html = (report / "index.html").read_text()
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    # The strict row's SHA-1 error is what its Then step asked for; b's failure is no finding.
+    assert "Findings the scenario expected" in text
+    assert "0 unexpected policy errors" in text
+    row = re.search(r"smime\.sig\.hash\.sha1</td>(.*?)</tr>", html, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+    assert cells == ["2", "2", "0", "0"]  # findings, expected, unexpected errors, warnings
+
+
+def test_a_feature_collected_twice_keeps_both_folders(project: Path, tmp_path: Path) -> None:
+    """Two test modules running the same feature (a user's pytest-bdd setup): two folders."""
+    (tmp_path / "same.feature").write_text(
+        (project / "features" / "b" / "same.feature").read_text()
+    )
+    for name in ("test_one.py", "test_two.py"):
+        (tmp_path / name).write_text(
+            "from pytest_bdd import scenarios\n\nscenarios('same.feature')\n"
+        )
+    env = {
+        **os.environ,
+        "SMIME_HARNESS_KEY_CACHE": str(KEYS),
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # the plugins by name, whatever is installed
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "pytest_bdd.plugin",
+            "-p",
+            "engine.harness.plugin",
+            "-p",
+            "no:cacheprovider",
+            "--smime-artifacts",
+            "art",
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert "2 failed" in proc.stdout, proc.stdout + proc.stderr  # the expectation fails
+    folders = sorted(p for p in (tmp_path / "art").iterdir() if p.is_dir())
+    assert len(folders) == 2, folders
+    for folder in folders:
+        assert list(folder.glob("*.eml")), folder

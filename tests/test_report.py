@@ -191,5 +191,13 @@ def test_thousands_of_scenarios_render(tmp_path: Path) -> None:
         requirements=run.requirements,
         scenarios=many,
     )
-    html = write_report(big, tmp_path)["index.html"].read_text()
-    assert html.count("<details") == 3000
+    files = write_report(big, tmp_path)
+    # Past the inline limit the scenarios move to their feature file's page.
+    html = files["index.html"].read_text()
+    assert html.count("<details") == 0
+    assert html.count('href="features/001-features-refusal.html#s') == 3000
+    page = files["features/001-features-refusal.html"].read_text()
+    assert page.count("<details") == 3000
+    # A smaller run written over it inlines its scenarios and leaves no stale pages.
+    write_report(run, tmp_path)
+    assert list((tmp_path / "features").iterdir()) == []

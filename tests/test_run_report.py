@@ -73,6 +73,10 @@ def test_summary_and_traceability(report: Path) -> None:
     text = _html(report).text
     assert "PASSED overall" in text
     assert "18/18 requirements covered" in text
+    # Findings the scenarios' Then steps asked for (a revoked signature, SHA-1 under strict)
+    # are expected: a green run shows no error beside PASSED.
+    assert "0 unexpected policy errors" in text
+    assert "Findings the scenario expected" in text
     html = (report / "index.html").read_text()
     rows = dict(re.findall(r'<tr id="req-([A-Z]+-\d+)">(.*?)</tr>', html, re.S))
     assert len(rows) == 18

@@ -85,7 +85,7 @@ def scenario_slug(feature_file: str, scenario_name: str, node_name: str) -> str:
     """A folder name for one scenario (one Examples row of an outline), readable.
 
     The feature file's folder is part of it, so two ``login.feature`` files in different
-    folders do not share folders; :func:`scenario_folders` makes the names unique.
+    folders do not share folders; :func:`artifact_folder` makes the names unique.
     """
     path = Path(feature_file)
     try:
@@ -110,35 +110,39 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
-_FOLDERS = pytest.StashKey[dict[str, str]]()
+_REPEATS = pytest.StashKey[dict[str, int]]()
+_CLAIMED = pytest.StashKey[dict[str, str]]()
 
 
-def scenario_folders(items: Sequence[pytest.Item]) -> dict[str, str]:
-    """Each scenario item's artifact folder name, by node id: one folder per scenario.
-
-    Made from the whole collection, so every xdist worker (each collects everything)
-    names the same folders; a second item with the same name (the same feature
-    collected twice) gets ``-2``, so no scenario writes into, or deletes, another's.
-    """
-    folders: dict[str, str] = {}
-    taken: set[str] = set()
+def repeated_items(items: Sequence[pytest.Item]) -> dict[str, int]:
+    """Items that repeat an earlier item's test name (the same feature collected twice), by
+    node id: the second is 2, the third 3. Every xdist worker collects everything, so each
+    numbers them alike."""
+    seen: dict[str, int] = {}
+    repeats: dict[str, int] = {}
     for item in items:
-        template = getattr(getattr(item, "obj", None), "__scenario__", None)
-        feature = getattr(template, "feature", None)
-        if template is None or feature is None:
-            continue
-        base = scenario_slug(feature.filename, template.name, item.name)
-        name, n = base, 1
-        while name in taken:
-            n += 1
-            name = f"{base}-{n}"
-        taken.add(name)
-        folders[item.nodeid] = name
-    return folders
+        count = seen[item.name] = seen.get(item.name, 0) + 1
+        if count > 1:
+            repeats[item.nodeid] = count
+    return repeats
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    session.config.stash[_FOLDERS] = scenario_folders(session.items)
+    session.config.stash[_REPEATS] = repeated_items(session.items)
+
+
+def artifact_folder(config: pytest.Config, nodeid: str, slug: str) -> str:
+    """The scenario's own folder name: its slug, numbered when the same scenario repeats.
+
+    No two scenarios of a session share a folder, so none writes into or deletes another's.
+    """
+    repeat = config.stash.get(_REPEATS, {}).get(nodeid)
+    name = slug if repeat is None else f"{slug}-{repeat}"
+    claimed = config.stash.setdefault(_CLAIMED, {})
+    if claimed.setdefault(name, nodeid) != nodeid:  # two paths that read alike as slugs
+        name = f"{slug}-{hashlib.sha256(nodeid.encode()).hexdigest()[:8]}"
+        claimed[name] = nodeid
+    return name
 
 
 def _place(state: World, node: pytest.Item, feature: Any, scenario: Any) -> None:
@@ -146,10 +150,8 @@ def _place(state: World, node: pytest.Item, feature: Any, scenario: Any) -> None
     state.base_dir = Path(feature.filename).parent
     root = node.config.getoption("smime_artifacts")
     if root is not None:
-        name = node.config.stash.get(_FOLDERS, {}).get(node.nodeid)
-        if name is None:  # an item collected outside the session's collection
-            name = scenario_slug(feature.filename, scenario.name, node.name)
-        folder = Path(root) / name
+        slug = scenario_slug(feature.filename, scenario.name, node.name)
+        folder = Path(root) / artifact_folder(node.config, node.nodeid, slug)
         # The folder is this scenario's alone in this session: what is there is an earlier
         # run's copy of it, so a rerun replaces, never mixes.
         shutil.rmtree(folder, ignore_errors=True)

@@ -729,6 +729,23 @@ def sees_signature(world: World, user: str, status: str) -> None:
     if received.status.value != status:
         reasons = received.opened.signature.reasons if received.opened.signature else ()
         raise _fail(f"signature status {status!r}", f"{received.status.value!r} {list(reasons)}")
+    # The scenario expected this signature problem: the policy's finding about it is what
+    # the scenario proves, shown in the report as expected, not as an error of the run.
+    rule = _STATUS_RULES.get(received.status.value)
+    if rule is not None:
+        world.expect_findings(f for f in world.findings if f.rule_id == rule)
+
+
+# Which message finding each signature status corresponds to (engine/compliance.py).
+_STATUS_RULES = {
+    "tampered": "smime.msg.signature.intact",
+    "untrusted-issuer": "smime.msg.signature.trust",
+    "expired": "smime.msg.signature.trust",
+    "not-yet-valid": "smime.msg.signature.trust",
+    "revoked": "smime.msg.signature.trust",
+    "invalid": "smime.msg.signature.trust",
+    "address-mismatch": "smime.msg.signature.address",
+}
 
 
 def _signature(world: World) -> Any:

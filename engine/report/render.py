@@ -20,6 +20,7 @@ import jinja2
 from engine.files import write_atomically
 from engine.report.model import (
     FeatureRecord,
+    FindingRecord,
     Requirement,
     RunRecord,
     ScenarioRecord,
@@ -54,11 +55,44 @@ def builtin_requirements() -> tuple[Requirement, ...]:
     return parse_requirements(text)
 
 
+# A run up to this many scenarios is one self-contained page (it can be mailed); a larger
+# one keeps index.html to summaries and puts each feature file's scenarios on a page of
+# its own, so the index stays small (2,000 scenarios made an 8.5 MB page).
+INLINE_SCENARIOS = 300
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FeatureGroup:
+    """One feature file's scenarios, where they are shown, and their counts."""
+
+    record: FeatureRecord
+    scenarios: tuple[ScenarioRecord, ...]
+    tally: Tally
+    page: str  # "" when the scenarios are on the index page
+    anchor: str
+
+    @property
+    def href(self) -> str:
+        return self.page or f"#{self.anchor}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Coverage:
+    """The scenarios of one feature file that cover a requirement."""
+
+    group: FeatureGroup
+    tally: Tally
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class MatrixRow:
     requirement: Requirement
-    scenarios: tuple[ScenarioRecord, ...]
+    coverage: tuple[Coverage, ...]
     tally: Tally
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.coverage)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,48 +117,82 @@ def scenario_anchor(index: int) -> str:
     return f"s{index}"
 
 
-def view(run: RunRecord) -> dict[str, Any]:
-    """Everything the template shows, computed once."""
+def _page_name(index: int, path: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", Path(path).with_suffix("").as_posix().lower()).strip("-")
+    return f"features/{index + 1:03d}-{slug[-60:].lstrip('-') or 'feature'}.html"
+
+
+def view(run: RunRecord, *, inline: bool | None = None) -> dict[str, Any]:
+    """Everything the pages show, computed once."""
     scenarios = run.scenarios
-    anchors = {id(s): scenario_anchor(i) for i, s in enumerate(scenarios)}
-    by_feature: dict[str, list[str]] = defaultdict(list)
+    if inline is None:
+        inline = len(scenarios) <= INLINE_SCENARIOS
+    records = _feature_records(run)
+    groups: list[FeatureGroup] = []
+    href: dict[int, str] = {}
+    anchors: dict[int, str] = {}
+    group_of: dict[str, FeatureGroup] = {}
+    number = 0
+    for index, (path, items) in enumerate(_by_feature_file(run).items()):
+        page = "" if inline else _page_name(index, path)
+        group = FeatureGroup(
+            record=records[path],
+            scenarios=tuple(items),
+            tally=tally([s.status for s in items]),
+            page=page,
+            anchor=f"f{index + 1}",
+        )
+        groups.append(group)
+        group_of[path] = group
+        for scenario in items:
+            anchors[id(scenario)] = scenario_anchor(number)
+            href[id(scenario)] = f"{page}#{scenario_anchor(number)}"
+            number += 1
     by_tag: dict[str, list[str]] = defaultdict(list)
-    by_rule: dict[str, list[str]] = defaultdict(list)
-    by_requirement: dict[str, list[ScenarioRecord]] = defaultdict(list)
+    by_rule: dict[str, list[FindingRecord]] = defaultdict(list)
+    by_requirement: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for scenario in scenarios:
-        by_feature[scenario.feature].append(scenario.status)
         for tag in scenario.tags:
             by_tag[tag].append(scenario.status)
         for req in scenario.requirement_ids:
-            by_requirement[req].append(scenario)
+            by_requirement[req][scenario.feature_file].append(scenario.status)
         for finding in scenario.findings:
-            by_rule[finding.rule_id].append(finding.severity)
-    matrix = [
-        MatrixRow(
-            requirement=req,
-            scenarios=tuple(by_requirement.get(req.id, ())),
-            tally=tally([s.status for s in by_requirement.get(req.id, ())]),
+            by_rule[finding.rule_id].append(finding)
+    matrix = []
+    for req in run.requirements:
+        covering = by_requirement.get(req.id, {})
+        matrix.append(
+            MatrixRow(
+                requirement=req,
+                coverage=tuple(
+                    Coverage(group=group_of[path], tally=tally(statuses))
+                    for path, statuses in covering.items()
+                ),
+                tally=tally([s for statuses in covering.values() for s in statuses]),
+            )
         )
-        for req in run.requirements
-    ]
     rules = [
         {
             "rule": rule,
-            "count": len(sev),
-            "errors": sev.count("error"),
-            "warnings": sev.count("warning"),
+            "count": len(found),
+            "expected": sum(1 for f in found if f.expected),
+            "errors": sum(1 for f in found if not f.expected and f.severity == "error"),
+            "warnings": sum(1 for f in found if not f.expected and f.severity == "warning"),
         }
-        for rule, sev in sorted(by_rule.items())
+        for rule, found in sorted(by_rule.items())
     ]
     return {
         "run": run,
+        "inline": inline,
         "total": tally([s.status for s in scenarios]),
-        "features": [GroupRow(name=k, tally=tally(v)) for k, v in sorted(by_feature.items())],
+        "groups": groups,
         "tags": [GroupRow(name=k, tally=tally(v)) for k, v in sorted(by_tag.items())],
         "matrix": matrix,
-        "uncovered": [row.requirement.id for row in matrix if not row.scenarios],
+        "uncovered": [row.requirement.id for row in matrix if not row.covered],
         "rules": rules,
+        "unexpected_errors": sum(r["errors"] for r in rules),
         "anchors": anchors,
+        "href": href,
         "failed": [s for s in scenarios if s.status == "failed"],
         "duration": sum(s.duration for s in scenarios),
     }
@@ -132,6 +200,18 @@ def view(run: RunRecord) -> dict[str, Any]:
 
 def render_html(run: RunRecord) -> str:
     return _environment().get_template("report.html.j2").render(**view(run))
+
+
+def render_pages(run: RunRecord) -> dict[str, str]:
+    """index.html and, for a large run, one page per feature file (``features/NNN-name.html``)."""
+    env = _environment()
+    shown = view(run)
+    pages = {"index.html": env.get_template("report.html.j2").render(**shown)}
+    if not shown["inline"]:
+        template = env.get_template("feature.html.j2")
+        for group in shown["groups"]:
+            pages[group.page] = template.render(group=group, **shown)
+    return pages
 
 
 def _feature_records(run: RunRecord) -> dict[str, FeatureRecord]:
@@ -309,7 +389,7 @@ def write_report(run: RunRecord, folder: Path) -> dict[str, Path]:
     """Write the report files into ``folder``; each is written whole or not at all."""
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {
-        "index.html": render_html(run).encode("utf-8"),
+        **{name: page.encode("utf-8") for name, page in render_pages(run).items()},
         "results.json": (json.dumps(cucumber_json(run), indent=1) + "\n").encode("utf-8"),
         "junit.xml": junit_xml(run),
         # The model itself, so `report merge` can build one report from several runs.
@@ -318,4 +398,10 @@ def write_report(run: RunRecord, folder: Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
     for name, data in outputs.items():
         written[name] = write_atomically(folder / name, data)
+    # An earlier, larger run's feature pages would link scenarios this run did not have.
+    pages = folder / "features"
+    if pages.is_dir():
+        for page in pages.glob("[0-9][0-9][0-9]-*.html"):
+            if page not in written.values():
+                page.unlink(missing_ok=True)
     return written
