@@ -356,8 +356,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         clock=SystemClock(),
         quiet=args.quiet,
         workers=args.workers,
+        shard=args.shard,
     )
     return result.exit_code
+
+
+def cmd_report_merge(args: argparse.Namespace) -> int:
+    from engine.harness.runner import summarize_records
+    from engine.report.merge import merge_reports
+
+    out = Path(args.report)
+    merged = merge_reports([Path(folder) for folder in args.folders], out)
+    summarize_records(merged.scenarios, duration=merged.duration, say=print)
+    runs = len(args.folders)
+    print(f"report: {out / 'index.html'} (merged from {runs} run{'s' * (runs != 1)})")
+    return EXIT_FAILED if any(s.status == "failed" for s in merged.scenarios) else EXIT_OK
 
 
 def cmd_steps(args: argparse.Namespace) -> int:
@@ -474,6 +487,15 @@ def _instant(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _shard(text: str) -> Any:
+    from engine.harness.runner import Shard
+
+    try:
+        return Shard.parse(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _jobs(text: str) -> int:
     from engine.batch import parse_jobs
 
@@ -571,7 +593,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="spread scenarios over N processes ('auto': one per CPU) with pytest-xdist; "
         "one report for the whole run",
     )
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="run only the K-th of N deterministic slices of the selected scenarios "
+        "(one CI job per slice; join their reports with `report merge`)",
+    )
     run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser(
+        "report",
+        help="work with report folders (merge the shards of a CI job matrix)",
+        description="Work with the report folders `smime-harness run` writes.",
+    )
+    report_sub = report.add_subparsers(
+        dest="report_command", metavar="ACTION", parser_class=_Parser
+    )
+    report_sub.required = True
+    merge = report_sub.add_parser(
+        "merge",
+        help="one report from several runs' report folders",
+        description="Build one report (index.html, results.json, junit.xml, summary.json, "
+        "records.json and the messages) from the report folders of several runs, e.g. the "
+        "shards of `run --shard K/N`: every shard 1/N to N/N must be there once, and all "
+        "must have run the same feature files. Exit 0 when every scenario passed, 1 when one "
+        "failed, 2 for a folder that is no report or shards that do not add up.",
+    )
+    merge.add_argument("folders", nargs="+", metavar="DIR", help="report folders of the runs")
+    merge.add_argument(
+        "--report", required=True, metavar="OUT", help="folder for the merged report"
+    )
+    merge.set_defaults(func=cmd_report_merge)
 
     steps = sub.add_parser(
         "steps",

@@ -64,6 +64,38 @@ class ScenarioCollectionError(SmimeError):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Shard:
+    """``--shard K/N``: the K-th of N slices of the selected scenarios (1 <= K <= N).
+
+    Scenario i of the selection (in collection order, after -k and -m) belongs to slice
+    i mod N + 1: deterministic, so N machines running K = 1..N run each scenario once,
+    and each slice gets scenarios of every feature (their costs differ).
+    """
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.index <= self.count:
+            raise InputError("a shard K/N with 1 <= K <= N", f"{self.index}/{self.count}")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        if match is None:
+            raise InputError("a shard K/N such as 1/4", repr(text))
+        return cls(index=int(match.group(1)), count=int(match.group(2)))
+
+    def split(self, items: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        kept = [item for i, item in enumerate(items) if i % self.count == self.index - 1]
+        dropped = [item for i, item in enumerate(items) if i % self.count != self.index - 1]
+        return kept, dropped
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ScenarioResult:
     """One scenario (one Examples row of an outline) as it ran."""
 
@@ -219,6 +251,7 @@ class _Collector:
         role: str = "single",  # single (-n 0), controller or worker
         files: Sequence[Path] = (),  # the controller's: feature files to check as workers start
         parsed: Path | None = None,  # where the controller leaves the parsed features
+        shard: Shard | None = None,
     ) -> None:
         self._modules = modules
         self._by_module = {module.name: feature for module, feature in modules.items()}
@@ -236,6 +269,9 @@ class _Collector:
         self._nothing = False  # a worker's: the check failed, so collect nothing
         self.check_error: Exception | None = None  # raised after pytest.main, as with -n 0
         self._locations: dict[tuple[str, str], str] = {}  # step -> its function, for the report
+        self._shard = shard
+        self._positions: dict[str, int] = {}  # node id -> place in the whole selection
+        self.selected = 0  # scenarios selected before --shard took its slice
 
     # Parallel runs parse the features once, in the controller while its workers start
     # (about as long, at 2,000 scenarios, as a worker's imports); the workers wait for
@@ -276,6 +312,7 @@ class _Collector:
             output: dict[str, Any] = session.config.workeroutput  # type: ignore[attr-defined]
             ran = [(nodeid, r) for nodeid, r in self.records.items() if r.ran]
             output[_RECORD] = pickle.dumps(ran, pickle.HIGHEST_PROTOCOL)
+            output[_SELECTED] = self.selected
             # The process ends next: spare its exit the collections of everything it made.
             gc.freeze()
 
@@ -289,6 +326,9 @@ class _Collector:
         shipped = getattr(node, "workeroutput", {}).get(_RECORD)
         if isinstance(shipped, bytes):
             self.records.update(pickle.loads(shipped))
+        selected = getattr(node, "workeroutput", {}).get(_SELECTED)
+        if isinstance(selected, int):
+            self.selected = max(self.selected, selected)
 
     def _record(self, nodeid: str) -> _Record | None:
         record = self.records.get(nodeid)
@@ -328,16 +368,34 @@ class _Collector:
         if report.failed:
             self.collection_errors.append(_crash_message(report))
 
+    @pytest.hookimpl(trylast=True)  # after -k and -m deselected theirs
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Number the selected scenarios and, under --shard K/N, keep the K-th slice."""
+        self._positions = {item.nodeid: index for index, item in enumerate(items)}
+        self.selected = len(items)
+        if self._shard is None:
+            return
+        kept, dropped = self._shard.split(items)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         features: dict[Path, Path] = {}
-        for item in session.items:  # after -k and -m deselection
+        for index, item in enumerate(session.items):  # after -k, -m and --shard
             name = item.name
             example = name[name.index("[") + 1 : name.rindex("]")] if "[" in name else None
             tags = sorted({m.name for m in item.iter_markers()} - _PYTEST_MARKS)
             if item.path not in features:
                 features[item.path] = self._modules.get(item.path.resolve(), item.path)
             self.records[item.nodeid] = _Record(
-                feature=features[item.path], name=name, example=example, tags=tuple(tags)
+                feature=features[item.path],
+                name=name,
+                example=example,
+                tags=tuple(tags),
+                position=self._positions.get(item.nodeid, index),
             )
         # What collection made (modules, parsed features, items) lives until the run ends:
         # keep it out of the garbage collector's full passes (unfrozen when the run ends).
@@ -644,6 +702,7 @@ _UNUSED_PLUGINS = tuple(
 )
 
 _RECORD = "smime_harness_record"
+_SELECTED = "smime_harness_selected"
 _PARSE_WAIT = 600.0  # seconds a worker waits for the controller's parse, then collects nothing
 _WORKER_SETTINGS = "SMIME_HARNESS_RUN_WORKER"
 
@@ -661,6 +720,9 @@ def pytest_configure(config: pytest.Config) -> None:
         None if loaded["report"] is None else Path(loaded["report"]),
         role="worker",
         parsed=Path(loaded["features"]),
+        shard=None
+        if loaded["shard"] is None
+        else Shard(index=loaded["shard"][0], count=loaded["shard"][1]),
     )
     config.pluginmanager.register(collector, "smime-harness-run-collector")
 
@@ -694,11 +756,14 @@ def run_features(
     say: Callable[[str], None] = print,
     plugins: Sequence[object] = (),
     workers: str | None = None,
+    shard: Shard | None = None,
 ) -> RunResult:
     """Run the scenarios of the feature files under ``paths`` (the built-in ones if empty).
 
     ``workers`` ("auto" or a number; None or "0" runs in this process) spreads the
     scenarios over processes with pytest-xdist; their outcomes merge into one result.
+    ``shard`` runs one deterministic slice of the selected scenarios; ``report merge``
+    joins the slices' reports into one.
 
     Raises :class:`FeatureSelectionError` (no feature files, or no scenario
     selected), :class:`FeatureSyntaxError` (before anything runs) or
@@ -733,6 +798,7 @@ def run_features(
             role="controller" if parallel else "single",
             files=files,
             parsed=folder / "features.pickle" if parallel else None,
+            shard=shard,
         )
         args = [
             str(folder),
@@ -770,6 +836,7 @@ def run_features(
                     "modules": {str(m): str(f) for m, f in modules.items()},
                     "artifacts": str(artifacts),
                     "report": None if report is None else str(report.resolve()),
+                    "shard": None if shard is None else [shard.index, shard.count],
                 }
             )
         else:
@@ -797,6 +864,8 @@ def run_features(
         raise ScenarioCollectionError(f"pytest stopped with a {reason} (its message is above)")
     if not scenarios:
         found = "none (-k or -m matched nothing)" if keyword or markers else "none"
+        if shard is not None and collector.selected:
+            found = f"none in shard {shard} ({collector.selected} scenarios selected in all)"
         raise FeatureSelectionError("at least one scenario to run", found)
     exit_code = EXIT_FAILED if any(s.outcome == "failed" for s in scenarios) else EXIT_OK
     result = RunResult(exit_code=exit_code, scenarios=scenarios, duration=elapsed)
@@ -812,6 +881,8 @@ def run_features(
             finished_at,
             files=files,
             duration=elapsed,
+            shard=shard,
+            selected=collector.selected or len(scenarios),
         )
         say(f"report: {_shown(report / 'index.html')}; artifacts: {_shown(artifacts)}")
     elif results is not None:
@@ -827,11 +898,19 @@ def write_run_report(
     *,
     files: Sequence[Path] = (),
     duration: float = 0.0,
+    shard: Shard | None = None,
+    selected: int = 0,
 ) -> None:
     """index.html, results.json (Cucumber JSON), junit.xml and records.json for one run."""
     from engine.report.render import write_report
 
-    write_report(run_record(scenarios, started, finished, files=files, duration=duration), folder)
+    run = run_record(scenarios, started, finished, files=files, duration=duration)
+    run = dataclasses.replace(
+        run,
+        shards=() if shard is None else (str(shard),),
+        selected=selected or len(scenarios),
+    )
+    write_report(run, folder)
 
 
 def run_record(
@@ -945,6 +1024,35 @@ def summarize(result: RunResult, *, say: Callable[[str], None] = print) -> None:
     total = len(result.scenarios)
     noun = "scenario" if total == 1 else "scenarios"
     say(f"{total} {noun}: {_counts(result.scenarios)} in {result.duration:.1f}s")
+
+
+def summarize_records(
+    records: Sequence[ScenarioRecord], *, duration: float, say: Callable[[str], None] = print
+) -> None:
+    """:func:`summarize` for report records (a merged report's scenarios)."""
+    summarize(
+        RunResult(
+            exit_code=EXIT_OK,
+            duration=duration,
+            scenarios=tuple(
+                ScenarioResult(
+                    feature=r.feature_file,
+                    feature_name=r.feature,
+                    name=r.title or r.name,
+                    example=example_label(r.example) if r.example else None,
+                    line=r.line,
+                    tags=r.tags,
+                    outcome=r.status,
+                    duration=r.duration,
+                    error=r.error,
+                    failed_step=r.failed_step,
+                    artifacts=r.artifact_dir,
+                )
+                for r in records
+            ),
+        ),
+        say=say,
+    )
 
 
 def _counts(scenarios: Sequence[ScenarioResult]) -> str:

@@ -204,7 +204,8 @@ class RunRecord:
     hostname: str = ""
     duration: float = 0.0  # wall-clock seconds of the run (the longest shard when merged)
     features: tuple[FeatureRecord, ...] = ()
-    shards: tuple[str, ...] = ()  # "K/N" of each run merged into this one
+    shards: tuple[str, ...] = ()  # "K/N" of the run, or of each shard merged into this one
+    selected: int = 0  # scenarios in the whole selection (all shards together)
 
 
 # --- records.json: the model saved with a run, so runs (shards) can be merged ----------

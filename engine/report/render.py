@@ -154,8 +154,8 @@ def view(run: RunRecord, *, inline: bool | None = None) -> dict[str, Any]:
     for scenario in scenarios:
         for tag in scenario.tags:
             by_tag[tag].append(scenario.status)
-        for req in scenario.requirement_ids:
-            by_requirement[req][scenario.feature_file].append(scenario.status)
+        for requirement_id in scenario.requirement_ids:
+            by_requirement[requirement_id][scenario.feature_file].append(scenario.status)
         for finding in scenario.findings:
             by_rule[finding.rule_id].append(finding)
     matrix = []
