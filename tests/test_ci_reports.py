@@ -434,3 +434,64 @@ def test_a_feature_collected_twice_keeps_both_folders(project: Path, tmp_path: P
     assert len(folders) == 2, folders
     for folder in folders:
         assert list(folder.glob("*.eml")), folder
+
+
+# --- read back by a real Cucumber JSON consumer ------------------------------------------
+
+CONSUMER = "cucumber-html-reporter@7.2.0"  # npm; reads Cucumber JSON into an HTML report
+READ = """\
+const reporter = require('cucumber-html-reporter');
+reporter.generate({theme: 'bootstrap', jsonFile: process.argv[2], output: process.argv[3],
+  reportSuiteAsScenarios: true, launchReport: false, storeScreenshots: false,
+  noInlineScreenshots: true, metadata: {}});
+"""
+
+
+def _node_tools() -> bool:
+    import shutil
+
+    return shutil.which("node") is not None and shutil.which("npm") is not None
+
+
+@pytest.mark.skipif(
+    not _node_tools() and not os.environ.get("CI"),
+    reason="node and npm are not installed",
+)
+def test_a_cucumber_report_tool_reads_the_json(report: Path) -> None:
+    """cucumber-html-reporter (installed from npm once into .cache/) counts what we wrote."""
+    cache = Path(__file__).resolve().parent.parent / ".cache" / "cucumber-consumer"
+    if not (cache / "node_modules" / "cucumber-html-reporter").is_dir():
+        cache.mkdir(parents=True, exist_ok=True)
+        installed = subprocess.run(
+            [
+                "npm",
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                "--prefix",
+                str(cache),
+                CONSUMER,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+    (cache / "read.js").write_text(READ)
+    out = report.parent / "cucumber-consumer.html"
+    proc = subprocess.run(
+        ["node", str(cache / "read.js"), str(report / "results.json"), str(out)],
+        cwd=cache,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = out.read_text()
+    assert 'Scenarios Passed">3' in html and 'Scenarios Failed">1' in html
+    assert "expected signature status &#39;expired&#39;" in html or (
+        "expected signature status 'expired'" in html
+    )
