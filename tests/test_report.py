@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
+
+import pytest
 
 from engine.report.model import (
     DecisionRecord,
@@ -201,3 +204,40 @@ def test_thousands_of_scenarios_render(tmp_path: Path) -> None:
     # A smaller run written over it inlines its scenarios and leaves no stale pages.
     write_report(run, tmp_path)
     assert list((tmp_path / "features").iterdir()) == []
+
+
+def test_records_json_round_trips_the_model() -> None:
+    from engine.errors import InputError
+    from engine.report.model import CertificateRecord, run_from_json, run_to_json
+
+    cert = CertificateRecord(
+        email="userb@fabrikam.example",
+        subject="CN=UserB",
+        issuer="CN=Fabrikam Root CA",
+        serial="01",
+        version="v3",
+        not_before="2026-01-01T00:00:00+00:00",
+        not_after="2027-01-01T00:00:00+00:00",
+        key="RSA 2048",
+        key_usage=("digitalSignature",),
+        extended_key_usage=(),
+        sha256="cd" * 32,
+        sha1="ef" * 20,
+    )
+    run = _run()
+    scenarios = tuple(
+        dataclasses.replace(s, certificates=(cert,), example=(("policy", "strict"),))
+        for s in run.scenarios
+    )
+    run = dataclasses.replace(run, scenarios=scenarios, shards=("1/2",), selected=4)
+    document = json.loads(json.dumps(run_to_json(run)))
+    assert len(document["certificates"]) == 1  # shared certificates are written once
+    assert run_from_json(document, source="records.json") == run
+    for broken in (
+        [],
+        {"format": 2, "run": {}},
+        {"format": 1, "run": {"title": 1}},
+        {**document, "run": {**document["run"], "surprise": True}},
+    ):
+        with pytest.raises(InputError, match=r"records\.json"):
+            run_from_json(broken, source="records.json")

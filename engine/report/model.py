@@ -214,8 +214,24 @@ RECORDS_FORMAT = 1
 
 
 def run_to_json(run: RunRecord) -> dict[str, Any]:
-    """The run as plain JSON (public material only, as the records themselves)."""
-    return {"format": RECORDS_FORMAT, "run": _encode(run)}
+    """The run as plain JSON (public material only, as the records themselves).
+
+    Scenarios share their organizations' certificates: each certificate is written once,
+    in ``certificates``, and a scenario lists the SHA-256 of its own.
+    """
+    encoded = _encode(run)
+    assert isinstance(encoded, dict)
+    certificates: dict[str, object] = {}
+    for scenario in encoded["scenarios"]:
+        scenario["certificates"] = [
+            certificates.setdefault(c["sha256"], c) and c["sha256"]
+            for c in scenario["certificates"]
+        ]
+    return {
+        "format": RECORDS_FORMAT,
+        "certificates": list(certificates.values()),
+        "run": encoded,
+    }
 
 
 def run_from_json(document: object, *, source: str) -> RunRecord:
@@ -224,7 +240,11 @@ def run_from_json(document: object, *, source: str) -> RunRecord:
         found = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise InputError(f"a records.json of format {RECORDS_FORMAT}", repr(found), source=source)
     try:
-        run = _decode(RunRecord, document.get("run"))
+        table = {c["sha256"]: c for c in document.get("certificates", [])}
+        encoded = document.get("run")
+        for scenario in encoded["scenarios"]:  # type: ignore[index]
+            scenario["certificates"] = [table[sha256] for sha256 in scenario["certificates"]]
+        run = _decode(RunRecord, encoded)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(
             "a records.json written by smime-harness", f"{type(exc).__name__}: {exc}", source=source
