@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -141,6 +141,36 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Refuse, as a collection error, a feature holding a scenario that would check nothing.
+
+    The same check as ``smime-harness run`` makes before it runs anything
+    (:func:`engine.harness.grammar.check_document`); each feature is checked once.
+    """
+    template = _scenario_template(obj)
+    if template is None:
+        return
+    from engine.harness.grammar import FeatureSyntaxError, check_parsed
+
+    try:
+        check_parsed(template.feature)
+    except FeatureSyntaxError as exc:
+        raise collector.CollectError(str(exc)) from None
+
+
+def _scenario_template(obj: object) -> Any:
+    """The scenario a pytest-bdd test function runs, or None for any other object."""
+    try:
+        from pytest_bdd.scenario import scenario_wrapper_template_registry
+    except ImportError:  # pytest-bdd 8.0 marked the function instead
+        return getattr(obj, "__scenario__", None)
+    try:
+        return scenario_wrapper_template_registry.get(cast("Callable[..., object]", obj))
+    except TypeError:  # not weakly referenceable, so no scenario
+        return None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_bdd_apply_tag(tag: str, function: Any) -> Any:
     """Every tag becomes a registered marker, so ``-m KB-04`` and --strict-markers work."""
     for config in _CONFIG:
@@ -152,9 +182,14 @@ def pytest_bdd_step_func_lookup_error(
     request: Any, feature: Any, scenario: Any, step: Any, exception: Exception
 ) -> None:
     """Say where the unknown step is and which known steps are closest."""
+    raise unknown_step(feature, step)
+
+
+def unknown_step(feature: Any, step: Any) -> UnknownStepError:
+    """The error for a step whose sentence no step definition has."""
     from engine.harness.vocabulary import closest
 
-    raise UnknownStepError(
+    return UnknownStepError(
         filename=feature.filename,
         line=step.line_number,
         step=f"{step.keyword} {step.name}",
