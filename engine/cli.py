@@ -356,6 +356,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         clock=SystemClock(),
         quiet=args.quiet,
         workers=args.workers,
+        allow_files=[Path(folder).resolve() for folder in args.allow_files],
     )
     return result.exit_code
 
@@ -562,6 +563,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="a short machine-readable summary of outcomes (default REPORT/summary.json)",
+    )
+    run.add_argument(
+        "--allow-files",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="steps may also name files under DIR (repeatable); without it a file named in "
+        "a step must be inside the feature file's folder tree",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="less progress output")
     run.add_argument(

@@ -13,8 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from engine.errors import DecodeError, InputError, KeyMismatchError, PasswordError
-from engine.keys import KeyType, PrivateKey, describe_bytes
+from engine.errors import DecodeError, InputError, KeyMismatchError, PasswordError, describe_bytes
+from engine.keys import KeyType, PrivateKey
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,7 +22,13 @@ from asn1crypto import algos, cms, core, keys, x509
 from engine.asn1.memo import memoize
 from engine.asn1.signed import IssuerSerial as IssuerSerial  # one type for both content types
 from engine.asn1.signed import constant, frozen, issuer_and_serial_number
-from engine.errors import DecodeError, InputError, SmimeError, UnsupportedAlgorithmError
+from engine.errors import (
+    DecodeError,
+    InputError,
+    SmimeError,
+    UnsupportedAlgorithmError,
+    describe_bytes,
+)
 
 DATA = "1.2.840.113549.1.7.1"
 SIGNED_DATA = "1.2.840.113549.1.7.2"
@@ -448,7 +454,7 @@ def decode_enveloped_from(
     der = handed.take()
     if not der:
         raise DecodeError("a CMS ContentInfo", "empty input", source=source)
-    described = _describe(der)
+    described = describe_bytes(der)
     try:
         info = _ContentInfo.load(der)
         del der  # ``info`` holds its own copy of the contents
@@ -655,10 +661,6 @@ def names_equal(first: bytes, second: bytes) -> bool:
         return bool(x509.Name.load(first) == x509.Name.load(second))
     except Exception:
         return False
-
-
-def _describe(data: bytes) -> str:
-    return f"{len(data)} bytes starting {data[:4].hex()}"
 
 
 def _reason(exc: Exception) -> str:

@@ -79,6 +79,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="save each scenario's messages (.eml) under DIR/<scenario-slug>/ "
         "(default: the test's tmp_path)",
     )
+    group.addoption(
+        "--smime-allow-files",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="steps may also name files under DIR (repeatable); by default only files in "
+        "the feature file's folder tree",
+    )
+    parser.addini(
+        "smime_allow_files",
+        type="paths",
+        default=[],
+        help="folders steps may name files in besides the feature file's folder tree",
+    )
+
+
+def allowed_folders(config: pytest.Config) -> tuple[Path, ...]:
+    """The folders besides a feature's own that its steps may name files in."""
+    given = [Path(folder) for folder in config.getoption("smime_allow_files") or ()]
+    listed = [Path(folder) for folder in config.getini("smime_allow_files")]
+    return tuple(folder.resolve() for folder in (*given, *listed))
 
 
 def scenario_slug(feature_file: str, scenario_name: str, node_name: str) -> str:
@@ -108,6 +129,7 @@ def _place(state: World, node: pytest.Item, feature: Any, scenario: Any) -> None
 
 
 _SCENARIO_KEY = pytest.StashKey[tuple[Any, Any]]()
+_STEP_KEY = pytest.StashKey[str]()  # "feature:line" of the step running
 WORLD_KEY = pytest.StashKey["World"]()
 
 
@@ -123,6 +145,8 @@ def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest) -> Iterator[W
 
     # Each scenario draws the pool's keys from the first again: worlds are independent.
     state = World(keys=smime_key_pool.view(), artifact_dir=default)
+    state.allowed_dirs = allowed_folders(node.config)
+    state.step_source = node.stash.get(_STEP_KEY, None)
     if started is not None:
         _place(state, node, *started)
     node.stash[WORLD_KEY] = state
@@ -138,6 +162,18 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     state = node.stash.get(WORLD_KEY, None)
     if state is not None:
         _place(state, node, feature, scenario)
+
+
+def pytest_bdd_before_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any
+) -> None:
+    """Tell the world which step runs, so an error about a file it names says where."""
+    node = request.node
+    where = f"{feature.filename}:{step.line_number}"
+    node.stash[_STEP_KEY] = where  # for a world made by this step's fixtures
+    state = node.stash.get(WORLD_KEY, None)
+    if state is not None:
+        state.step_source = where
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -636,11 +636,13 @@ def run_features(
     say: Callable[[str], None] = print,
     plugins: Sequence[object] = (),
     workers: str | None = None,
+    allow_files: Sequence[Path] = (),
 ) -> RunResult:
     """Run the scenarios of the feature files under ``paths`` (the built-in ones if empty).
 
     ``workers`` ("auto" or a number; None or "0" runs in this process) spreads the
     scenarios over processes with pytest-xdist; their outcomes merge into one result.
+    Steps name files inside their feature file's folder tree, or in ``allow_files``.
 
     Raises :class:`FeatureSelectionError` (no feature files, or no scenario
     selected), :class:`FeatureSyntaxError` (before anything runs) or
@@ -695,6 +697,7 @@ def run_features(
             "--assert=plain",
             "--smime-artifacts",
             str(artifacts),
+            *(arg for folder in allow_files for arg in ("--smime-allow-files", str(folder))),
             *_plugin_args(),
         ]
         if keyword:
