@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from engine.errors import SmimeError
+from engine.files import remove
 from engine.keys import KeyPool, default_cache_dir
 
 if TYPE_CHECKING:
@@ -124,7 +124,8 @@ def _place(state: World, node: pytest.Item, feature: Any, scenario: Any) -> None
     root = node.config.getoption("smime_artifacts")
     if root is not None:
         folder = Path(root) / scenario_slug(feature.filename, scenario.name, node.name)
-        shutil.rmtree(folder, ignore_errors=True)  # a rerun replaces, never mixes
+        # A rerun replaces, never mixes; a link standing there is removed, not followed.
+        remove(folder)
         state.artifact_dir = folder
 
 

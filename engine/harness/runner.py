@@ -29,7 +29,7 @@ import pytest
 
 from engine.clock import Clock
 from engine.errors import InputError, SmimeError
-from engine.files import write_atomically
+from engine.files import unlink_below, write_atomically
 from engine.harness.grammar import FeatureSyntaxError as FeatureSyntaxError
 from engine.harness.grammar import parse_feature
 from engine.report.model import ScenarioRecord, ScenarioStatus, StepKind, StepRecord, StepStatus
@@ -653,6 +653,8 @@ def run_features(
     parallel = workers not in (None, "0")
     if not parallel:
         check_syntax(files)
+    if report is not None:  # artifacts inside the report folder: no link there leads out
+        unlink_below(artifacts, report)
     artifacts = artifacts.resolve()
     started = time.monotonic()
     started_at = clock.now() if clock is not None else None

@@ -21,6 +21,7 @@ from engine.client import ContactOutcome, MailClient, ReceivedMessage, SendOutco
 from engine.clock import FixedClock
 from engine.compliance import check_decision, check_message
 from engine.errors import InputError, describe_bytes
+from engine.files import write_atomically
 from engine.findings import Finding
 from engine.keys import KeySource, KeyType
 from engine.mime import header_block
@@ -317,7 +318,8 @@ class World:
             if self._made != self.artifact_dir:
                 self.artifact_dir.mkdir(parents=True, exist_ok=True)
                 self._made = self.artifact_dir
-            (self.artifact_dir / artifact.name).write_bytes(artifact.data)
+            # Renamed into place: a link standing at the name is replaced, never followed.
+            write_atomically(self.artifact_dir / artifact.name, artifact.data)
 
     def enrollment(self, name: str, which: str = "current") -> Enrollment:
         table = self.enrollments if which == "current" else self.previous_enrollments
