@@ -536,7 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run Gherkin feature files with the built-in steps",
         description="Run the scenarios of .feature files (the built-in features by default) "
         "with the shipped step library. Exit 0 when every scenario passed, 1 when one failed, "
-        "2 for a missing path, a file that does not parse or no scenario selected.",
+        "2 for a missing path, a file that does not parse or holds a scenario that checks "
+        "nothing (no Then step, a step lost to a misspelled keyword), or no scenario selected. "
+        "Files named in steps must be inside the feature file's folder tree (see --allow-files).",
     )
     run.add_argument("paths", nargs="*", metavar="PATH", help=".feature files or folders of them")
     run.add_argument(
