@@ -139,11 +139,6 @@ class ScenarioRecord:
         return False
 
     @property
-    def covers(self) -> bool:
-        """Whether the scenario shows its requirements: it passed and checked something."""
-        return self.status is ScenarioStatus.PASSED and self.checks
-
-    @property
     def failure_message(self) -> str | None:
         """The scenario's error, else the first failing step's."""
         if self.error:
