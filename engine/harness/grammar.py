@@ -128,6 +128,7 @@ def check_document(document: GherkinDocument, filename: str) -> None:
     if feature is None:
         return
     keywords = _step_keywords(feature.language)
+    english = feature.language == "en"  # the prose word list is English
     names: dict[str, int] = {}
     children = list(feature.children)
     while children:
@@ -135,11 +136,11 @@ def check_document(document: GherkinDocument, filename: str) -> None:
         if child.rule is not None:
             children[:0] = child.rule.children
         if child.background is not None:
-            _check_description(child.background, keywords, filename)
+            _check_description(child.background, keywords, english, filename)
         scenario = child.scenario
         if scenario is None:
             continue
-        _check_description(scenario, keywords, filename)
+        _check_description(scenario, keywords, english, filename)
         if not _has_outcome(scenario.steps):
             found = "no steps" if not scenario.steps else "only Given and When steps"
             raise FeatureSyntaxError(
@@ -172,10 +173,10 @@ def _has_outcome(steps: list[Step]) -> bool:
 
 
 def _check_description(
-    element: Scenario | Background, keywords: tuple[str, ...], filename: str
+    element: Scenario | Background, keywords: tuple[str, ...], english: bool, filename: str
 ) -> None:
     for text in element.description.splitlines():
-        keyword = _misspelled_keyword(text, keywords)
+        keyword = _misspelled_keyword(text, keywords, english)
         if keyword is not None:
             raise FeatureSyntaxError(
                 filename=filename,
@@ -187,7 +188,7 @@ def _check_description(
             )
 
 
-def _misspelled_keyword(text: str, keywords: tuple[str, ...]) -> str | None:
+def _misspelled_keyword(text: str, keywords: tuple[str, ...], english: bool) -> str | None:
     """The step keyword the line's first word misspells, when the line reads as a step."""
     words = text.split(None, 1)
     if not words:
@@ -201,7 +202,8 @@ def _misspelled_keyword(text: str, keywords: tuple[str, ...]) -> str | None:
         # One edit from a keyword and no English word (Gven, Wehn, Thn, Adn): a misspelling.
         # Otherwise (The, As, another case of the keyword, two edits) only when the rest
         # of the line is a sentence of the step library.
-        if (distance == 1 and word not in _PROSE_WORDS) or (rest and _reads_as_step(rest)):
+        misspelled = distance == 1 and english and word not in _PROSE_WORDS
+        if misspelled or (rest and _reads_as_step(rest)):
             return keyword
     return None
 
