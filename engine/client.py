@@ -147,6 +147,7 @@ class MessageStatus(enum.Enum):
     EXPIRED = "expired"
     NOT_YET_VALID = "not-yet-valid"
     REVOKED = "revoked"
+    NAME_CONSTRAINTS = "name-constraints"  # a CA on the path may not vouch for the address
     TAMPERED = "tampered"
     ADDRESS_MISMATCH = "address-mismatch"
     INVALID = "invalid"
