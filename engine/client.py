@@ -149,6 +149,7 @@ class MessageStatus(enum.Enum):
     REVOKED = "revoked"
     NAME_CONSTRAINTS = "name-constraints"  # a CA on the path may not vouch for the address
     TAMPERED = "tampered"
+    ALGORITHM_MISMATCH = "algorithm-mismatch"  # signed with another hash than it declares
     ADDRESS_MISMATCH = "address-mismatch"
     INVALID = "invalid"
     UNSIGNED = "unsigned"
