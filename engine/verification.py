@@ -57,6 +57,9 @@ class Integrity(enum.Enum):
     # (sha1WithRSAEncryption over a sha256 digest, RSASSA-PSS with another hash or MGF1
     # hash): RFC 5652 §5.4-§5.6 sign and check with digestAlgorithm's hash alone.
     ALGORITHM_MISMATCH = "algorithm-mismatch"
+    # A multipart/signed that is not exactly two body parts closed by its close delimiter
+    # (RFC 1847 §2.1): a third part ("UPDATE: pay to account ...") is signed by nobody.
+    MALFORMED_MULTIPART = "malformed-multipart"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,8 +94,9 @@ class VerificationResult:
     @property
     def status(self) -> str:
         """``valid``, else the first failing check: an integrity word (``tampered``,
-        ``algorithm-mismatch``), a trust status (``untrusted-issuer``, ``expired``,
-        ``revoked``, ``name-constraints``, ...) or ``address-mismatch``."""
+        ``algorithm-mismatch``, ``malformed-multipart``), a trust status
+        (``untrusted-issuer``, ``expired``, ``revoked``, ``name-constraints``, ...) or
+        ``address-mismatch``."""
         if not self.intact:
             return self.integrity.value
         if not self.trust.trusted:
@@ -219,9 +223,10 @@ def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> Verificat
     headers, entity = split_message(message)
     kind = classify(entity)
     detached: bytes | None = None
+    structure: tuple[str, ...] = ()  # why a multipart/signed is not exactly two parts
     if kind is EntityKind.SIGNED_MULTIPART:
         parts = signed_parts(entity)
-        detached, der = parts.content, parts.signature
+        detached, der, structure = parts.content, parts.signature, parts.problems
     elif kind is EntityKind.SIGNED_OPAQUE:
         der = pkcs7_payload(entity)
     else:
@@ -250,7 +255,7 @@ def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> Verificat
     )
     digest = DigestAlgorithm.from_oid(info.digest_oid)
     check = _signature_check(info, digest)
-    reasons: list[str] = []
+    reasons: list[str] = list(structure)
     attributes = info.attributes
     # RFC 5652 §5.4-§5.6: the signature is made and checked over a digest computed with
     # digestAlgorithm. A signature algorithm naming another hash (sha1WithRSAEncryption
@@ -285,6 +290,9 @@ def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> Verificat
         if not trust_result.trusted:
             reasons.append(f"signer not trusted: {trust_result.reason}")
 
+    if structure:
+        # The first failing check names the status: the message's shape comes first.
+        integrity = Integrity.MALFORMED_MULTIPART
     emails = None if index is None else _certificate_emails(ders[index])
     address = _address_match(emails, headers, sender, reasons)
     capabilities = () if attributes is None else attributes.capabilities

@@ -142,10 +142,14 @@ class OpensslPKI:
         chain: Sequence[Issued] = (),
         digest: str = "sha256",
         keyopts: Sequence[str] = (),
+        sender: str | None = None,
     ) -> bytes:
-        """``openssl cms -sign`` (detached multipart/signed, the chain carried)."""
+        """``openssl cms -sign`` of a MIME entity (detached multipart/signed, CRLF line
+        ends, the chain carried), with From: ``sender`` and a To: and Subject: when given."""
         args: list[str | Path] = ["cms", "-sign", "-signer", signer.cert, "-inkey", signer.key]
         args += ["-md", digest, "-crlfeol"]
+        if sender is not None:
+            args += ["-from", sender, "-to", "alice@contoso.example", "-subject", "invoice"]
         if chain:
             bundle = self.folder / f"chain-{signer.cert.stem}.pem"
             bundle.write_bytes(b"".join(c.cert.read_bytes() for c in chain))
