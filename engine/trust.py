@@ -321,10 +321,13 @@ def _path_failure(
     if "name constraint" in detail:
         # cryptography checks the subjectAltName against every CA's constraints while it
         # builds the path ("no permitted name constraints matched SAN", "excluded name
-        # constraint matched SAN"): the same verdict as the emailAddress check below.
+        # constraint matched SAN"): the same verdict as the emailAddress check below,
+        # which names the mailbox and the CA when the constraint was on an email name.
+        specific = _name_constraint_violation((certificate, *names))
         return _untrusted(
             TrustStatus.NAME_CONSTRAINTS,
-            f"a CA's name constraints forbid a name of the certificate: {detail} "
+            specific
+            or f"a CA's name constraints forbid a name of the certificate: {detail} "
             "(RFC 5280 §4.2.1.10)",
             (certificate,),
         )
