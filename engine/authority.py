@@ -581,7 +581,7 @@ def _crl_url(domain: str, stem: str) -> str:
 
 def _mailbox_validated_subject(spec: CertificateSpec) -> x509.Name:
     # SMBR 7.1.4.2.2: a mailbox-validated subject may hold commonName (the mailbox
-    # address, (a)) and emailAddress (h); organizationName is not allowed. A mailbox too
+    # address, (a)) and emailAddress; organizationName is not allowed. A mailbox too
     # long for a commonName (ub-common-name 64) goes into emailAddress instead.
     email = spec.email
     attributes: list[x509.NameAttribute[str]] = []
