@@ -10,7 +10,7 @@ import pytest
 
 from engine.errors import InputError
 from engine.lint import profile_codes
-from engine.rules import PKILINT_CITATIONS, RULE_FAMILIES, RULES, rule, rule_family
+from engine.rules import PKILINT_CITATIONS, RULE_FAMILIES, RULES, RuleFamily, rule, rule_family
 from engine.smbr import CertificateProfile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,10 +88,10 @@ def test_every_code_pkilint_may_report_for_a_profile_has_a_declared_family() -> 
 
 
 @pytest.mark.parametrize("family", RULE_FAMILIES, ids=lambda f: f.prefix)
-def test_each_rule_family_is_cited_and_names_codes_pkilint_reports(family: object) -> None:
-    prefix = family.prefix  # type: ignore[attr-defined]
-    assert CITATION.search(family.citation), f"{prefix}: no RFC, SMBR or smime-harness citation"  # type: ignore[attr-defined]
-    assert family.summary  # type: ignore[attr-defined]
+def test_each_rule_family_is_cited_and_names_codes_pkilint_reports(family: RuleFamily) -> None:
+    prefix = family.prefix
+    assert CITATION.search(family.citation), f"{prefix}: no RFC, SMBR or smime-harness citation"
+    assert family.summary
     if prefix != CATCH_ALL:
         assert any(c.startswith(prefix) for c in pkilint_codes()), f"{prefix}: pkilint has none"
 
