@@ -16,6 +16,7 @@ first certificate linted, never when the command line merely starts.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from cryptography import x509
@@ -26,6 +27,11 @@ from engine.rules import finding
 from engine.smbr import CertificateProfile
 
 PREFIX = "pkilint."
+
+# A pkilint validator that raises is logged with its traceback (logger.exception) and
+# reported as base.unhandled_exception; the finding is what counts, and a command line
+# prints no traceback, so pkilint's records go nowhere unless the application routes them.
+logging.getLogger("pkilint").addHandler(logging.NullHandler())
 
 # pkilint's severities (pkilint.validation.ValidationFindingSeverity) by name. FATAL means
 # a validator could not go on: an error here too. pkilint's INFO is "not indicative of any

@@ -28,6 +28,7 @@ from engine.clock import FixedClock
 from engine.compliance import check_certificate
 from engine.errors import CertificateError, InputError
 from engine.findings import Finding, Severity
+from engine.harness.world import World
 from engine.keys import KeyPool, KeyType
 from engine.lint import lint_certificate
 from engine.network import MailNetwork
@@ -351,6 +352,16 @@ def test_the_profile_oids_are_the_reserved_ones() -> None:
 # --- the adapter ---------------------------------------------------------------------------
 
 
+def test_the_domain_of_an_organization_is_set_once(key_pool: KeyPool) -> None:
+    world = World(keys=key_pool)
+    org = world.add_organization("Contoso", domain=DOMAIN)
+    assert org.domain == DOMAIN and world.add_organization("Contoso") is org
+    with pytest.raises(InputError, match=r"Contoso.s domain contoso\.example\.com"):
+        world.add_organization("Contoso", domain="contoso.example")
+    with pytest.raises(InputError):
+        world.add_organization("Fabrikam", domain="not a domain")
+
+
 def test_a_certificate_pkilint_cannot_decode_is_an_error_not_a_crash(
     ca: OrgCA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -366,6 +377,40 @@ def test_a_certificate_pkilint_cannot_decode_is_an_error_not_a_crash(
         ("smime.cert.profile.unlinted", Severity.ERROR)
     ]
     assert "not DER-encoded" in found[0].message
+
+
+def test_a_crashing_pkilint_validator_is_an_error_finding_and_prints_nothing(
+    ca: OrgCA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pkilint.cabf import cabf_extension
+
+    def crash(self: object, node: object) -> None:
+        raise RuntimeError("boom")
+
+    validator = cabf_extension.AuthorityInformationAccessPresenceValidator
+    monkeypatch.setattr(validator, "validate", crash)
+    cert = enroll(ca, f"crash@{DOMAIN}").signing.certificate
+    found = lint_certificate(cert, PROFILE, subject="certificate x")
+    assert [(f.rule_id, f.severity) for f in found] == [
+        ("pkilint.base.unhandled_exception", Severity.ERROR)
+    ]
+    assert "boom" in found[0].message
+    assert found[0].citation.startswith("smime-harness (a pkilint validator crashed")
+    # On the command line: the finding, and no traceback from pkilint's logger.
+    script = f"""
+import sys
+from pkilint.cabf import cabf_extension
+def crash(self, node):
+    raise RuntimeError("boom")
+cabf_extension.AuthorityInformationAccessPresenceValidator.validate = crash
+from engine.cli import main
+sys.exit(main(["check-cert", {str(GOLDEN / "enrolled.pem")!r}, "--policy", "strict",
+               "--at", "2026-06-01T12:00:00Z"]))
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stdout.startswith("error   pkilint.base.unhandled_exception  certificate alice@")
+    assert run.stderr == ""
 
 
 def test_a_pkilint_code_of_an_undeclared_namespace_still_has_a_citation() -> None:
