@@ -139,7 +139,12 @@ def decrypt(message: bytes, credential: Credential) -> DecryptResult:
     """Decrypt a whole message or bare entity of type application/pkcs7-mime
     (or the legacy application/x-pkcs7-mime) holding (Auth)EnvelopedData.
 
-    The result's ``content`` is the inner MIME entity with CRLF line ends.
+    The result's ``content`` is the inner MIME entity exactly as it was encrypted, byte
+    for byte (as ``openssl cms -decrypt -binary`` and gpgsm give it): line ends are not
+    touched, because a signature inside may cover LF-only bytes (RFC 8551 §3.1 asks
+    senders for canonical form; not every one complies). Canonical form is a matter
+    for whoever checks a signature (:mod:`engine.verification`), never of what is
+    handed back.
     """
     _, entity = split_message(message)
     kind = classify(entity)
@@ -152,8 +157,7 @@ def decrypt(message: bytes, credential: Credential) -> DecryptResult:
         )
     payload = asn1.Handover(pkcs7_payload(entity))
     del entity  # a large message is held once, not twice, while it is decrypted
-    result = _decrypt_content(payload, credential)
-    return dataclasses.replace(result, content=canonicalize(result.content))
+    return _decrypt_content(payload, credential)
 
 
 # --- encryption -------------------------------------------------------------------------------

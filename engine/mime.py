@@ -78,6 +78,10 @@ class SignedParts:
     micalg: str | None
     protocol: str
     signature_type: str
+    # The first part as received, before canonicalization: the bytes a signer that
+    # signed without converting line ends (``openssl cms -sign -binary``, some NSS
+    # builds) covered. Equal to ``content`` when the part was already canonical.
+    raw: bytes = b""
 
 
 class HeaderBlock:
@@ -654,7 +658,8 @@ def signed_parts(entity: bytes) -> SignedParts:
     (_, first_start, first_close), (second_at, second_start, second_close), third = positions[:3]
     if first_close or second_close:
         raise DecodeError("two body parts in multipart/signed", "fewer than two parts")
-    content = canonicalize(body[first_start:second_at])
+    raw = body[first_start:second_at]
+    content = canonicalize(raw)
     signature_entity = body[second_start : third[0]]
     signature_head, signature_body = _head(signature_entity)
     signature_type = signature_head.content_type
@@ -672,6 +677,7 @@ def signed_parts(entity: bytes) -> SignedParts:
         micalg=micalg,
         protocol=protocol or "application/pkcs7-signature",
         signature_type=signature_type,
+        raw=raw,
     )
 
 
