@@ -191,6 +191,7 @@ class _Outcome(NamedTuple):
     line: str | None  # the text-mode line on standard output
     view: dict[str, Any]  # the --json entry
     error: str | None  # the one-line error on standard error
+    warning: str | None = None  # a one-line warning on standard error (the input still counts)
 
 
 def _error_outcome(path: str, exc: SmimeError) -> _Outcome:
@@ -207,6 +208,7 @@ def _report_batch(outcomes: Sequence[_Outcome], *, as_json: bool, listed: bool) 
     ``listed``: JSON is ``{"results": [...]}``, else the one input's view alone
     (none when that input is bad: its error says it all)."""
     errors = [f"{PROG}: error: {o.error}\n" for o in outcomes if o.error is not None]
+    errors += [f"{PROG}: warning: {o.warning}\n" for o in outcomes if o.warning is not None]
     if errors:
         sys.stderr.write("".join(errors))
     if as_json:
@@ -264,7 +266,7 @@ def _verified(path: str, result: VerificationResult, as_json: bool) -> _Outcome:
 
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
-    from engine.envelope import decrypt
+    from engine.envelope import decrypt, unauthenticated_warning
     from engine.errors import DecryptionError, NotARecipientError
     from engine.views import decryption_view
 
@@ -282,6 +284,9 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if args.out is not None or not args.json:
         write_output(args.out, result.content)
+    warning = unauthenticated_warning(result)
+    if warning is not None:
+        print(f"{PROG}: warning: {args.infile[0]}: {warning}", file=sys.stderr)
     if args.json:
         emit_json(decryption_view(result))
     return EXIT_OK
@@ -290,7 +295,7 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
 def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
     """Decrypt every input with one credential into --out-dir, under the input's name."""
     from engine.batch import map_in_order
-    from engine.envelope import decrypt
+    from engine.envelope import decrypt, unauthenticated_warning
     from engine.errors import DecryptionError, NotARecipientError
     from engine.views import decryption_view
 
@@ -317,7 +322,10 @@ def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
         except SmimeError as exc:
             return _error_outcome(path, exc)
         view = {"file": path, "out": out, **decryption_view(result)}
-        return _Outcome(EXIT_OK, f"{path}: {view['status']} -> {out}", view, None)
+        warning = unauthenticated_warning(result)
+        line = f"{path}: {view['status']} -> {out}"
+        warned = None if warning is None else f"{path}: {warning}"
+        return _Outcome(EXIT_OK, line, view, None, warned)
 
     outcomes = map_in_order(open_one, args.infile, jobs=args.jobs)
     return _report_batch(outcomes, as_json=args.json, listed=True)

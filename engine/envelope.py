@@ -160,6 +160,34 @@ def decrypt(message: bytes, credential: Credential) -> DecryptResult:
     return _decrypt_content(payload, credential)
 
 
+def unauthenticated_warning(result: DecryptResult) -> str | None:
+    """One line saying that tampering with the content could go unseen, or None (GCM).
+
+    CBC (and 3DES) in EnvelopedData has no integrity protection: flipping ciphertext
+    bits changes the plaintext predictably and decryption still succeeds (RFC 8551 §6,
+    EFAIL). The content is still handed back, since real mail uses CBC. When the
+    content is itself signed, the signature inside is what can detect a change, once
+    it is verified; unsigned content has nothing that can.
+    """
+    if result.authenticated:
+        return None
+    what = f"content encrypted with {result.cipher.value} is not authenticated"
+    if content_is_signed(result):
+        return f"{what}; only the signature inside can detect tampering: verify it"
+    return f"{what}; tampering cannot be detected (unsigned; EFAIL, RFC 8551 §6)"
+
+
+def content_is_signed(result: DecryptResult) -> bool:
+    """Whether the decrypted content is a signed entity (or CMS SignedData)."""
+    if result.inner_content_type == "signed-data":
+        return True
+    try:
+        kind = classify(result.content)
+    except InputError:
+        return False
+    return kind in (EntityKind.SIGNED_MULTIPART, EntityKind.SIGNED_OPAQUE)
+
+
 # --- encryption -------------------------------------------------------------------------------
 
 
