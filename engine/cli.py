@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from engine.credential import Credential
+    from engine.envelope import DecryptResult
     from engine.verification import VerificationResult
 
 PROG = "smime-harness"
@@ -265,17 +266,36 @@ def _verified(path: str, result: VerificationResult, as_json: bool) -> _Outcome:
     return _Outcome(code, line, {}, None)
 
 
+def _decryptor(args: argparse.Namespace) -> Callable[[bytes], DecryptResult]:
+    """Decryption with the command's key. A well-formed key of a type the engine cannot
+    decrypt with (X25519, Ed25519, DSA) is not a recipient of any message (exit 1), not
+    unreadable input: each input is still read and checked to be an encrypted message."""
+    from engine.envelope import decrypt, refuse_unusable_key
+    from engine.errors import UnsupportedKeyError
+
+    try:
+        credential = load_credential(args.cert, args.key, args.p12, args.password_file)
+    except UnsupportedKeyError as exc:
+        key_type = exc.key_type
+
+        def refuse(data: bytes) -> DecryptResult:
+            refuse_unusable_key(data, key_type)
+
+        return refuse
+    return lambda data: decrypt(data, credential)
+
+
 def cmd_decrypt(args: argparse.Namespace) -> int:
-    from engine.envelope import decrypt, unauthenticated_warning
+    from engine.envelope import unauthenticated_warning
     from engine.errors import DecryptionError, NotARecipientError
     from engine.views import decryption_view
 
-    credential = load_credential(args.cert, args.key, args.p12, args.password_file)
+    decrypt = _decryptor(args)
     if len(args.infile) > 1 or args.out_dir is not None:
-        return _decrypt_many(args, credential)
+        return _decrypt_many(args, decrypt)
     data = read_input(args.infile[0], "message")
     try:
-        result = decrypt(data, credential)
+        result = decrypt(data)
     except (NotARecipientError, DecryptionError) as exc:
         status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
         if args.json:
@@ -292,10 +312,10 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
+def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptResult]) -> int:
     """Decrypt every input with one credential into --out-dir, under the input's name."""
     from engine.batch import map_in_order
-    from engine.envelope import decrypt, unauthenticated_warning
+    from engine.envelope import unauthenticated_warning
     from engine.errors import DecryptionError, NotARecipientError
     from engine.views import decryption_view
 
@@ -313,7 +333,7 @@ def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
     def open_one(path: str) -> _Outcome:
         out = str(folder / Path(path).name)
         try:
-            result = decrypt(read_input(path, "message"), credential)
+            result = decrypt(read_input(path, "message"))
             write_output(out, result.content)
         except (NotARecipientError, DecryptionError) as exc:
             status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"

@@ -755,3 +755,27 @@ def _guess_charset(raw: bytes) -> str:
     except UnicodeDecodeError:
         return "iso-8859-1"
     return "utf-8"
+
+
+def multipart_first_part(entity: bytes) -> bytes:
+    """The first body part of a multipart entity, exactly as it appears (RFC 2046 §5.1.1):
+    for describing a layer the engine cannot process, such as PGP/MIME's multipart/signed
+    (RFC 3156 §5), whose first part is the signed content."""
+    head, body, begin = _head_split(entity)
+    boundary = head.param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise DecodeError(f"a boundary parameter on {head.content_type}", "none")
+    try:
+        boundary_bytes = boundary.encode("ascii")
+    except UnicodeEncodeError:
+        raise DecodeError("a 7-bit boundary (RFC 2046 §5.1.1)", repr(boundary)) from None
+    positions = _boundary_positions(body, boundary_bytes, begin)
+    if len(positions) < 2 or positions[0][2]:
+        raise DecodeError(f"a first body part in {head.content_type}", "none")
+    return body[positions[0][1] : positions[1][0]]
+
+
+def entity_parameter(entity: bytes, name: str) -> str | None:
+    """A Content-Type parameter of an entity (``protocol``, ``smime-type``), or None."""
+    value = header_block(entity).param(name)
+    return str(value) if value else None
