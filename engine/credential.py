@@ -21,7 +21,7 @@ from engine.errors import (
     PasswordError,
     UnsupportedKeyError,
 )
-from engine.keys import KeyType, PrivateKey, describe_bytes, key_type_name
+from engine.keys import PrivateKey, describe_bytes, key_type_name
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,9 +109,10 @@ def load_pkcs12(data: bytes, password: bytes | None, *, source: str = "PKCS#12")
             "a PKCS#12 file with a certificate and its key", "one without", source=source
         )
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        # DSA, Ed25519, X25519...: KeyType.of would fail on them with an AttributeError.
+        # DSA, Ed25519, X25519...: the same refusal as load_private_key's (KeyType.of, used
+        # here before, failed on them with an AttributeError and refused RSA and EC sizes
+        # and curves that a PEM key of the same kind may have).
         raise UnsupportedKeyError(key_type_name(key), source=source)
-    KeyType.of(key)  # refuses RSA and EC sizes and curves the engine does not issue
     return Credential(certificate=cert, private_key=key, chain=tuple(extra))
 
 

@@ -154,8 +154,12 @@ class InspectedLayer:
             )
         elif self.kind in _ENCRYPTED_KINDS:
             kinds = ", ".join(
-                recipient.key_encryption
-                + ("" if recipient.support is Support.SUPPORTED else " (unsupported)")
+                f"{recipient.kind.value} {recipient.key_encryption}"
+                + (
+                    ""
+                    if recipient.support is Support.SUPPORTED
+                    else f" (unsupported: {recipient.reason})"
+                )
                 for recipient in self.recipients
             )
             text = (

@@ -213,7 +213,40 @@ def test_inspect_describes_every_recipient_and_names_the_unsupported(
     assert "PasswordRecipientInfo" in described["pwri"]["unsupported"]
     assert main(["inspect", str(path)]) == 0
     text = capsys.readouterr().out
-    assert "5 recipient(s)" in text and text.count("(unsupported)") == 4
+    assert "5 recipient(s)" in text and text.count("(unsupported: ") == 4
+    for name in ("ktri rsaes-pkcs1-v1_5", "kekri", "pwri", "X25519", UNKNOWN_ORI):
+        assert name in text
+
+
+def test_a_pkcs12_key_decrypts_as_its_pem_form_does(
+    openssl: OpenSSL, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """A PKCS#12 key of a size the engine does not issue (RSA-1024) decrypts, as the same
+    key in PEM does; before, it was refused as bad input (exit 2)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Small")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .serial_number(7)
+        .not_valid_before(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        .not_valid_after(dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+        .public_key(key.public_key())
+        .sign(key, hashes.SHA256())
+    )
+    p12 = tmp_path / "small.p12"
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"s", key, certificate, None, serialization.NoEncryption()
+        )
+    )
+    message = tmp_path / "m.eml"
+    message.write_bytes(openssl.encrypt(CONTENT, [certificate]))
+    assert main(["decrypt", "--p12", str(p12), str(message)]) == 0
+    assert capsysbinary.readouterr().out == CONTENT
 
 
 def _unusable_keys(mixed: Mixed) -> dict[str, object]:
