@@ -3,8 +3,9 @@
 openssl encrypts with ``-binary``, so what it was given is what sits in the
 envelope; ``openssl cms -decrypt -binary`` gives it back unchanged, and so must
 the engine's API, its ``decrypt`` command (``--out`` and ``--out-dir``) and
-nested layers. A signature inside that covers LF-only bytes then still verifies
-from the decrypted output, with the engine and with ``openssl cms -verify``.
+nested layers (gpgsm's output likewise). A signature inside that covers LF-only
+bytes then still verifies from the decrypted output, with the engine and with
+``openssl cms -verify``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from smime_messages import rfc5322
-from smime_peers import OpenSSL, pem
+from smime_messages import pkcs7_mime, rfc5322
+from smime_peers import Gpgsm, OpenSSL, pem
 from smime_pki import InteropPKI
 
 from engine import envelope
@@ -133,3 +134,15 @@ def test_signed_then_encrypted_lf_content_verifies_from_the_decrypted_output(
         sender=pki.bob.email,
     )
     assert opened.signature is not None and opened.signature.status == "valid"
+
+
+@pytest.mark.parametrize("name", ["lf-only", "binary", "no-trailing-newline"])
+def test_decrypt_output_is_what_gpgsm_decrypts_byte_for_byte(
+    gpgsm: Gpgsm, pki: InteropPKI, name: str
+) -> None:
+    content = CONTENTS[name]
+    der = gpgsm.encrypt(content, [pki.alice.certificate])
+    _, expected = gpgsm.decrypt(der)
+    assert expected == content
+    message = pkcs7_mime(der, "enveloped-data", headers=b"MIME-Version: 1.0\r\n")
+    assert envelope.decrypt(message, pki.alice.encryption).content == expected
