@@ -87,7 +87,8 @@ _GCM_TAG_LENGTH = 16
 class DecryptResult:
     """What decryption produced and how the message was protected.
 
-    ``content`` is the decrypted content (for :func:`decrypt`, the inner MIME entity);
+    ``content`` is the decrypted content exactly as it was encrypted (for :func:`decrypt`,
+    the inner MIME entity, line ends untouched);
     ``recipients`` counts the RecipientInfos in the message; ``inner_content_type``
     is "data" or another CMS type name (a dotted OID when unknown).
     """
