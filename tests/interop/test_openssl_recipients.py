@@ -21,7 +21,7 @@ import pytest
 from asn1crypto import cms, core, keys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, x25519
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, x448, x25519
 from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -42,6 +42,7 @@ CONTENT = b"Content-Type: text/plain\r\n\r\nfor several kinds of recipient\r\n"
 KEK = bytes(range(16))
 KEK_ID = "c0ffee"
 ID_X25519 = "1.3.101.110"
+ID_X448 = "1.3.101.111"
 STD_DH_SHA256 = "1.3.132.1.11.1"
 AES256_WRAP = "2.16.840.1.101.3.4.1.45"
 UNKNOWN_ORI = "1.3.6.1.4.1.55555.1.2"
@@ -54,7 +55,9 @@ class Mixed:
     x25519_cert: x509.Certificate
 
 
-def _x25519_certificate(key: x25519.X25519PrivateKey, at: dt.datetime) -> x509.Certificate:
+def _x25519_certificate(
+    key: x25519.X25519PrivateKey | x448.X448PrivateKey, at: dt.datetime
+) -> x509.Certificate:
     issuer_key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Elsewhere CA")])
     subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Xavier")])
@@ -74,14 +77,19 @@ def _x25519_certificate(key: x25519.X25519PrivateKey, at: dt.datetime) -> x509.C
 
 
 def _x25519_kari(cek: bytes, certificate: x509.Certificate) -> cms.RecipientInfo:
-    """An RFC 8418 KeyAgreeRecipientInfo: ephemeral-static X25519, X9.63 KDF, AES wrap."""
-    ephemeral = x25519.X25519PrivateKey.generate()
+    """An RFC 8418 KeyAgreeRecipientInfo: ephemeral-static X25519 or X448 (as the
+    certificate's key is), X9.63 KDF, AES wrap."""
     peer = certificate.public_key()
-    assert isinstance(peer, x25519.X25519PublicKey)
+    ephemeral: x25519.X25519PrivateKey | x448.X448PrivateKey
+    if isinstance(peer, x448.X448PublicKey):
+        ephemeral, oid = x448.X448PrivateKey.generate(), ID_X448
+        secret = ephemeral.exchange(peer)
+    else:
+        assert isinstance(peer, x25519.X25519PublicKey)
+        ephemeral, oid = x25519.X25519PrivateKey.generate(), ID_X25519
+        secret = ephemeral.exchange(peer)
     shared_info = encode_ecc_cms_shared_info(wrap_oid=AES256_WRAP, ukm=None, kek_length=32)
-    kek = X963KDF(algorithm=hashes.SHA256(), length=32, sharedinfo=shared_info).derive(
-        ephemeral.exchange(peer)
-    )
+    kek = X963KDF(algorithm=hashes.SHA256(), length=32, sharedinfo=shared_info).derive(secret)
     raw = ephemeral.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
@@ -96,9 +104,7 @@ def _x25519_kari(cek: bytes, certificate: x509.Certificate) -> cms.RecipientInfo
             "version": "v3",
             "originator": cms.OriginatorIdentifierOrKey(
                 name="originator_key",
-                value=keys.PublicKeyInfo(
-                    {"algorithm": {"algorithm": ID_X25519}, "public_key": raw}
-                ),
+                value=keys.PublicKeyInfo({"algorithm": {"algorithm": oid}, "public_key": raw}),
             ),
             "key_encryption_algorithm": {
                 "algorithm": STD_DH_SHA256,
@@ -329,3 +335,28 @@ def test_the_engine_api_says_not_a_recipient_for_a_key_it_cannot_use(mixed: Mixe
     with pytest.raises(NotARecipientError) as caught:
         envelope.decrypt(mixed.message, credential)
     assert caught.value.recipients == 5 and caught.value.key_type == "X25519"
+
+
+def test_an_x448_recipient_is_skipped_and_described(
+    openssl: OpenSSL, pki: InteropPKI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = openssl.encrypt(CONTENT, [pki.alice.certificate], cipher="aes-256-gcm")
+    info = cms.ContentInfo.load(pkcs7_der(message))
+    # AuthEnvelopedData: the content key is not known here, so the X448 recipient wraps
+    # a key of its own; it is skipped either way, which is what is checked.
+    certificate = _x25519_certificate(x448.X448PrivateKey.generate(), pki.at)
+    kari = _x25519_kari(bytes(32), certificate)
+    body = info["content"]
+    body["recipient_infos"] = cms.RecipientInfos(
+        [kari, *[cms.RecipientInfo.load(r.dump()) for r in body["recipient_infos"]]]
+    )
+    mixed = with_pkcs7_der(message, info.dump(force=True))
+    assert openssl.decrypt(mixed, pki.alice.encryption).stdout == CONTENT
+    assert envelope.decrypt(mixed, pki.alice.encryption).content == CONTENT
+    path = tmp_path / "m.eml"
+    path.write_bytes(mixed)
+    assert main(["inspect", str(path), "--json"]) == 0
+    (view,) = json.loads(capsys.readouterr().out)["layers"]
+    described = {r["type"]: r for r in view["recipients"]}
+    assert described["ktri"]["supported"] is True
+    assert described["kari"]["supported"] is False and "X448" in described["kari"]["unsupported"]
