@@ -240,6 +240,17 @@ def _signature_hash(case: _CertificateCase) -> Iterator[Finding]:
     )
 
 
+def _profile(case: _CertificateCase) -> Iterator[Finding]:
+    # The SMBR profile the policy claims, with pkilint's validators (engine.lint): the
+    # policy reports at least every finding the linter reports for that profile.
+    profile = case.policy.certificates.profile
+    if profile is None:
+        return
+    from engine.lint import lint_certificate  # pkilint loads only when a profile is claimed
+
+    yield from lint_certificate(case.certificate, profile, subject=case.label)
+
+
 def _revocation(case: _CertificateCase) -> Iterator[Finding]:
     if case.crls is None or not case.policy.revocation_checking:
         return
@@ -290,6 +301,7 @@ def _certificate_checks(policy: Policy) -> AllOf[_CertificateCase]:
             Single("extended-key-usage", _extended_key_usage),
             Single("public-key", _public_key),
             Single("signature-hash", _signature_hash),
+            Single("profile", _profile),
             Single("revocation", _revocation),
         ],
         label=label,
@@ -558,7 +570,8 @@ def _signature_findings(
     found: list[Finding] = []
     if not result.intact:
         reasons = "; ".join(result.reasons) or "the signature does not verify"
-        found.append(finding("smime.msg.signature.intact", Severity.ERROR, reasons, subject))
+        message = f"{result.integrity.value}: {reasons}"
+        found.append(finding("smime.msg.signature.intact", Severity.ERROR, message, subject))
     if result.signer is not None and not result.trust.trusted:
         found.append(
             finding(
@@ -577,7 +590,10 @@ def _signature_findings(
                 subject,
             )
         )
-    found.extend(_digest_findings(result.digest.value, policy, subject, "the signature"))
+    # Every hash the signature uses, not only digestAlgorithm's: a sha1WithRSAEncryption
+    # signature over a sha256 digest, or RSASSA-PSS with MGF1-SHA1, uses SHA-1.
+    for used in result.hashes:
+        found.extend(_digest_findings(used.value, policy, subject, "the signature"))
     if not result.capability_oids:
         found.append(
             finding(
