@@ -506,7 +506,9 @@ def check_message(
                     finding(
                         "smime.msg.unprotected",
                         Severity.INFO,
-                        "neither signed nor encrypted",
+                        "neither signed nor encrypted"
+                        if kind is EntityKind.PLAIN
+                        else f"not S/MIME: a {kind.value} entity, not checked",
                         subject,
                     )
                 )

@@ -208,6 +208,11 @@ def inspect(message: bytes) -> tuple[InspectedLayer, ...]:
                 )
             )
             break
+        if kind is EntityKind.PGP_SIGNED:
+            layer, first = _other_signed(entity, "application/pgp-signature")
+            layers.append(layer)
+            entity = current = first
+            continue
         if kind in (EntityKind.SIGNED_MULTIPART, EntityKind.SIGNED_OPAQUE):
             layer, inner = _signed(current, entity, kind)
             layers.append(layer)

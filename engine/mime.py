@@ -55,6 +55,10 @@ class EntityKind(enum.Enum):
     AUTH_ENVELOPED = "auth-enveloped"
     CERTS_ONLY = "certs-only"
     PLAIN = "plain"
+    # PGP/MIME (RFC 3156 §4, §5) uses RFC 1847's multipart/signed and multipart/encrypted
+    # too: not an S/MIME layer, so content to whatever peels S/MIME layers.
+    PGP_SIGNED = "pgp-signed"
+    PGP_ENCRYPTED = "pgp-encrypted"
 
 
 _SMIME_TYPES = {
@@ -356,7 +360,15 @@ def classify(entity: bytes) -> EntityKind:
     head = header_block(entity)
     ctype = head.content_type
     if ctype == "multipart/signed":
+        protocol = str(head.param("protocol") or "").strip().lower()
+        if protocol == "application/pgp-signature":
+            return EntityKind.PGP_SIGNED
         return EntityKind.SIGNED_MULTIPART
+    if ctype == "multipart/encrypted":
+        protocol = str(head.param("protocol") or "").strip().lower()
+        if protocol == "application/pgp-encrypted":
+            return EntityKind.PGP_ENCRYPTED
+        return EntityKind.PLAIN
     filename = head.file_name.lower()
     is_p7m = ctype == "application/octet-stream" and filename.endswith(".p7m")  # RFC 8551 §3.2.2
     if ctype not in PKCS7_MIME_TYPES and not is_p7m:

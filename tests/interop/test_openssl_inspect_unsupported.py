@@ -21,11 +21,13 @@ from typing import Any
 import pytest
 from asn1crypto import cms
 from smime_messages import canonical, pkcs7_der, with_pkcs7_der
-from smime_peers import OpenSSL
+from smime_peers import OpenSSL, pem
 from smime_pki import InteropPKI
 
 from engine.cli import main
 from engine.inspection import Support, inspect
+from engine.layers import open_message
+from engine.mime import classify
 
 pytestmark = pytest.mark.interop
 
@@ -229,3 +231,42 @@ def test_an_unknown_signature_algorithm_is_described(
     # The typed record carries the verdict; the view is rendered from it.
     (outer, _) = inspect(with_pkcs7_der(message, info.dump(force=True)))
     assert outer.support is Support.UNSUPPORTED
+
+
+@pytest.mark.parametrize("inner", ["pgp-signed", "pgp-encrypted"])
+def test_smime_around_pgp_mime_opens_and_checks(
+    openssl: OpenSSL,
+    pki: InteropPKI,
+    gpg: Gpg,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    inner: str,
+) -> None:
+    """Whatever peels S/MIME layers (the client, check-message) takes a PGP/MIME entity
+    inside for content, as inspect does; before, the S/MIME message could not be opened."""
+    content = pgp_signed(gpg, CONTENT) if inner == "pgp-signed" else pgp_encrypted(gpg, CONTENT)
+    signed = openssl.sign(content, pki.bob.signing, detached=False)
+    opened = open_message(signed, credentials=[], anchors=pki.anchors, at=pki.at)
+    assert opened.signature is not None and opened.signature.status == "valid"
+    assert classify(opened.content).value == inner
+    path = tmp_path / "m.eml"
+    path.write_bytes(signed)
+    args = ["check-message", str(path), "--at", pki.at.isoformat(), "--json"]
+    for anchor in pki.anchors:
+        anchor_file = tmp_path / f"{anchor.serial_number}.pem"
+        anchor_file.write_bytes(pem(anchor))
+        args += ["--trust", str(anchor_file)]
+    assert main(args) == 0, capsys.readouterr().err
+    capsys.readouterr()
+
+
+def test_verify_names_a_pgp_mime_message(
+    pki: InteropPKI, gpg: Gpg, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pgp.eml"
+    path.write_bytes(HEADERS + pgp_signed(gpg, CONTENT))
+    anchor = tmp_path / "root.pem"
+    anchor.write_bytes(pem(pki.beta.root))
+    assert main(["verify", str(path), "--trust", str(anchor)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "found a pgp-signed entity" in err
