@@ -46,6 +46,17 @@ class UnsupportedAlgorithmError(InputError):
         super().__init__(f"a supported {what}", f"unsupported {what} {oid}", source=source)
 
 
+class UnsupportedKeyError(InputError):
+    """A well-formed private key of a type the engine cannot use (X25519, Ed25519, DSA...).
+
+    ``key_type`` names it. Decrypting with such a key is "not a recipient", not bad input.
+    """
+
+    def __init__(self, key_type: str, *, source: str | None = None) -> None:
+        self.key_type = key_type
+        super().__init__("an RSA or EC private key", f"a key of type {key_type}", source=source)
+
+
 class KeyMismatchError(InputError):
     """A private key does not belong to the certificate it was given with."""
 
@@ -68,8 +79,16 @@ class DecryptionError(SmimeError):
 class NotARecipientError(SmimeError):
     """The given key is not among the message's recipients."""
 
-    def __init__(self, recipients: int) -> None:
+    def __init__(self, recipients: int, *, key_type: str | None = None) -> None:
         self.recipients = recipients
+        self.key_type = key_type
+        if key_type is not None:
+            # A key the engine cannot decrypt with: no recipient info is one it can open.
+            super().__init__(
+                f"expected a recipient key the engine can use (RSA or EC), found a key of "
+                f"type {key_type}: not a recipient in any of {recipients} recipient info(s)"
+            )
+            return
         super().__init__(
             f"expected a recipient matching the given certificate, "
             f"found none among {recipients} recipient info(s)"

@@ -19,7 +19,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from engine.algorithms import parse_enum
-from engine.errors import DecodeError, InputError, PasswordError, describe_bytes
+from engine.errors import (
+    DecodeError,
+    InputError,
+    PasswordError,
+    UnsupportedKeyError,
+    describe_bytes,
+)
 from engine.files import write_atomically
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -202,8 +208,16 @@ def load_private_key(
     except Exception as exc:  # cryptography may raise UnsupportedAlgorithm
         raise DecodeError("a PEM or DER private key", describe_bytes(data), source=source) from exc
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise InputError("an RSA or EC private key", type(key).__name__, source=source)
+        raise UnsupportedKeyError(key_type_name(key), source=source)
     return key
+
+
+def key_type_name(key: object) -> str:
+    """A readable name for a key's type: ``X25519``, ``Ed25519``, ``DSA``."""
+    name = type(key).__name__.removeprefix("_")
+    for suffix in ("PrivateKey", "PublicKey"):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def private_key_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
