@@ -21,9 +21,12 @@ import xmlschema
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 KEYS = Path(__file__).resolve().parent.parent / ".cache" / "keys"
 
+# Registrable domains: the strict policy lints certificates against the SMBR profile,
+# which allows no internal names (such as .example).
 BACKGROUND = """\
   Background:
-    Given Contoso and Fabrikam each run their own key management
+    Given Contoso runs its own key management for the domain contoso.example.com
+    And Fabrikam runs its own key management for the domain fabrikam.example.com
     And UserA is enrolled at Contoso
     And UserB is enrolled at Fabrikam
 """
@@ -37,8 +40,7 @@ Feature: Same title
   What folder a says.
   Second line of the description.
 
-{BACKGROUND}
-  @KB-08
+{BACKGROUND}  @KB-08
   Scenario: A signed message
     Given UserA trusts Fabrikam's certificate authority
     When UserB sends a signed message to UserA
@@ -48,10 +50,10 @@ Feature: Same title
   @KB-08
   Scenario Outline: A SHA-1 signature under each policy
     Given the organization policy "<policy>"
+    And Fabrikam renews UserB's certificates
     And UserB's client signs with "sha1"
     When UserB sends a signed message to UserA
     Then the policy reports "smime.sig.hash.sha1" as <severity>
-
     @rows
     Examples:
       | policy    | severity  |
@@ -62,8 +64,7 @@ Feature: Same title
 FEATURE_B = f"""\
 Feature: Same title
 
-{BACKGROUND}
-  @KB-08
+{BACKGROUND}  @KB-08
   Scenario: A signed message
     When UserB sends a signed message to UserA
     And UserA opens the last message from UserB
@@ -153,6 +154,62 @@ def test_cucumber_json_validates_against_cucumber_json_schema(report: Path) -> N
     jsonschema.validate(_cucumber(report), schema, cls=jsonschema.Draft7Validator)
 
 
+def test_undefined_steps_and_failed_hooks_validate_against_the_schema() -> None:
+    """The statuses only some runs produce: an undefined step, the steps it skipped, and a
+    failure outside the steps (a failed After hook, as cucumber-jvm writes it)."""
+    import datetime as dt
+
+    from engine.report.model import RunRecord, ScenarioRecord, StepRecord, StepStatus
+    from engine.report.render import cucumber_json
+
+    def step(text: str, status: StepStatus, line: int, error: str | None = None) -> StepRecord:
+        return StepRecord(
+            keyword="Then", text=text, status=status, duration=0.0, line=line, error=error
+        )
+
+    undefined = ScenarioRecord(
+        feature="F",
+        feature_file="f.feature",
+        name="Undefined",
+        line=2,
+        tags=(),
+        status="failed",
+        duration=0.0,
+        steps=(
+            step("a", StepStatus.PASSED, 3),
+            step("b", StepStatus.UNDEFINED, 4, "no step definition for 'Then b'"),
+            step("c", StepStatus.SKIPPED, 5),
+        ),
+    )
+    teardown = ScenarioRecord(
+        feature="F",
+        feature_file="f.feature",
+        name="Teardown",
+        line=7,
+        tags=(),
+        status="failed",
+        duration=0.0,
+        steps=(step("a", StepStatus.PASSED, 8),),
+        error="OSError: disk full",
+    )
+    when = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    run = RunRecord(
+        title="t", started=when, finished=when, policy="p", scenarios=(undefined, teardown)
+    )
+    document = json.loads(json.dumps(cucumber_json(run)))
+    [feature] = document
+    statuses = [[s["result"]["status"] for s in e["steps"]] for e in feature["elements"]]
+    assert statuses == [["passed", "undefined", "skipped"], ["passed"]]
+    assert "after" not in feature["elements"][0]  # the undefined step holds that failure
+    assert feature["elements"][1]["after"][0]["result"]["status"] == "failed"
+    schema = json.loads((SCHEMAS / "cucumber-json.schema.json").read_text())
+    jsonschema.validate(document, schema, cls=jsonschema.Draft7Validator)
+    # The schema still holds a hook to a failed result's error message.
+    del feature["elements"][1]["after"][0]["result"]["error_message"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema, cls=jsonschema.Draft7Validator)
+
+
 def test_cucumber_json_lines_are_the_feature_files(report: Path, project: Path) -> None:
     features = _cucumber(report)
     assert [f["uri"] for f in features] == ["features/a/same.feature", "features/b/same.feature"]
@@ -182,7 +239,8 @@ def test_cucumber_json_lines_are_the_feature_files(report: Path, project: Path) 
                     written = written.replace(f"<{key}>", value)
                 assert written == f"{step['keyword']}{step['name']}", step
                 checked += 1
-    assert checked == 4 * 7 - 1  # every step, background steps included
+    # Every step, the four background steps included: a's scenario, a's two rows, b's.
+    assert checked == (4 + 4) + 2 * (4 + 5) + (4 + 3)
 
 
 def test_cucumber_json_names_the_step_functions(report: Path) -> None:

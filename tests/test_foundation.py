@@ -272,3 +272,26 @@ def test_write_atomically_keeps_private_files_owner_only(tmp_path: Path, umask_0
     key = write_atomically(tmp_path / "key.der", b"secret", private=True)
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["key.der"]
+
+
+def test_write_atomically_replaces_a_link_and_follows_the_umask(
+    tmp_path: Path, umask_022: None
+) -> None:
+    """Both at once: a link at the target is replaced (its target untouched) by a file
+    whose mode the umask gives."""
+    from engine.files import write_atomically
+
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"keep me\n")
+    outside.chmod(0o600)
+    target = tmp_path / "out" / "index.html"
+    target.parent.mkdir()
+    target.symlink_to(outside)
+    os.umask(0o027)
+
+    write_atomically(target, b"<html>")
+
+    assert not target.is_symlink() and target.read_bytes() == b"<html>"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert outside.read_bytes() == b"keep me\n" and stat.S_IMODE(outside.stat().st_mode) == 0o600
+    assert sorted(p.name for p in target.parent.iterdir()) == ["index.html"]

@@ -148,3 +148,24 @@ def test_a_parallel_shard_runs_the_same_slice(runs: Path) -> None:
         _summary(runs / "par/summary.json")["scenarios"]
         == _summary(runs / "shard1/summary.json")["scenarios"]
     )
+
+
+def test_a_shard_refuses_a_feature_with_a_scenario_that_checks_nothing(tmp_path: Path) -> None:
+    # The check is of the feature files, before the slice is taken: the scenario without
+    # a Then step would be in shard 2, yet shard 1 refuses the file too.
+    feature = tmp_path / "features" / "unchecked.feature"
+    feature.parent.mkdir()
+    feature.write_text(
+        "Feature: Unchecked\n"
+        "  Scenario: Checks\n"
+        "    Given Contoso runs its own key management\n"
+        "    Then UserA is told nothing\n"
+        "  Scenario: Checks nothing\n"
+        "    Given Contoso runs its own key management\n"
+    )
+    for args in (("--shard", "1/2"), ("--shard", "1/2", "-n", "2")):
+        proc = run_cli("run", "-q", *args, "--report", "out", "features", cwd=tmp_path)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        [line] = proc.stderr.splitlines()
+        assert "unchecked.feature:5" in line, line
+        assert not (tmp_path / "out" / "records.json").exists()

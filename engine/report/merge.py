@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError
-from engine.files import write_atomically
+from engine.files import remove, unlink_below, write_atomically
 from engine.report.model import (
     FeatureRecord,
     RunRecord,
@@ -183,7 +183,10 @@ def _copy_artifacts(
                 target = f"{Path(source).parent.as_posix()}/run-{number}/{Path(source).name}"
             claimed.add(target)
             destination = out / target
-            shutil.rmtree(destination, ignore_errors=True)  # an earlier merge's copy
+            # An earlier merge's copy goes; a link standing on the way (the artifacts
+            # folder, the scenario's folder) is removed, never followed out of ``out``.
+            unlink_below(destination, out)
+            remove(destination)
             if (folder / source).is_dir():
                 shutil.copytree(folder / source, destination)
             moved[id(scenario)] = _relinked(scenario, source, target)
@@ -227,7 +230,7 @@ def summary_document(run: RunRecord, folder: Path) -> dict[str, Any]:
                 "example": example_label(s.example) if s.example else None,
                 "line": s.line,
                 "tags": list(s.tags),
-                "outcome": s.status,
+                "outcome": s.status.value,
                 "duration": round(s.duration, 3),
                 "error": s.error,
                 "failed_step": s.failed_step,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import types
 import typing
 from collections.abc import Sequence
@@ -17,6 +18,32 @@ from typing import Any
 
 from engine.errors import InputError
 from engine.views import CertificateRecord as CertificateRecord  # part of the report model
+
+
+class StepStatus(enum.StrEnum):
+    """A step's result, as Cucumber names it."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # it ran and raised
+    UNDEFINED = "undefined"  # no step definition has its sentence
+    SKIPPED = "skipped"  # not reached: an earlier step failed or was undefined
+
+
+class ScenarioStatus(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class StepKind(enum.StrEnum):
+    """What a step does: sets up, acts or checks (And, But and * continue the one before)."""
+
+    GIVEN = "given"
+    WHEN = "when"
+    THEN = "then"
+
+
+_KINDS = {"given": StepKind.GIVEN, "when": StepKind.WHEN, "then": StepKind.THEN}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,11 +56,17 @@ class TagRecord:
 class StepRecord:
     keyword: str
     text: str
-    status: str  # passed / failed / skipped
+    status: StepStatus
     duration: float  # seconds
     error: str | None = None
-    line: int = 0  # the step's own line in the feature file
+    line: int = 0  # the step's own line in the feature file; 0 when unknown
     location: str = ""  # the step function that ran it: module.function (file:line)
+    kind: StepKind | None = None  # None: taken from the keywords, as Gherkin does
+    background: bool = False  # a step of the feature's (or rule's) Background
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, StepStatus):  # a caller's plain "passed"
+            object.__setattr__(self, "status", StepStatus(self.status))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,7 +120,7 @@ class ScenarioRecord:
     name: str
     line: int
     tags: tuple[str, ...]
-    status: str  # passed / failed / skipped
+    status: ScenarioStatus
     duration: float
     steps: tuple[StepRecord, ...]
     prompts: tuple[PromptRecord, ...] = ()
@@ -109,6 +142,23 @@ class ScenarioRecord:
     failed_step: str | None = None
     artifact_dir: str | None = None  # relative to the report folder
     position: int = 0  # its place in the whole selection (a shard holds some positions)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, ScenarioStatus):  # a caller's plain "passed"
+            object.__setattr__(self, "status", ScenarioStatus(self.status))
+
+    @property
+    def checks(self) -> bool:
+        """Whether the scenario has a Then step of its own: one that checks an outcome.
+
+        Background steps only set things up, so they never count.
+        """
+        kind: StepKind | None = None
+        for step in self.steps:
+            kind = step.kind or _KINDS.get(step.keyword.strip().lower(), kind)
+            if kind is StepKind.THEN and not step.background:
+                return True
+        return False
 
     @property
     def failure_message(self) -> str | None:
@@ -152,10 +202,11 @@ class Tally:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+    unchecked: int = 0  # passed, but with no Then step: shows nothing (traceability only)
 
     @property
     def total(self) -> int:
-        return self.passed + self.failed + self.skipped
+        return self.passed + self.failed + self.skipped + self.unchecked
 
     @property
     def status(self) -> str:
@@ -165,14 +216,29 @@ class Tally:
             return "passed"
         return "skipped" if self.skipped else "uncovered"
 
-    def add(self, status: str) -> Tally:
-        return dataclasses.replace(self, **{status: getattr(self, status) + 1})
+    def add(self, status: ScenarioStatus, *, checked: bool = True) -> Tally:
+        """Count one scenario; ``checked=False`` counts a passed one that checked nothing."""
+        if status is ScenarioStatus.PASSED:
+            if checked:
+                return dataclasses.replace(self, passed=self.passed + 1)
+            return dataclasses.replace(self, unchecked=self.unchecked + 1)
+        if status is ScenarioStatus.FAILED:
+            return dataclasses.replace(self, failed=self.failed + 1)
+        return dataclasses.replace(self, skipped=self.skipped + 1)
 
 
-def tally(statuses: Sequence[str]) -> Tally:
+def tally(statuses: Sequence[ScenarioStatus]) -> Tally:
     result = Tally()
     for status in statuses:
         result = result.add(status)
+    return result
+
+
+def coverage(scenarios: Sequence[ScenarioRecord]) -> Tally:
+    """A requirement's scenarios, where only a passed scenario with a Then step counts as passed."""
+    result = Tally()
+    for scenario in scenarios:
+        result = result.add(scenario.status, checked=scenario.checks)
     return result
 
 
@@ -292,6 +358,11 @@ def _decode(kind: Any, value: object) -> object:
         if not isinstance(value, str):
             raise TypeError(f"a date and time, found {type(value).__name__}")
         return dt.datetime.fromisoformat(value)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        # A status or step kind comes back as its enum, never as a plain string.
+        if not isinstance(value, str):
+            raise TypeError(f"{kind.__name__}, found {type(value).__name__}")
+        return kind(value)  # ValueError for a word the enum does not have
     if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if kind in (str, int, bool) and type(value) is kind:

@@ -17,15 +17,18 @@ from typing import Any
 
 import jinja2
 
-from engine.files import write_atomically
+from engine.files import unlink_below, write_atomically
 from engine.report.model import (
     FeatureRecord,
     FindingRecord,
     Requirement,
     RunRecord,
     ScenarioRecord,
+    ScenarioStatus,
     StepRecord,
+    StepStatus,
     Tally,
+    coverage,
     run_to_json,
     tally,
 )
@@ -88,11 +91,7 @@ class Coverage:
 class MatrixRow:
     requirement: Requirement
     coverage: tuple[Coverage, ...]
-    tally: Tally
-
-    @property
-    def covered(self) -> bool:
-        return bool(self.coverage)
+    tally: Tally  # passed counts only scenarios that check something (a Then step)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,14 +147,16 @@ def view(run: RunRecord, *, inline: bool | None = None) -> dict[str, Any]:
             anchors[id(scenario)] = scenario_anchor(number)
             href[id(scenario)] = f"{page}#{scenario_anchor(number)}"
             number += 1
-    by_tag: dict[str, list[str]] = defaultdict(list)
+    by_tag: dict[str, list[ScenarioStatus]] = defaultdict(list)
     by_rule: dict[str, list[FindingRecord]] = defaultdict(list)
-    by_requirement: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    by_requirement: dict[str, dict[str, list[ScenarioRecord]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for scenario in scenarios:
         for tag in scenario.tags:
             by_tag[tag].append(scenario.status)
         for requirement_id in scenario.requirement_ids:
-            by_requirement[requirement_id][scenario.feature_file].append(scenario.status)
+            by_requirement[requirement_id][scenario.feature_file].append(scenario)
         for finding in scenario.findings:
             by_rule[finding.rule_id].append(finding)
     matrix = []
@@ -165,10 +166,11 @@ def view(run: RunRecord, *, inline: bool | None = None) -> dict[str, Any]:
             MatrixRow(
                 requirement=req,
                 coverage=tuple(
-                    Coverage(group=group_of[path], tally=tally(statuses))
-                    for path, statuses in covering.items()
+                    Coverage(group=group_of[path], tally=coverage(items))
+                    for path, items in covering.items()
                 ),
-                tally=tally([s for statuses in covering.values() for s in statuses]),
+                # Covered only by passed scenarios that check something (a Then step).
+                tally=coverage([s for items in covering.values() for s in items]),
             )
         )
     rules = [
@@ -188,12 +190,12 @@ def view(run: RunRecord, *, inline: bool | None = None) -> dict[str, Any]:
         "groups": groups,
         "tags": [GroupRow(name=k, tally=tally(v)) for k, v in sorted(by_tag.items())],
         "matrix": matrix,
-        "uncovered": [row.requirement.id for row in matrix if not row.covered],
+        "uncovered": [row.requirement.id for row in matrix if not row.tally.passed],
         "rules": rules,
         "unexpected_errors": sum(r["errors"] for r in rules),
         "anchors": anchors,
         "href": href,
-        "failed": [s for s in scenarios if s.status == "failed"],
+        "failed": [s for s in scenarios if s.status is ScenarioStatus.FAILED],
         "duration": sum(s.duration for s in scenarios),
     }
 
@@ -262,6 +264,7 @@ def cucumber_json(run: RunRecord) -> list[dict[str, Any]]:
                         for t in scenario.tags
                     ],
                     "steps": [_cucumber_step(step, scenario) for step in scenario.steps],
+                    **_unattributed_failure(scenario),
                 }
             )
         out.append(
@@ -280,8 +283,8 @@ def cucumber_json(run: RunRecord) -> list[dict[str, Any]]:
 
 
 def _cucumber_step(step: StepRecord, scenario: ScenarioRecord) -> dict[str, Any]:
-    result: dict[str, Any] = {"status": step.status, "duration": int(step.duration * 1e9)}
-    if step.error or step.status == "failed":
+    result: dict[str, Any] = {"status": step.status.value, "duration": int(step.duration * 1e9)}
+    if step.error or step.status is StepStatus.FAILED:
         # Cucumber's schema wants a failed step to say why.
         result["error_message"] = step.error or scenario.failure_message or "failed"
     return {
@@ -291,6 +294,28 @@ def _cucumber_step(step: StepRecord, scenario: ScenarioRecord) -> dict[str, Any]
         "line": step.line or scenario.line,
         "match": {"location": step.location},
         "result": result,
+    }
+
+
+def _unattributed_failure(scenario: ScenarioRecord) -> dict[str, Any]:
+    """A failure no step holds (a fixture, a teardown) as a failed After hook.
+
+    Cucumber tools judge a scenario by its steps and hooks: without this, a
+    scenario that failed outside its steps would count as passed there.
+    """
+    attributed = (StepStatus.FAILED, StepStatus.UNDEFINED)
+    if scenario.status is not ScenarioStatus.FAILED or any(
+        step.status in attributed for step in scenario.steps
+    ):
+        return {}
+    result = {"status": "failed", "duration": 0}
+    return {
+        "after": [
+            {
+                "match": {"location": ""},
+                "result": {**result, "error_message": scenario.failure_message or "failed"},
+            }
+        ]
     }
 
 
@@ -345,14 +370,14 @@ def junit_xml(run: RunRecord) -> bytes:
                 name=scenario.name,
                 time=f"{scenario.duration:.3f}",
             )
-            if scenario.status == "failed":
+            if scenario.status is ScenarioStatus.FAILED:
                 message = scenario.failure_message or "failed"
                 failure = ET.SubElement(
                     case, "failure", type=_failure_type(message), message=message[:500]
                 )
                 where = f"{path}:{scenario.line}"
                 failure.text = f"{where}: {scenario.failed_step or scenario.name}\n{message}"
-            elif scenario.status == "skipped":
+            elif scenario.status is ScenarioStatus.SKIPPED:
                 ET.SubElement(case, "skipped", message=scenario.failure_message or "skipped")
             out = ET.SubElement(case, "system-out")
             out.text = _steps_text(scenario)
@@ -378,7 +403,7 @@ def _failure_type(message: str) -> str:
 def _steps_text(scenario: ScenarioRecord) -> str:
     lines = [f"{scenario.keyword}: {scenario.name} ({scenario.feature_file}:{scenario.line})"]
     for step in scenario.steps:
-        line = f"  {step.keyword.strip()} {step.text}  # line {step.line}: {step.status}"
+        line = f"  {step.keyword.strip()} {step.text}  # line {step.line}: {step.status.value}"
         lines.append(line)
         if step.error:
             lines.extend(f"      {text}" for text in step.error.splitlines())
@@ -396,6 +421,9 @@ def write_report(run: RunRecord, folder: Path) -> dict[str, Path]:
         "records.json": (json.dumps(run_to_json(run), indent=None) + "\n").encode("utf-8"),
     }
     written: dict[str, Path] = {}
+    # A link standing at the pages' folder is removed, never followed (the files themselves
+    # replace a link at their name): nothing is written or deleted outside ``folder``.
+    unlink_below(folder / "features", folder)
     for name, data in outputs.items():
         written[name] = write_atomically(folder / name, data)
     # An earlier, larger run's feature pages would link scenarios this run did not have.
