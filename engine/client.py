@@ -36,6 +36,7 @@ from engine.organization import Organization
 from engine.profile import DEFAULT_PROFILE, ClientProfile, Fallback, Source
 from engine.prompt import Choice, Prompt, PromptKind, none_can_decrypt, some_cannot_decrypt
 from engine.prompt import update_contact as update_contact_prompt
+from engine.sender import AddressMatch
 from engine.signing import sign
 from engine.trust import CertificatePurpose, validate_certificate
 from engine.usability import CipherChoice, choose_cipher, encryption_usability
@@ -447,7 +448,12 @@ class MailClient:
             signature = draft.reply_to.signature
             sender = from_address(draft.reply_to.headers)
             same = sender is not None and normalize_address(sender) == normalize_address(address)
-            if signature is not None and signature.intact and same:
+            if (
+                signature is not None
+                and signature.intact
+                and signature.address_match is AddressMatch.MATCH
+                and same
+            ):
                 cert = signature.encryption_certificate or signature.signer
                 if cert is not None:
                     return cert, signature.capabilities, signature.certificates
@@ -534,6 +540,8 @@ class MailClient:
         signature = received.opened.signature
         if signature is None or not signature.intact or received.sender is None:
             return None
+        if signature.address_match is not AddressMatch.MATCH:
+            return None  # the certificate does not name who the message says sent it (RFC 8550 §3)
         certificate = signature.encryption_certificate or signature.signer
         if certificate is None:
             return None

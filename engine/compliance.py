@@ -454,7 +454,7 @@ def check_message(
     """
     at = aware(at, what="check time")
     used_crls = tuple(crls) if policy.revocation_checking else ()
-    _, entity = split_message(message)
+    outer, entity = split_message(message)
     current = message
     found: list[Finding] = []
     for depth in range(MAX_DEPTH):
@@ -481,6 +481,7 @@ def check_message(
                 crls=used_crls,
                 sender=sender,
                 trust_cache=trust_cache,
+                headers=outer,  # a nested signature answers to the outer From:/Sender:
             )
             found.extend(_signature_findings(result, policy, subject, at=at))
             entity = result.content

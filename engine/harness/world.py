@@ -29,6 +29,7 @@ from engine.organization import Organization
 from engine.policy import Policy, default_policy
 from engine.profile import DEFAULT_PROFILE, ClientProfile
 from engine.prompt import Choice, Prompt
+from engine.sender import senders
 from engine.trust import TrustCache
 
 # Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
@@ -289,7 +290,7 @@ class World:
         self._keep(
             Artifact(
                 name=f"{len(self.artifacts) + 1:02d}-received-{_slug(source.stem)}.eml",
-                sender=_from(message),
+                sender=", ".join(_authors(message)),
                 recipients=delivery.delivered,
                 data=message,
                 signed=kind == "signed",
@@ -396,7 +397,7 @@ class World:
         inbox = user.client.inbox()
         if sender is not None:
             sender_address = self.address(sender).lower()
-            inbox = tuple(m for m in inbox if _from(m) == sender_address)
+            inbox = tuple(m for m in inbox if sender_address in _authors(m))
         if not inbox:
             who = f" from {sender}" if sender else ""
             raise InputError(f"a message{who} in {name}'s inbox", "an empty inbox")
@@ -426,7 +427,8 @@ def _content_kind(message: bytes) -> str:
     return "plain"
 
 
-def _from(message: bytes) -> str:
-    from email.utils import parseaddr
-
-    return parseaddr(header_block(message).get("From") or "")[1].lower()
+def _authors(message: bytes) -> tuple[str, ...]:
+    """The From: mailboxes, lowercased, read by the engine's one address rule (engine.sender):
+    none when a From: field is unreadable."""
+    found = senders([("From", value) for value in header_block(message).get_all("From")])
+    return () if found.problem is not None else tuple(a.lower() for a in found.authors)
