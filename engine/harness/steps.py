@@ -45,6 +45,7 @@ from engine.policy import load_policy
 from engine.profile import profile_named
 from engine.prompt import Choice
 from engine.revocation import RevocationReason
+from engine.usability import UNTRUSTED_ROOT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -692,6 +693,32 @@ def unusable_because(world: World, user: str, reason: str) -> None:
                 raise _fail(f"reason containing {reason!r}", repr(item.reason))
             return
     raise _fail(f"{user} among the unusable recipients", "not listed")
+
+
+@check("{user:w} is warned that {org:w}'s certificate authority is not trusted")
+def warned_untrusted_ca(world: World, user: str, org: str) -> None:
+    """The user's last send listed a recipient as unusable because its certificate does not
+    chain to a root the user trusts, and that root is the organization's (IMP-03)."""
+    organization = world.organization(org)
+    outcome = world.last_outcome_by.get(user.lower())
+    if not isinstance(outcome, SendOutcome) or outcome.decision is None:
+        raise _fail(f"{user} to have tried to send encrypted mail", _describe(outcome))
+    authority = {c.subject for c in (*organization.ca.chain, organization.ca.root)}
+    warned = [
+        r
+        for r in outcome.decision.unusable
+        if r.untrusted and r.certificate is not None and r.certificate.issuer in authority
+    ]
+    if not warned:
+        found = [
+            f"{r.address}: {'usable' if r.usable else r.reason}"
+            for r in outcome.decision.recipients
+        ]
+        raise _fail(
+            f"a recipient listed as unusable because {organization.name}'s certificate "
+            f"authority is not trusted ({UNTRUSTED_ROOT})",
+            f"{_describe(outcome)}; recipients: {'; '.join(found)}",
+        )
 
 
 # --- checks: reading -------------------------------------------------------
