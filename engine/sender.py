@@ -187,6 +187,41 @@ def _mailboxes(value: str) -> tuple[tuple[str, ...], str | None]:
     text = _FOLD.sub("", value).strip()
     if not text:
         return (), "is empty"
+    plain = _plain_mailboxes(text)
+    if plain is not None:
+        return plain, None
+    return _parsed_mailboxes(text)
+
+
+# RFC 5322 §3.2.3 atext, §3.4.1 dot-atom addr-spec with a host-name domain, §3.2.5 a
+# phrase of atoms or one quoted string without quoted-pairs: the forms nearly every
+# mail client writes, which the email package's parser (about 0.3 ms a field) reads as
+# exactly these addr-specs (tests/test_sender_rule.py checks that they agree).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_WORD = r"[A-Za-z0-9!#$%&'*+/=^_`{|}~-]+"  # atext but "?": encoded words take the parser
+_PHRASE = rf'(?:{_WORD}(?: +{_WORD})*|"[^"\\\r\n]*")'
+_PLAIN_MAILBOX = re.compile(
+    rf" *(?:(?P<bare>{_ADDR_SPEC})|(?:{_PHRASE} *)?<(?P<angle>{_ADDR_SPEC})>) *(?:,|$)"
+)
+
+
+def _plain_mailboxes(text: str) -> tuple[str, ...] | None:
+    """The addr-specs of a list of plain mailboxes; None for anything else."""
+    found: list[str] = []
+    position = 0
+    while position < len(text):
+        match = _PLAIN_MAILBOX.match(text, position)
+        if match is None or match.end() == position:
+            return None
+        found.append(match.group("bare") or match.group("angle"))
+        position = match.end()
+    if text.endswith(","):
+        return None  # an empty list element: the parser's reading decides
+    return tuple(found) or None
+
+
+def _parsed_mailboxes(text: str) -> tuple[tuple[str, ...], str | None]:
     try:
         parsed = policy.default.header_factory("From", text)
         defects = [d for d in parsed.defects if not isinstance(d, _TOLERATED)]

@@ -8,6 +8,8 @@ certificate; an unreadable address field is a mismatch, never a crash.
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.authority import Enrollment, OrgCA
 from engine.client import MessageStatus
@@ -19,8 +21,15 @@ from engine.harness.world import World
 from engine.keys import KeyPool
 from engine.layers import from_address, open_message
 from engine.policy import load_policy
-from engine.sender import AddressMatch, check_sender, senders
+from engine.sender import (
+    AddressMatch,
+    _parsed_mailboxes,
+    _plain_mailboxes,
+    check_sender,
+    senders,
+)
 from engine.signing import sign
+from engine.strategies import mailboxes
 from engine.verification import Verifier, verify
 from tests.conftest import EPOCH, enroll
 
@@ -194,3 +203,60 @@ def test_the_rule_itself() -> None:
     assert from_address([("From", f"{CEO}, {BOB}")]) is None
     assert from_address([("From", f"Bob <{BOB}>")]) == BOB
     assert from_address([("From", "bob@")]) is None
+
+
+def test_a_mismatched_signer_is_neither_a_contact_nor_a_reply_certificate(
+    key_pool: KeyPool,
+) -> None:
+    """The client uses the rule too: a certificate that does not name the message's
+    sender is not stored under that sender's address, nor encrypted to in a reply."""
+    from engine.harness import steps
+
+    world = World(keys=key_pool.view())
+    steps.two_organizations(world, "Contoso", "Fabrikam")
+    steps.enrolled(world, "UserA", "Contoso")
+    steps.enrolled(world, "UserB", "Fabrikam")
+    steps.trusts(world, "UserA", "Fabrikam")
+    steps.certificate_names_other(world, "UserB", "userx@fabrikam.example")
+    steps.send(world, "UserB", "a signed", "UserA")
+    steps.opens(world, "UserA", "UserB")
+    assert world.opened_by("UserA").status is MessageStatus.ADDRESS_MISMATCH
+    steps.add_to_contacts(world, "UserA", "UserB")
+    assert world.last_contact is not None and world.last_contact.status.value == "refused"
+    steps.reply(world, "UserA", "UserB", "an encrypted")
+    outcome = world.require_send()
+    assert outcome.status.value == "prompt"
+    assert outcome.decision is not None and outcome.decision.recipients[0].source is None
+
+
+# --- the quick path for plain fields reads exactly what the RFC 5322 parser reads -------
+
+_DISPLAY = st.one_of(
+    st.just(""),
+    st.text(alphabet="abcXYZ019 !#$%&'*+-/=?^_`{|}~", min_size=1, max_size=12),
+    st.text(alphabet='ab ,.:;<>@"\\()[]=?', min_size=1, max_size=12).map(lambda t: f'"{t}"'),
+    st.text(alphabet='ab ,.:;<>@"\\()[]=?', min_size=1, max_size=12),
+)
+
+
+@settings(suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(_DISPLAY, mailboxes(internationalized=True)), min_size=1, max_size=3),
+    st.sampled_from([", ", ",", " , "]),
+)
+def test_plain_fields_read_as_the_parser_reads_them(
+    items: list[tuple[str, str]], separator: str
+) -> None:
+    text = separator.join(f"{name} <{address}>" if name else address for name, address in items)
+    _agree(text)
+
+
+@given(st.text(alphabet='ab@.<>", ()\\:;=?-', max_size=40))
+def test_odd_fields_read_as_the_parser_reads_them(text: str) -> None:
+    _agree(text)
+
+
+def _agree(text: str) -> None:
+    quick = _plain_mailboxes(text.strip())
+    if quick is not None:
+        assert _parsed_mailboxes(text.strip()) == (quick, None), text
