@@ -256,7 +256,7 @@ class MailClient:
         """An explicit decision to trust another organization's CA (IMP-03)."""
         if anchor not in self.trust_store:
             self.trust_store.append(anchor)
-        elif anchor in self.first_use_anchors:
+        if anchor in self.first_use_anchors:
             self.first_use_anchors.remove(anchor)  # now a decision, no longer a first use
 
     def restart(self) -> None:
@@ -576,7 +576,7 @@ class MailClient:
                 purpose=CertificatePurpose.SIGNING,
             )
             if path.trusted and path.chain[-1] == root:
-                self.trust(root)
+                self.trust_store.append(root)
                 self.first_use_anchors.append(root)
                 return True
         return False

@@ -11,6 +11,7 @@ client does with a recipient whose certificate does not chain to a root it trust
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import shutil
 import subprocess
 from pathlib import Path
@@ -288,3 +289,84 @@ def test_a_profile_that_encrypts_anyway_is_still_reported(key_pool: KeyPool) -> 
 
 def test_the_built_in_profiles_require_a_trusted_recipient() -> None:
     assert OUTLOOK98.require_trusted_recipient and THUNDERBIRD.require_trusted_recipient
+
+
+def _partner_pki(folder: Path) -> None:
+    """A partner PKI the project did not make (root, intermediate, leaf for UserB's
+    address), built with ``cryptography``'s X.509 builders, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from engine.harness.world import SCENARIO_EPOCH
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def build(
+        subject: str,
+        issuer: str,
+        key: ec.EllipticCurvePrivateKey,
+        signer: ec.EllipticCurvePrivateKey,
+        *,
+        ca: bool,
+        email: str | None = None,
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name(issuer))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(SCENARIO_EPOCH - dt.timedelta(days=30))
+            .not_valid_after(SCENARIO_EPOCH + dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            usage = dict.fromkeys(
+                ("digital_signature", "content_commitment", "key_encipherment",
+                 "data_encipherment", "key_agreement", "encipher_only", "decipher_only"),
+                False,
+            )  # fmt: skip
+            builder = builder.add_extension(
+                x509.KeyUsage(key_cert_sign=True, crl_sign=True, **usage), critical=True
+            )
+        else:
+            assert email is not None
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False
+            ).add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    root_key, sub_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    root = build("Partner Root", "Partner Root", root_key, root_key, ca=True)
+    sub = build("Partner Mail CA", "Partner Root", sub_key, root_key, ca=True)
+    leaf = build("UserB", "Partner Mail CA", leaf_key, sub_key, ca=False,
+                 email="userb@fabrikam.example")  # fmt: skip
+    pem = serialization.Encoding.PEM
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "root.pem").write_bytes(root.public_bytes(pem))
+    (folder / "userb.pem").write_bytes(leaf.public_bytes(pem) + sub.public_bytes(pem))
+
+
+def test_a_partner_certificate_from_a_file_is_used_once_its_root_is_trusted(
+    key_pool: KeyPool, tmp_path: Path
+) -> None:
+    """A certificate of another PKI (with its intermediate, in one PEM bundle) is not
+    encrypted to until the partner's root is trusted, then it is."""
+    _partner_pki(tmp_path / "partner")
+    world = _world(key_pool)
+    world.base_dir = tmp_path
+    steps.contact_from_file(world, "UserA", "UserB", "partner/userb.pem")
+    steps.send(world, "UserA", "an encrypted", "UserB")
+    assert world.require_send().status is SendStatus.PROMPT
+    steps.unusable_because(world, "UserB", "does not chain to a trusted root")
+    steps.answer(world, "UserA", "cancel")
+    steps.trusts_file(world, "UserA", "partner/root.pem")
+    steps.send(world, "UserA", "an encrypted", "UserB")
+    steps.sent_encrypted(world)
+    recipient = decision_records(world, None)[-1].recipients[0]
+    assert recipient.trust_path == ("UserB", "Partner Mail CA", "Partner Root")

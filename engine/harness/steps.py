@@ -33,7 +33,6 @@ from engine.client import (
 from engine.contacts import Contact
 from engine.credential import (
     certificate_emails,
-    load_certificate,
     load_certificates,
     load_pkcs12,
 )
@@ -542,9 +541,13 @@ def contact_from_file(world: World, user: str, other: str, path: str) -> None:
 def contact_with_variant(world: World, user: str, other: str, certificate: str) -> None:
     person = world.user(user)
     owner = world.user(other)
+    issuers = owner.organization.ca.chain
     if certificate.startswith('the certificate in "') and certificate.endswith('"'):
         path, data = world.read_file(certificate[len('the certificate in "') : -1], "a certificate")
-        cert = load_certificate(data, source=str(path))
+        # One certificate, or a PEM bundle: the contact's certificate first, then its issuing
+        # CAs (the chain a signed message would have carried), for its path to a trusted root.
+        cert, *chain = load_certificates(data, source=str(path))
+        issuers = (*chain, *issuers)
     else:
         cert = _variant(world, owner, certificate)
     now = world.clock.now()
@@ -552,7 +555,7 @@ def contact_with_variant(world: World, user: str, other: str, certificate: str) 
         Contact(
             address=owner.address,
             certificate=cert,
-            issuers=owner.organization.ca.chain,
+            issuers=issuers,
             added_at=now,
             processed_at=now,
         )
