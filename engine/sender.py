@@ -190,7 +190,13 @@ def _mailboxes(value: str) -> tuple[tuple[str, ...], str | None]:
     plain = _plain_mailboxes(text)
     if plain is not None:
         return plain, None
+    if len(text) > _MAX_PARSED:
+        # The parser's time grows faster than the text: no real sender field is this long.
+        return (), f"is too long to read ({len(text)} characters, not plain addresses)"
     return _parsed_mailboxes(text)
+
+
+_MAX_PARSED = 4096  # characters of a field that is not a list of plain mailboxes
 
 
 # RFC 5322 §3.2.3 atext, §3.4.1 dot-atom addr-spec with a host-name domain, §3.2.5 a
@@ -226,8 +232,9 @@ def _parsed_mailboxes(text: str) -> tuple[tuple[str, ...], str | None]:
         parsed = policy.default.header_factory("From", text)
         defects = [d for d in parsed.defects if not isinstance(d, _TOLERATED)]
         addresses = parsed.addresses
-    except (email_errors.HeaderParseError, IndexError, ValueError, TypeError):
-        # The parser raises on some malformed input (``bob@`` gives an IndexError).
+    except (email_errors.HeaderParseError, IndexError, ValueError, TypeError, RecursionError):
+        # The parser raises on some malformed input (``bob@`` gives an IndexError, deeply
+        # nested comments a RecursionError).
         return (), f"is not an address list ({_quote(text)})"
     if defects:
         return (), f"is not an address list ({_quote(text)})"

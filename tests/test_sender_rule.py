@@ -76,6 +76,8 @@ MISMATCHES = {
     "an empty From": b"From: \r\n",
     "angle brackets only": b"From: <<<>>>\r\n",
     "a local part quoting the signer": b'From: "bob@fabrikam.example"@contoso.example\r\n',
+    "deeply nested comments": b"From: " + b"(" * 3000 + b"bob@fabrikam.example\r\n",
+    "a long list that is not plain": b"From: " + b"bob@fabrikam.example, " * 300 + b"x\r\n",
     "two Sender fields": (
         b"From: bob@fabrikam.example\r\nSender: bob@fabrikam.example\r\n"
         b"Sender: bob@fabrikam.example\r\n"
@@ -89,6 +91,8 @@ MATCHES = {
         b"From: Bob <bob@fabrikam.example>\r\nSender: bob@fabrikam.example\r\n"
     ),
     "a folded field": b"From: Bob\r\n <bob@fabrikam.example>\r\n",
+    "an encoded display name": b"From: =?utf-8?q?B=C3=B6b?= <bob@fabrikam.example>\r\n",
+    "the signer named twice": b"From: bob@fabrikam.example, Bob <bob@fabrikam.example>\r\n",
 }
 
 
