@@ -549,7 +549,8 @@ def _signature_findings(
     found: list[Finding] = []
     if not result.intact:
         reasons = "; ".join(result.reasons) or "the signature does not verify"
-        found.append(finding("smime.msg.signature.intact", Severity.ERROR, reasons, subject))
+        message = f"{result.integrity.value}: {reasons}"
+        found.append(finding("smime.msg.signature.intact", Severity.ERROR, message, subject))
     if result.signer is not None and not result.trust.trusted:
         found.append(
             finding(
@@ -568,7 +569,10 @@ def _signature_findings(
                 subject,
             )
         )
-    found.extend(_digest_findings(result.digest.value, policy, subject, "the signature"))
+    # Every hash the signature uses, not only digestAlgorithm's: a sha1WithRSAEncryption
+    # signature over a sha256 digest, or RSASSA-PSS with MGF1-SHA1, uses SHA-1.
+    for used in result.hashes:
+        found.extend(_digest_findings(used.value, policy, subject, "the signature"))
     if not result.capability_oids:
         found.append(
             finding(

@@ -78,6 +78,11 @@ class SignedParts:
     micalg: str | None
     protocol: str
     signature_type: str
+    # Why the entity is not exactly two body parts closed by the close delimiter (RFC 1847
+    # §2.1, RFC 2046 §5.1.1): a third part nobody signed, or no close delimiter. The
+    # signature can still be checked over the first part, but the message as it stands
+    # is not what was signed: a verifier must not call it valid.
+    problems: tuple[str, ...] = ()
 
 
 class HeaderBlock:
@@ -625,7 +630,10 @@ def signed_parts(entity: bytes) -> SignedParts:
 
     The first part is cut from the raw bytes between the boundaries and put in
     CRLF form, so LF-only stored messages still verify; it is never
-    re-serialized through the email generator.
+    re-serialized through the email generator. The preamble before the first
+    delimiter and the epilogue after the close delimiter are ignored (RFC 2046
+    §5.1.1); a body part more than two, or a missing close delimiter, is named in
+    ``problems`` (RFC 1847 §2.1: exactly two parts).
     """
     head, body, begin = _head_split(entity)  # the body is ``body[begin:]``, read in place
     ctype = head.content_type
@@ -648,14 +656,35 @@ def signed_parts(entity: bytes) -> SignedParts:
             "a 7-bit boundary on multipart/signed (RFC 2046 §5.1.1)", repr(boundary)
         ) from None
     positions = _boundary_positions(body, boundary_bytes, begin)
-    if len(positions) < 3:
-        found = f"{len(positions)} boundary line(s)"
+    # RFC 2046 §5.1.1: the close delimiter ends the body parts; what follows it is the
+    # epilogue, ignored, even a line that looks like a delimiter.
+    close = next((i for i, (_, _, is_close) in enumerate(positions) if is_close), None)
+    delimiters = positions if close is None else positions[:close]
+    ends = [start for start, _, _ in positions[1 : len(delimiters) + 1]]
+    if close is None:
+        # The last part runs to the end of the body; a delimiter followed by nothing
+        # (a close delimiter with its "--" lost) starts no part.
+        last_start = delimiters[-1][1] if delimiters else 0
+        if delimiters and not body[last_start:].strip():
+            delimiters = delimiters[:-1]
+        else:
+            ends.append(len(body))
+    if len(delimiters) < 2:
+        found = f"{len(delimiters)} body part(s)"
         raise DecodeError("two body parts between boundaries in multipart/signed", found)
-    (_, first_start, first_close), (second_at, second_start, second_close), third = positions[:3]
-    if first_close or second_close:
-        raise DecodeError("two body parts in multipart/signed", "fewer than two parts")
-    content = canonicalize(body[first_start:second_at])
-    signature_entity = body[second_start : third[0]]
+    problems: list[str] = []
+    if len(delimiters) > 2:
+        problems.append(
+            f"the multipart/signed has {len(delimiters)} body parts, but exactly two (the "
+            "content and its signature) are allowed: the others are not signed (RFC 1847 §2.1)"
+        )
+    if close is None:
+        problems.append(
+            "the multipart/signed has no close delimiter (--boundary--): the message is "
+            "cut short or altered (RFC 2046 §5.1.1, RFC 1847 §2.1)"
+        )
+    content = canonicalize(body[delimiters[0][1] : ends[0]])
+    signature_entity = body[delimiters[1][1] : ends[1]]
     signature_head, signature_body = _head(signature_entity)
     signature_type = signature_head.content_type
     name = signature_head.file_name
@@ -672,6 +701,7 @@ def signed_parts(entity: bytes) -> SignedParts:
         micalg=micalg,
         protocol=protocol or "application/pkcs7-signature",
         signature_type=signature_type,
+        problems=tuple(problems),
     )
 
 
