@@ -38,7 +38,13 @@ from engine.prompt import Choice, Prompt, PromptKind, none_can_decrypt, some_can
 from engine.prompt import update_contact as update_contact_prompt
 from engine.sender import AddressMatch
 from engine.signing import sign
-from engine.trust import CertificatePurpose, TrustCache, TrustResult, validate_certificate
+from engine.trust import (
+    CertificatePurpose,
+    TrustCache,
+    TrustResult,
+    TrustStatus,
+    validate_certificate,
+)
 from engine.usability import (
     CipherChoice,
     Usability,
@@ -504,8 +510,17 @@ class MailClient:
             # one's own domains: judged again without such roots.
             opened = self._open_message(raw, now, self._explicit_anchors())
         status = _status_of(opened)
-        if status is MessageStatus.UNTRUSTED_ISSUER and self._trust_first_use(opened, now):
-            return self.open(raw)
+        if status is MessageStatus.UNTRUSTED_ISSUER:
+            root = self._first_use_root(opened, now)
+            if root is not None and root.trusted:
+                self.trust_store.append(root.anchor)
+                self.first_use_anchors.append(root.anchor)
+                return self.open(raw)
+            if root is not None:
+                # The signer's own path fails for another reason (name constraints, an
+                # expired or revoked CA): shown as that reason; its root is not trusted.
+                opened = self._open_message(raw, now, (*self.trust_store, root.anchor))
+                status = _status_of(opened)
         received = ReceivedMessage(
             raw=raw,
             opened=opened,
@@ -543,16 +558,17 @@ class MailClient:
     ) -> Sequence[x509.CertificateRevocationList]:
         return self.network.crls_for(certificates) if self.check_revocation else ()
 
-    def _trust_first_use(self, opened: OpenedMessage, now: dt.datetime) -> bool:
-        """Trust the root of the verified signer's own path, the first time a policy that
-        allows it (trust on first use, IMP-03) meets it; True when a root was added.
+    def _first_use_root(self, opened: OpenedMessage, now: dt.datetime) -> _FirstUse | None:
+        """The root of the verified signer's own path, when a policy allows trusting it on
+        first use (IMP-03) and the path reaches it; None otherwise. The caller trusts it only
+        when the path validates (``trusted``).
 
         Only for a signature that is intact and whose sender the certificate names
         (RFC 8550 §3): a forged or tampered message teaches the client nothing. Only the
-        root that path validation ends at, never another certificate the message carries.
-        Never for a signer of this user's own organization's domains, nor for a root
-        with the name of one already trusted: an attacker's self-made "Contoso" root is
-        not Contoso's.
+        root that the signer's path ends at, never another certificate the message
+        carries. Never for a signer of this user's own organization's domains, nor for a
+        root with the name of one already trusted: an attacker's self-made "Contoso" root
+        is not Contoso's.
         """
         signature = opened.signature
         if (
@@ -563,7 +579,7 @@ class MailClient:
             or signature.address_match is not AddressMatch.MATCH
             or self._own_domain(signature.signer)
         ):
-            return False
+            return None
         signer = signature.signer
         carried = [c for c in signature.certificates if c != signer]
         trusted_names = {anchor.subject for anchor in self.trust_store}
@@ -579,10 +595,10 @@ class MailClient:
                 purpose=CertificatePurpose.SIGNING,
             )
             if path.trusted and path.chain[-1] == root:
-                self.trust_store.append(root)
-                self.first_use_anchors.append(root)
-                return True
-        return False
+                return _FirstUse(anchor=root, trusted=True)
+            if path.status is not TrustStatus.UNTRUSTED_ISSUER:
+                return _FirstUse(anchor=root, trusted=False)  # reached, but the path fails
+        return None
 
     def _explicit_anchors(self) -> tuple[x509.Certificate, ...]:
         """The roots trusted by a decision (the organization's own, or one the user chose)."""
@@ -668,6 +684,12 @@ class MailClient:
         )
         self.contacts.put(contact)
         return contact
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _FirstUse:
+    anchor: x509.Certificate  # the root the signer's own path reaches
+    trusted: bool  # whether that path validates
 
 
 _OPENED_KEPT = 8  # per client
