@@ -93,6 +93,26 @@ def test_first_use_needs_an_intact_message(key_pool: KeyPool) -> None:
     assert world.user("UserA").client.first_use_anchors == []
 
 
+def test_first_use_never_trusts_the_root_of_a_path_that_fails(
+    key_pool: KeyPool, tmp_path: Path
+) -> None:
+    """An expired signer's root is not trusted on first use; the message shows why it is
+    not valid (its own path's failure), not merely an unknown issuer."""
+    world = _world(key_pool, policy="tofu")
+    partner = OrgCA.create("Partner", "partner.example", clock=world.clock, keys=world.keys)
+    now = world.clock.now()
+    brief = partner.issue(
+        CertificateSpec(email="carol@partner.example", not_after=now + dt.timedelta(days=1))
+    )
+    signed = _signed_by(brief, world.clock)
+    world.advance(dt.timedelta(days=2))
+    _deliver(world, signed, tmp_path)
+    assert world.open_last("UserA").status is MessageStatus.EXPIRED
+    client = world.user("UserA").client
+    assert partner.root not in client.trust_store
+    assert client.first_use_anchors == []
+
+
 def test_first_use_never_trusts_a_root_for_the_users_own_domain(
     key_pool: KeyPool, tmp_path: Path
 ) -> None:
