@@ -40,7 +40,8 @@ def prompt_records(world: World) -> tuple[PromptRecord, ...]:
 
 def decision_records(world: World, relative_to: Path | None) -> tuple[DecisionRecord, ...]:
     authorities = _authorities(world)
-    return tuple(_decision(send, authorities, world, relative_to) for send in world.sends)
+    sends = (*world.sends, *world.unanswered_sends())
+    return tuple(_decision(send, authorities, world, relative_to) for send in sends)
 
 
 def _decision(

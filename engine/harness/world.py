@@ -260,6 +260,20 @@ class World:
         self.findings.extend(f for f in found if f not in self.findings)
         return self.last_findings
 
+    def unanswered_sends(self) -> tuple[SendRecord, ...]:
+        """Sends still waiting at a prompt: their decision (who is unusable, and why) is part
+        of the record even when the scenario ends before an answer."""
+        waiting = []
+        for user in self.users.values():
+            outcome = self.last_outcome_by.get(user.name.lower())
+            if (
+                isinstance(outcome, SendOutcome)
+                and outcome.status is SendStatus.PROMPT
+                and user.client.pending_prompt is outcome.prompt
+            ):
+                waiting.append(SendRecord(sender=user, outcome=outcome, artifact=None))
+        return tuple(waiting)
+
     def findings_of_last_send(self) -> tuple[Finding, ...]:
         """The last send's findings, judged now under the default policy if none was chosen."""
         if self.last_findings is not None:
