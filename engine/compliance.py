@@ -240,6 +240,17 @@ def _signature_hash(case: _CertificateCase) -> Iterator[Finding]:
     )
 
 
+def _profile(case: _CertificateCase) -> Iterator[Finding]:
+    # The SMBR profile the policy claims, with pkilint's validators (engine.lint): the
+    # policy reports at least every finding the linter reports for that profile.
+    profile = case.policy.certificates.profile
+    if profile is None:
+        return
+    from engine.lint import lint_certificate  # pkilint loads only when a profile is claimed
+
+    yield from lint_certificate(case.certificate, profile, subject=case.label)
+
+
 def _revocation(case: _CertificateCase) -> Iterator[Finding]:
     if case.crls is None or not case.policy.revocation_checking:
         return
@@ -290,6 +301,7 @@ def _certificate_checks(policy: Policy) -> AllOf[_CertificateCase]:
             Single("extended-key-usage", _extended_key_usage),
             Single("public-key", _public_key),
             Single("signature-hash", _signature_hash),
+            Single("profile", _profile),
             Single("revocation", _revocation),
         ],
         label=label,

@@ -194,6 +194,13 @@ def one_organization(world: World, org: str) -> None:
     world.add_organization(org)
 
 
+@setup_or_action("{org:w} runs its own key management for the domain {domain}")
+def organization_with_domain(world: World, org: str, domain: str) -> None:
+    """An organization whose mail domain is given (by default it is <org>.example, which
+    profiles for publicly trusted certificates refuse as an internal name)."""
+    world.add_organization(org, domain=domain)
+
+
 @setup_or_action("{org:w} runs its own key management with an intermediate CA")
 def organization_with_intermediate(world: World, org: str) -> None:
     world.add_organization(org, intermediate=True)

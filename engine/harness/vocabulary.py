@@ -32,6 +32,7 @@ _EXAMPLES = {
     "capabilities": "aes-256-cbc, aes-128-cbc",
     "certificate": "an expired certificate",
     "address": "usera@contoso.example",
+    "domain": "contoso.example.com",
     "usage": "key encipherment",
     "profile": "thunderbird",
     "minutes": "5",

@@ -122,12 +122,18 @@ class World:
             known = ", ".join(o.name for o in self.organizations.values()) or "none yet"
             raise InputError(f"an organization set up earlier ({known})", repr(name)) from None
 
-    def add_organization(self, name: str, *, intermediate: bool = False) -> Organization:
+    def add_organization(
+        self, name: str, *, intermediate: bool = False, domain: str | None = None
+    ) -> Organization:
+        """An organization; its mail domain is ``<name>.example`` unless ``domain`` is given."""
         if name.lower() in self.organizations:
-            return self.organizations[name.lower()]
+            org = self.organizations[name.lower()]
+            if domain is not None and domain.lower() != org.domain:
+                raise InputError(f"{org.name}'s domain {org.domain}", repr(domain))
+            return org
         org = Organization(
             name,
-            f"{_slug(name)}.example",
+            domain or f"{_slug(name)}.example",
             clock=self.clock,
             network=self.network,
             keys=self.keys,
