@@ -390,18 +390,10 @@ def content_cipher_findings(cipher: ContentCipher, policy: Policy, subject: str)
                 subject,
             )
         )
-    elif not cipher.authenticated:
-        verdict = rules.unauthenticated_encryption
-        severity = _VERDICT_SEVERITY[verdict] if allowed else Severity.ERROR
-        found.append(
-            finding(
-                "smime.alg.content.cbc-unauthenticated",
-                severity,
-                f"{cipher.value} has no integrity protection (EFAIL); "
-                + (f"policy: {verdict.value}" if allowed else "the policy does not allow it"),
-                subject,
-            )
-        )
+    if not cipher.authenticated:
+        # Every CBC cipher, 3DES too: EFAIL's malleability is CBC's, whatever the block
+        # cipher (RFC 8551 §6), so the legacy finding does not stand in for this one.
+        found.append(_unauthenticated_finding(cipher.value, allowed, policy, subject))
     elif not allowed:
         names = ", ".join(c.value for c in rules.content_encryption)
         found.append(
@@ -423,6 +415,18 @@ def content_cipher_findings(cipher: ContentCipher, policy: Policy, subject: str)
             )
         )
     return found
+
+
+def _unauthenticated_finding(name: str, allowed: bool, policy: Policy, subject: str) -> Finding:
+    verdict = policy.algorithms.unauthenticated_encryption
+    severity = _VERDICT_SEVERITY[verdict] if allowed else Severity.ERROR
+    return finding(
+        "smime.alg.content.cbc-unauthenticated",
+        severity,
+        f"{name} has no integrity protection (EFAIL); "
+        + (f"policy: {verdict.value}" if allowed else "the policy does not allow it"),
+        subject,
+    )
 
 
 def key_transport_findings(
@@ -503,7 +507,9 @@ def check_message(
                     finding(
                         "smime.msg.unprotected",
                         Severity.INFO,
-                        "neither signed nor encrypted",
+                        "neither signed nor encrypted"
+                        if kind is EntityKind.PLAIN
+                        else f"not S/MIME: a {kind.value} entity, not checked",
                         subject,
                     )
                 )
@@ -518,7 +524,8 @@ def _open(current: bytes, credentials: Sequence[Credential]) -> bytes | None:
             return decrypt(current, credential).content
         except NotARecipientError:
             continue
-        except DecryptionError:
+        except (DecryptionError, UnsupportedAlgorithmError):
+            # An algorithm the engine cannot decrypt with has its own finding already.
             return None
     return None
 
@@ -538,6 +545,11 @@ def _enveloped_findings(entity: bytes, policy: Policy, subject: str) -> list[Fin
                 subject,
             )
         )
+        if not envelope.authenticated:
+            # EnvelopedData gives no integrity whatever its cipher (RFC 5652 §6, RFC 8551 §6):
+            # an unknown one (aes-192-cbc, camellia) is as malleable as AES-CBC. The
+            # cipher itself is judged above; this is the policy's word on EFAIL.
+            found.append(_unauthenticated_finding(envelope.algorithm_oid, True, policy, subject))
     else:
         found.extend(content_cipher_findings(cipher, policy, subject))
     seen: set[str] = set()

@@ -55,6 +55,10 @@ class EntityKind(enum.Enum):
     AUTH_ENVELOPED = "auth-enveloped"
     CERTS_ONLY = "certs-only"
     PLAIN = "plain"
+    # PGP/MIME (RFC 3156 §4, §5) uses RFC 1847's multipart/signed and multipart/encrypted
+    # too: not an S/MIME layer, so content to whatever peels S/MIME layers.
+    PGP_SIGNED = "pgp-signed"
+    PGP_ENCRYPTED = "pgp-encrypted"
 
 
 _SMIME_TYPES = {
@@ -83,6 +87,10 @@ class SignedParts:
     # signature can still be checked over the first part, but the message as it stands
     # is not what was signed: a verifier must not call it valid.
     problems: tuple[str, ...] = ()
+    # The first part as received, before canonicalization: the bytes a signer that
+    # signed without converting line ends (``openssl cms -sign -binary``, some NSS
+    # builds) covered. Equal to ``content`` when the part was already canonical.
+    raw: bytes = b""
 
 
 class HeaderBlock:
@@ -352,7 +360,15 @@ def classify(entity: bytes) -> EntityKind:
     head = header_block(entity)
     ctype = head.content_type
     if ctype == "multipart/signed":
+        protocol = str(head.param("protocol") or "").strip().lower()
+        if protocol == "application/pgp-signature":
+            return EntityKind.PGP_SIGNED
         return EntityKind.SIGNED_MULTIPART
+    if ctype == "multipart/encrypted":
+        protocol = str(head.param("protocol") or "").strip().lower()
+        if protocol == "application/pgp-encrypted":
+            return EntityKind.PGP_ENCRYPTED
+        return EntityKind.PLAIN
     filename = head.file_name.lower()
     is_p7m = ctype == "application/octet-stream" and filename.endswith(".p7m")  # RFC 8551 §3.2.2
     if ctype not in PKCS7_MIME_TYPES and not is_p7m:
@@ -683,7 +699,8 @@ def signed_parts(entity: bytes) -> SignedParts:
             "the multipart/signed has no close delimiter (--boundary--): the message is "
             "cut short or altered (RFC 2046 §5.1.1, RFC 1847 §2.1)"
         )
-    content = canonicalize(body[delimiters[0][1] : ends[0]])
+    raw = body[delimiters[0][1] : ends[0]]
+    content = canonicalize(raw)
     signature_entity = body[delimiters[1][1] : ends[1]]
     signature_head, signature_body = _head(signature_entity)
     signature_type = signature_head.content_type
@@ -702,6 +719,7 @@ def signed_parts(entity: bytes) -> SignedParts:
         protocol=protocol or "application/pkcs7-signature",
         signature_type=signature_type,
         problems=tuple(problems),
+        raw=raw,
     )
 
 
@@ -779,3 +797,27 @@ def _guess_charset(raw: bytes) -> str:
     except UnicodeDecodeError:
         return "iso-8859-1"
     return "utf-8"
+
+
+def multipart_first_part(entity: bytes) -> bytes:
+    """The first body part of a multipart entity, exactly as it appears (RFC 2046 §5.1.1):
+    for describing a layer the engine cannot process, such as PGP/MIME's multipart/signed
+    (RFC 3156 §5), whose first part is the signed content."""
+    head, body, begin = _head_split(entity)
+    boundary = head.param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise DecodeError(f"a boundary parameter on {head.content_type}", "none")
+    try:
+        boundary_bytes = boundary.encode("ascii")
+    except UnicodeEncodeError:
+        raise DecodeError("a 7-bit boundary (RFC 2046 §5.1.1)", repr(boundary)) from None
+    positions = _boundary_positions(body, boundary_bytes, begin)
+    if len(positions) < 2 or positions[0][2]:
+        raise DecodeError(f"a first body part in {head.content_type}", "none")
+    return body[positions[0][1] : positions[1][0]]
+
+
+def entity_parameter(entity: bytes, name: str) -> str | None:
+    """A Content-Type parameter of an entity (``protocol``, ``smime-type``), or None."""
+    value = header_block(entity).param(name)
+    return str(value) if value else None

@@ -228,9 +228,12 @@ def _verify(
     kind = classify(entity)
     detached: bytes | None = None
     structure: tuple[str, ...] = ()  # why a multipart/signed is not exactly two parts
+    as_received: bytes | None = None  # the first part before canonicalization, if different
     if kind is EntityKind.SIGNED_MULTIPART:
         parts = signed_parts(entity)
         detached, der, structure = parts.content, parts.signature, parts.problems
+        if parts.raw and parts.raw != parts.content:
+            as_received = parts.raw
     elif kind is EntityKind.SIGNED_OPAQUE:
         der = pkcs7_payload(entity)
     else:
@@ -286,10 +289,22 @@ def _verify(
         signer = certificates[index]
         if disagreeing:
             integrity = Integrity.ALGORITHM_MISMATCH
-        elif _intact(info, parsed.content_type, content, digest, signer, check, reasons):
-            integrity = Integrity.INTACT
         else:
-            integrity = Integrity.TAMPERED
+            checked: list[str] = []
+            intact = _intact(info, parsed.content_type, content, digest, signer, check, checked)
+            # RFC 8551 §3.1.1 has the signer sign the canonical (CRLF) form, which is what
+            # is checked first; a signer that signed the part's bytes as they are (LF-only,
+            # ``openssl cms -sign -binary``, some NSS builds) is checked on exactly those
+            # bytes, as ``openssl cms -verify -binary`` does. Either way the content handed
+            # back is the bytes the signature covers.
+            if (
+                not intact
+                and as_received is not None
+                and _intact(info, parsed.content_type, as_received, digest, signer, check, [])
+            ):
+                intact, content, checked = True, as_received, []
+            reasons.extend(checked)
+            integrity = Integrity.INTACT if intact else Integrity.TAMPERED
         trust_result = trust(ders, index, certificates)
         if not trust_result.trusted:
             reasons.append(f"signer not trusted: {trust_result.reason}")

@@ -386,13 +386,16 @@ def test_content_cipher_and_key_transport_not_allowed(pki: Pki, minimal: Policy)
     ]
 
 
-def test_3des_is_legacy() -> None:
+def test_3des_is_legacy_and_as_unauthenticated_as_aes_cbc() -> None:
+    # 3DES-CBC is CBC: EFAIL's malleability holds for it as for AES-CBC (RFC 8551 §6).
     assert rules(content_cipher_findings(ContentCipher.DES_EDE3_CBC, OUTLOOK, "m")) == [
         ("smime.alg.content.legacy-3des", "warning"),
+        ("smime.alg.content.cbc-unauthenticated", "info"),
         ("smime.alg.content.not-preferred", "info"),
     ]
     assert rules(content_cipher_findings(ContentCipher.DES_EDE3_CBC, STRICT, "m")) == [
-        ("smime.alg.content.legacy-3des", "error")
+        ("smime.alg.content.legacy-3des", "error"),
+        ("smime.alg.content.cbc-unauthenticated", "error"),
     ]
 
 

@@ -128,6 +128,15 @@ def _blank(text: str) -> str:
     return re.sub(r"(?<![\w…])(?:[A-Z]|\d)[\w.@-]*", "…", text)
 
 
+def similarity(text: str) -> float:
+    """How much ``text`` (a step without keyword) reads as the closest known sentence, 0 to 1."""
+    wanted = _blank(text)
+    return max(
+        difflib.SequenceMatcher(None, wanted, _shape(sentence.pattern)).ratio()
+        for sentence in vocabulary()
+    )
+
+
 def closest(text: str, step_type: str | None = None, *, limit: int = 3) -> list[str]:
     """The known sentences nearest to ``text``, each as a user would write it.
 
