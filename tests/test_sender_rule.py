@@ -7,6 +7,8 @@ certificate; an unreadable address field is a mismatch, never a crash.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -264,3 +266,24 @@ def _agree(text: str) -> None:
     quick = _plain_mailboxes(text.strip())
     if quick is not None:
         assert _parsed_mailboxes(text.strip()) == (quick, None), text
+
+
+def test_a_received_message_with_an_unreadable_from_is_delivered_and_judged(
+    key_pool: KeyPool, tmp_path: Path
+) -> None:
+    """A partner's (or an attacker's) message whose From: cannot be read is still a message:
+    the harness delivers it, and the client shows address-mismatch rather than a crash."""
+    from engine.harness import steps
+
+    world = World(keys=key_pool.view())
+    steps.two_organizations(world, "Contoso", "Fabrikam")
+    steps.enrolled(world, "UserA", "Contoso")
+    steps.enrolled(world, "UserB", "Fabrikam")
+    steps.trusts(world, "UserA", "Fabrikam")
+    own = b"From: userb@fabrikam.example\r\n"
+    signed = sign(own + BODY, world.enrollment("UserB").signing, clock=world.clock)
+    forged = b"From: userb@fabrikam.example <ceo@contoso.example>\r\n" + signed[len(own) :]
+    world.receive("UserA", forged, source=tmp_path / "forged.eml")
+    received = world.open_last("UserA")
+    assert received.status is MessageStatus.ADDRESS_MISMATCH
+    assert received.sender is None

@@ -310,7 +310,7 @@ class World:
     def receive(self, name: str, message: bytes, *, source: Path) -> None:
         """Deliver a message from outside the scenario (a partner's real .eml) to a mailbox."""
         user = self.user(name)
-        if not _from(message):
+        if not header_block(message).get_all("From"):
             # Not a message (a key, a password file): refuse it before it is kept as an
             # artifact, and say what it is without showing any of it.
             raise InputError(
