@@ -27,7 +27,7 @@ from engine.asn1.memo import Lru
 from engine.authority import Enrollment
 from engine.clock import Clock
 from engine.contacts import Contact, ContactBook, normalize_address
-from engine.credential import Credential
+from engine.credential import Credential, certificate_emails
 from engine.envelope import encrypt
 from engine.errors import InputError, SmimeError
 from engine.layers import OpenedMessage, from_address, header, open_message
@@ -36,9 +36,22 @@ from engine.organization import Organization
 from engine.profile import DEFAULT_PROFILE, ClientProfile, Fallback, Source
 from engine.prompt import Choice, Prompt, PromptKind, none_can_decrypt, some_cannot_decrypt
 from engine.prompt import update_contact as update_contact_prompt
+from engine.sender import AddressMatch
 from engine.signing import sign
-from engine.trust import CertificatePurpose, validate_certificate
-from engine.usability import CipherChoice, choose_cipher, encryption_usability
+from engine.trust import (
+    CertificatePurpose,
+    TrustCache,
+    TrustResult,
+    TrustStatus,
+    validate_certificate,
+)
+from engine.usability import (
+    CipherChoice,
+    Usability,
+    choose_cipher,
+    encryption_usability,
+    untrusted_reason,
+)
 
 
 class ClientError(SmimeError):
@@ -79,6 +92,17 @@ class RecipientDecision:
     usable: bool
     reason: str | None
     capabilities: tuple[ContentCipher, ...] = ()
+    # The certificate's path validated against the sender's trust store when the
+    # decision was made (None: no certificate, or one unusable in itself).
+    trust: TrustResult | None = None
+    # The path ends at a root this client trusted on first use (a policy's choice, IMP-03).
+    trusted_on_first_use: bool = False
+
+    @property
+    def untrusted(self) -> bool:
+        """A certificate usable in itself whose path does not validate to a root the
+        sender trusts: Outlook and Thunderbird do not encrypt to it (IMP-03)."""
+        return self.trust is not None and not self.trust.trusted
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,6 +228,7 @@ class MailClient:
         self.contacts = ContactBook()
         self.trust_store: list[x509.Certificate] = [organization.ca.root]
         self.trust_on_first_use = False  # trust a signer's own root on first valid use (IMP-03)
+        self.first_use_anchors: list[x509.Certificate] = []  # roots trusted that way, in order
         self.check_revocation = True  # consult published CRLs (IMP-05)
         self.digest = DigestAlgorithm.SHA256  # how this client signs (RFC 8551 §2.1)
         self.sent: list[bytes] = []
@@ -211,6 +236,7 @@ class MailClient:
         # Messages opened lately, by everything open_message reads (a pure function of it).
         self._opened: Lru[tuple[object, ...], OpenedMessage] = Lru(_OPENED_KEPT)
         self._installed: list[Enrollment] = []
+        self._paths = TrustCache(_PATHS_KEPT)  # recipients' path validations, by their inputs
 
     # -- identity --------------------------------------------------------
 
@@ -239,6 +265,8 @@ class MailClient:
         """An explicit decision to trust another organization's CA (IMP-03)."""
         if anchor not in self.trust_store:
             self.trust_store.append(anchor)
+        if anchor in self.first_use_anchors:
+            self.first_use_anchors.remove(anchor)  # now a decision, no longer a first use
 
     def restart(self) -> None:
         """Log off and restart: pending contact certificates are processed (KB-13)."""
@@ -289,7 +317,10 @@ class MailClient:
         self, draft: Draft, decision: EncryptionDecision, prompt: Prompt, fallback: Fallback
     ) -> SendOutcome:
         if fallback is Fallback.REFUSE:
-            names = ", ".join(d.address for d in decision.unusable)
+            names = ", ".join(
+                d.address if d.reason is None else f"{d.address} ({d.reason})"
+                for d in decision.unusable
+            )
             return SendOutcome(
                 status=SendStatus.REFUSED,
                 decision=decision,
@@ -392,24 +423,24 @@ class MailClient:
             if found is None:
                 continue
             certificate, capabilities, issuers = found
+            crls = self._crls_for([certificate, *issuers])
             usable = encryption_usability(
-                certificate,
-                address,
-                at=now,
-                issuers=issuers,
-                crls=self._crls_for([certificate, *issuers]) if issuers else (),
+                certificate, address, at=now, issuers=issuers, crls=crls if issuers else ()
             )
-            if usable.usable and self.profile.require_trusted_recipient:
-                trust = validate_certificate(
+            trust = None
+            if usable.usable:
+                # Outlook and Thunderbird encrypt only to a certificate that chains to a
+                # root the sender trusts (RFC 8550 §4.4; IMP-03: "trusted, or the user warned").
+                trust = self._paths.validate(
                     certificate,
                     intermediates=issuers,
-                    anchors=self.trust_store,
+                    anchors=self._anchors_for(certificate),
                     at=now,
-                    crls=self._crls_for([certificate, *issuers]),
+                    crls=crls,
                     purpose=CertificatePurpose.ENCRYPTION,
                 )
-                if not trust.trusted:
-                    usable = dataclasses.replace(usable, usable=False, reason=trust.reason)
+                if not trust.trusted and self.profile.require_trusted_recipient:
+                    usable = Usability.no(untrusted_reason(trust))
             decision = RecipientDecision(
                 address=address,
                 certificate=certificate,
@@ -417,6 +448,10 @@ class MailClient:
                 usable=usable.usable,
                 reason=usable.reason,
                 capabilities=capabilities,
+                trust=trust,
+                trusted_on_first_use=trust is not None
+                and trust.trusted
+                and trust.chain[-1] in self.first_use_anchors,
             )
             if decision.usable:
                 return decision
@@ -450,7 +485,12 @@ class MailClient:
             signature = draft.reply_to.signature
             sender = from_address(draft.reply_to.headers)
             same = sender is not None and normalize_address(sender) == normalize_address(address)
-            if signature is not None and signature.intact and same:
+            if (
+                signature is not None
+                and signature.intact
+                and signature.address_match is AddressMatch.MATCH
+                and same
+            ):
                 cert = signature.encryption_certificate or signature.signer
                 if cert is not None:
                     return cert, signature.capabilities, signature.certificates
@@ -464,10 +504,23 @@ class MailClient:
     def open(self, raw: bytes) -> ReceivedMessage:
         """Decrypt and verify a received message and say what a person would see."""
         now = self.clock.now()
-        opened = self._open_message(raw, now)
+        opened = self._open_message(raw, now, tuple(self.trust_store))
+        if self._own_signer_trusted_on_first_use(opened):
+            # A root trusted on first use vouches for another organization, never for this
+            # one's own domains: judged again without such roots.
+            opened = self._open_message(raw, now, self._explicit_anchors())
         status = _status_of(opened)
-        if status is MessageStatus.UNTRUSTED_ISSUER and self._trust_first_use(opened):
-            return self.open(raw)
+        if status is MessageStatus.UNTRUSTED_ISSUER:
+            root = self._first_use_root(opened, now)
+            if root is not None and root.trusted:
+                self.trust_store.append(root.anchor)
+                self.first_use_anchors.append(root.anchor)
+                return self.open(raw)
+            if root is not None:
+                # The signer's own path fails for another reason (name constraints, an
+                # expired or revoked CA): shown as that reason; its root is not trusted.
+                opened = self._open_message(raw, now, (*self.trust_store, root.anchor))
+                status = _status_of(opened)
         received = ReceivedMessage(
             raw=raw,
             opened=opened,
@@ -482,12 +535,13 @@ class MailClient:
                 self._store_contact(candidate)
         return received
 
-    def _open_message(self, raw: bytes, now: dt.datetime) -> OpenedMessage:
+    def _open_message(
+        self, raw: bytes, now: dt.datetime, anchors: tuple[x509.Certificate, ...]
+    ) -> OpenedMessage:
         """open_message, once per distinct input: checking a message twice at one moment
         with the same keys, anchors and CRLs (can read, then sees the signature) repeats
         nothing. What opening does to the client (trust, contacts) still happens each time."""
         credentials = self.encryption_credentials
-        anchors = tuple(self.trust_store)
         crls = self._known_crls()
         der = tuple(crl.public_bytes(serialization.Encoding.DER) for crl in crls)
         return self._opened.get_or(
@@ -504,16 +558,85 @@ class MailClient:
     ) -> Sequence[x509.CertificateRevocationList]:
         return self.network.crls_for(certificates) if self.check_revocation else ()
 
-    def _trust_first_use(self, opened: OpenedMessage) -> bool:
-        """Trust the root an intact signature carries, when allowed and not yet trusted."""
+    def _first_use_root(self, opened: OpenedMessage, now: dt.datetime) -> _FirstUse | None:
+        """The root of the verified signer's own path, when a policy allows trusting it on
+        first use (IMP-03) and the path reaches it; None otherwise. The caller trusts it only
+        when the path validates (``trusted``).
+
+        Only for a signature that is intact and whose sender the certificate names
+        (RFC 8550 §3): a forged or tampered message teaches the client nothing. Only the
+        root that the signer's path ends at, never another certificate the message
+        carries. Never for a signer of this user's own organization's domains, nor for a
+        root with the name of one already trusted: an attacker's self-made "Contoso" root
+        is not Contoso's.
+        """
         signature = opened.signature
-        if not self.trust_on_first_use or signature is None or not signature.intact:
+        if (
+            not self.trust_on_first_use
+            or signature is None
+            or signature.signer is None
+            or not signature.intact
+            or signature.address_match is not AddressMatch.MATCH
+            or self._own_domain(signature.signer)
+        ):
+            return None
+        signer = signature.signer
+        carried = [c for c in signature.certificates if c != signer]
+        trusted_names = {anchor.subject for anchor in self.trust_store}
+        for root in carried:
+            if root.subject != root.issuer or root.subject in trusted_names:
+                continue  # not a root, or one claiming the name of a root already trusted
+            path = validate_certificate(
+                signer,
+                intermediates=carried,
+                anchors=[root],
+                at=now,
+                crls=self._known_crls(),
+                purpose=CertificatePurpose.SIGNING,
+            )
+            if path.trusted and path.chain[-1] == root:
+                return _FirstUse(anchor=root, trusted=True)
+            if path.status is not TrustStatus.UNTRUSTED_ISSUER:
+                return _FirstUse(anchor=root, trusted=False)  # reached, but the path fails
+        return None
+
+    def _explicit_anchors(self) -> tuple[x509.Certificate, ...]:
+        """The roots trusted by a decision (the organization's own, or one the user chose)."""
+        return tuple(a for a in self.trust_store if a not in self.first_use_anchors)
+
+    def _anchors_for(self, certificate: x509.Certificate) -> tuple[x509.Certificate, ...]:
+        """The roots that may vouch for ``certificate``: not those trusted on first use
+        when it names an address of this user's own organization."""
+        if self.first_use_anchors and self._own_domain(certificate):
+            return self._explicit_anchors()
+        return tuple(self.trust_store)
+
+    def _own_signer_trusted_on_first_use(self, opened: OpenedMessage) -> bool:
+        if not self.first_use_anchors:
             return False
-        roots = [c for c in signature.certificates if c.subject == c.issuer]
-        fresh = [c for c in roots if c not in self.trust_store]
-        for root in fresh:
-            self.trust(root)
-        return bool(fresh)
+        for layer in opened.layers:
+            result = layer.verification
+            if (
+                result is not None
+                and result.signer is not None
+                and result.trust.trusted
+                and result.trust.chain[-1] in self.first_use_anchors
+                and self._own_domain(result.signer)
+            ):
+                return True
+        return False
+
+    def _own_domain(self, certificate: x509.Certificate) -> bool:
+        """Whether ``certificate`` names an address of this user's own organization (its
+        domain or a subdomain): such a signer is trusted through the organization's own CA,
+        never on first use."""
+        own = {self.organization.domain.casefold(), self.address.rpartition("@")[2].casefold()}
+        own.discard("")
+        for name in certificate_emails(certificate):
+            domain = name.rpartition("@")[2].strip().casefold().rstrip(".")
+            if any(domain == d or domain.endswith("." + d) for d in own):
+                return True
+        return False
 
     # -- contacts --------------------------------------------------------
 
@@ -537,6 +660,8 @@ class MailClient:
         signature = received.opened.signature
         if signature is None or not signature.intact or received.sender is None:
             return None
+        if signature.address_match is not AddressMatch.MATCH:
+            return None  # the certificate does not name who the message says sent it (RFC 8550 §3)
         certificate = signature.encryption_certificate or signature.signer
         if certificate is None:
             return None
@@ -561,7 +686,14 @@ class MailClient:
         return contact
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _FirstUse:
+    anchor: x509.Certificate  # the root the signer's own path reaches
+    trusted: bool  # whether that path validates
+
+
 _OPENED_KEPT = 8  # per client
+_PATHS_KEPT = 64  # per client: recipients' path validations
 
 
 def _status_of(opened: OpenedMessage) -> MessageStatus:

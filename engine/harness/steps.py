@@ -33,7 +33,6 @@ from engine.client import (
 from engine.contacts import Contact
 from engine.credential import (
     certificate_emails,
-    load_certificate,
     load_certificates,
     load_pkcs12,
 )
@@ -45,6 +44,7 @@ from engine.policy import BUILTIN, Policy, load_policy
 from engine.profile import profile_named
 from engine.prompt import Choice
 from engine.revocation import RevocationReason
+from engine.usability import UNTRUSTED_ROOT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -554,9 +554,13 @@ def contact_from_file(world: World, user: str, other: str, path: str) -> None:
 def contact_with_variant(world: World, user: str, other: str, certificate: str) -> None:
     person = world.user(user)
     owner = world.user(other)
+    issuers = owner.organization.ca.chain
     if certificate.startswith('the certificate in "') and certificate.endswith('"'):
         path, data = world.read_file(certificate[len('the certificate in "') : -1], "a certificate")
-        cert = load_certificate(data, source=str(path))
+        # One certificate, or a PEM bundle: the contact's certificate first, then its issuing
+        # CAs (the chain a signed message would have carried), for its path to a trusted root.
+        cert, *chain = load_certificates(data, source=str(path))
+        issuers = (*chain, *issuers)
     else:
         cert = _variant(world, owner, certificate)
     now = world.clock.now()
@@ -564,7 +568,7 @@ def contact_with_variant(world: World, user: str, other: str, certificate: str) 
         Contact(
             address=owner.address,
             certificate=cert,
-            issuers=owner.organization.ca.chain,
+            issuers=issuers,
             added_at=now,
             processed_at=now,
         )
@@ -705,6 +709,32 @@ def unusable_because(world: World, user: str, reason: str) -> None:
                 raise _fail(f"reason containing {reason!r}", repr(item.reason))
             return
     raise _fail(f"{user} among the unusable recipients", "not listed")
+
+
+@check("{user:w} is warned that {org:w}'s certificate authority is not trusted")
+def warned_untrusted_ca(world: World, user: str, org: str) -> None:
+    """The user's last send listed a recipient as unusable because its certificate does not
+    chain to a root the user trusts, and that root is the organization's (IMP-03)."""
+    organization = world.organization(org)
+    outcome = world.last_outcome_by.get(user.lower())
+    if not isinstance(outcome, SendOutcome) or outcome.decision is None:
+        raise _fail(f"{user} to have tried to send encrypted mail", _describe(outcome))
+    authority = {c.subject for c in (*organization.ca.chain, organization.ca.root)}
+    warned = [
+        r
+        for r in outcome.decision.unusable
+        if r.untrusted and r.certificate is not None and r.certificate.issuer in authority
+    ]
+    if not warned:
+        found = [
+            f"{r.address}: {'usable' if r.usable else r.reason}"
+            for r in outcome.decision.recipients
+        ]
+        raise _fail(
+            f"a recipient listed as unusable because {organization.name}'s certificate "
+            f"authority is not trusted ({UNTRUSTED_ROOT})",
+            f"{_describe(outcome)}; recipients: {'; '.join(found)}",
+        )
 
 
 # --- checks: reading -------------------------------------------------------

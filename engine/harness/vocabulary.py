@@ -65,6 +65,7 @@ _PATTERN_EXAMPLES = {
     'the outcome is "{status}"': {"status": "sent"},
     "{user:w} trusts {org:w}'s certificate authority": {"org": "Fabrikam"},
     "{user:w} no longer trusts {org:w}'s certificate authority": {"org": "Fabrikam"},
+    "{user:w} is warned that {org:w}'s certificate authority is not trusted": {"org": "Fabrikam"},
 }
 
 

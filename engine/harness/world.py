@@ -31,6 +31,7 @@ from engine.organization import Organization
 from engine.policy import Policy, default_policy
 from engine.profile import DEFAULT_PROFILE, ClientProfile
 from engine.prompt import Choice, Prompt
+from engine.sender import senders
 from engine.trust import TrustCache
 
 # Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
@@ -278,6 +279,20 @@ class World:
         """A Then step found what it asked for: the report shows these as expected."""
         self.expected_findings.extend(f for f in findings if f not in self.expected_findings)
 
+    def unanswered_sends(self) -> tuple[SendRecord, ...]:
+        """Sends still waiting at a prompt: their decision (who is unusable, and why) is part
+        of the record even when the scenario ends before an answer."""
+        waiting = []
+        for user in self.users.values():
+            outcome = self.last_outcome_by.get(user.name.lower())
+            if (
+                isinstance(outcome, SendOutcome)
+                and outcome.status is SendStatus.PROMPT
+                and user.client.pending_prompt is outcome.prompt
+            ):
+                waiting.append(SendRecord(sender=user, outcome=outcome, artifact=None))
+        return tuple(waiting)
+
     def findings_of_last_send(self) -> tuple[Finding, ...]:
         """The last send's findings, judged now under the default policy if none was chosen."""
         if self.last_findings is not None:
@@ -301,7 +316,7 @@ class World:
     def receive(self, name: str, message: bytes, *, source: Path) -> None:
         """Deliver a message from outside the scenario (a partner's real .eml) to a mailbox."""
         user = self.user(name)
-        if not _from(message):
+        if not header_block(message).get_all("From"):
             # Not a message (a key, a password file): refuse it before it is kept as an
             # artifact, and say what it is without showing any of it.
             raise InputError(
@@ -316,7 +331,7 @@ class World:
         self._keep(
             Artifact(
                 name=f"{len(self.artifacts) + 1:02d}-received-{_slug(source.stem)}.eml",
-                sender=_from(message),
+                sender=", ".join(_authors(message)),
                 recipients=delivery.delivered,
                 data=message,
                 signed=kind == "signed",
@@ -441,7 +456,7 @@ class World:
         inbox = user.client.inbox()
         if sender is not None:
             sender_address = self.address(sender).lower()
-            inbox = tuple(m for m in inbox if _from(m) == sender_address)
+            inbox = tuple(m for m in inbox if sender_address in _authors(m))
         if not inbox:
             who = f" from {sender}" if sender else ""
             raise InputError(f"a message{who} in {name}'s inbox", "an empty inbox")
@@ -471,7 +486,8 @@ def _content_kind(message: bytes) -> str:
     return "plain"
 
 
-def _from(message: bytes) -> str:
-    from email.utils import parseaddr
-
-    return parseaddr(header_block(message).get("From") or "")[1].lower()
+def _authors(message: bytes) -> tuple[str, ...]:
+    """The From: mailboxes, lowercased, read by the engine's one address rule (engine.sender):
+    none when a From: field is unreadable."""
+    found = senders([("From", value) for value in header_block(message).get_all("From")])
+    return () if found.problem is not None else tuple(a.lower() for a in found.authors)
