@@ -179,3 +179,17 @@ def test_a_contact_added_for_someone_else_is_not_the_contact_asked_about(tmp_pat
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "for userb@fabrikam.example" in result.stdout
+
+
+def test_the_demo_says_why_the_prompt_returns_before_the_delay_is_waited_out(
+    tmp_path: Path,
+) -> None:
+    from engine.demo import run_demo
+
+    lines: list[str] = []
+    assert run_demo(tmp_path, say=lambda line: lines.append(str(line))) == 0
+    text = "\n".join(lines)
+    added = text.index("When UserA adds UserB to Contacts")
+    waited = text.index("5 minutes pass")
+    why = text.find("why: userb@fabrikam.example: the certificate in Contacts is not processed yet")
+    assert added < why < waited, text
