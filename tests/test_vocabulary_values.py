@@ -47,7 +47,7 @@ def test_each_example_and_each_value_runs_as_its_own_step(sentence: object) -> N
     from engine.harness.vocabulary import Sentence
 
     assert isinstance(sentence, Sentence)
-    keyword, text = sentence.example.split(" ", 1)
+    text = sentence.example.split(" ", 1)[1]
     for step_type in sentence.keywords:
         found = _match(step_type, text)
         assert found is not None, sentence.example
@@ -64,7 +64,7 @@ def test_each_example_and_each_value_runs_as_its_own_step(sentence: object) -> N
             changed = dict(arguments, **{name: value})
             filled = re.sub(
                 r"\{([^}]*)\}",
-                lambda m: str(changed[m.group(1).split(":", 1)[0]]),
+                lambda m, changed=changed: str(changed[m.group(1).split(":", 1)[0]]),
                 sentence.pattern,
             )
             found = _match(sentence.keywords[0], filled)
