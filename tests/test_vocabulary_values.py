@@ -39,7 +39,8 @@ def test_every_closed_placeholder_lists_its_values_in_text_and_json() -> None:
         assert sorted(values) == sorted(closed), entry.pattern
         for name in closed:
             assert values[name], (entry.pattern, name)
-            assert f"{{{name}}}: {' | '.join(values[name])}" in text
+            listed = f"{{{name}}}: {' | '.join(values[name])}"
+            assert listed in " ".join(text.split()), (entry.pattern, name)
 
 
 @pytest.mark.parametrize("sentence", vocabulary(), ids=lambda s: s.pattern)
@@ -193,3 +194,22 @@ def test_the_demo_says_why_the_prompt_returns_before_the_delay_is_waited_out(
     waited = text.index("5 minutes pass")
     why = text.find("why: userb@fabrikam.example: the certificate in Contacts is not processed yet")
     assert added < why < waited, text
+
+
+def test_a_check_that_meets_an_open_prompt_names_it(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        BACKGROUND
+        + """\
+  Scenario: The update prompt, not a new contact
+    Given UserA has UserB in Contacts from an earlier signed message
+    And Fabrikam renews UserB's certificates
+    When UserB sends a signed message to UserA
+    And UserA opens the last message from UserB
+    And UserA adds UserB to Contacts
+    Then a contact for UserB is added
+""",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "found prompt: 'A contact for userb@fabrikam.example already exists." in result.stdout
+    assert "(update, keep)" in result.stdout

@@ -695,6 +695,9 @@ def _describe(outcome: SendOutcome | ContactOutcome | None) -> str:
     if outcome is None:
         return "nothing yet"
     reason = f", {outcome.reason}" if outcome.reason else ""
+    if outcome.prompt is not None:  # name the prompt, so a writer sees what is waiting
+        choices = ", ".join(c.value for c in outcome.prompt.choices)
+        reason += f": {outcome.prompt.text!r} ({choices})"
     return f"{outcome.status.value}{reason}"
 
 

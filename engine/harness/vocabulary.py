@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import json
 import re
+import textwrap
 
 from engine.harness.steps import STEPS
 
@@ -114,7 +115,15 @@ def render_text() -> str:
         lines.append(f"{keywords:<11} {pattern}")
         lines.append(f"{'':<11}   e.g. {sentence.example}")
         for name, values in sentence.values:
-            lines.append(f"{'':<11}   {{{name}}}: {' | '.join(values)}")
+            lines.extend(
+                textwrap.wrap(
+                    f"{{{name}}}: {' | '.join(values)}",
+                    width=100,
+                    initial_indent=" " * 14,
+                    subsequent_indent=" " * 16,
+                    break_on_hyphens=False,
+                )
+            )
     return "\n".join(lines) + "\n"
 
 
