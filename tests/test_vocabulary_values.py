@@ -213,3 +213,59 @@ def test_a_check_that_meets_an_open_prompt_names_it(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "found prompt: 'A contact for userb@fabrikam.example already exists." in result.stdout
     assert "(update, keep)" in result.stdout
+
+
+def test_a_certificate_check_says_why_nothing_was_encrypted_to_it(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        BACKGROUND
+        + """\
+  Scenario: Too early to encrypt
+    When UserB sends a signed message to UserA
+    And UserA opens the last message from UserB
+    And UserA adds UserB to Contacts
+    And UserA sends an encrypted message to UserB
+    Then the message is encrypted to UserB's current encryption certificate
+""",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "found []" not in result.stdout
+    assert (
+        "found not encrypted to userb@fabrikam.example: "
+        "the certificate in Contacts is not processed yet"
+    ) in result.stdout
+
+
+def test_a_cipher_check_needs_a_message_that_was_sent(tmp_path: Path) -> None:
+    """A prompt (nothing sent yet) is not a message encrypted with the cipher chosen."""
+    result = run(
+        tmp_path,
+        BACKGROUND
+        + """\
+  Scenario: UserC cannot read it, so the client asks first
+    Given UserC has a mailbox at Fabrikam but is not enrolled
+    And UserA has UserB in Contacts from an earlier signed message
+    When UserA sends an encrypted message to UserB and UserC
+    Then the outcome is "prompt"
+    And the message is encrypted with "aes-256-cbc"
+""",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "expected a message sent encrypted with aes-256-cbc, found prompt" in result.stdout
+
+
+def test_an_empty_tag_expression_is_refused_rather_than_selecting_everything(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "one.feature").write_text(
+        "Feature: One\n  Scenario: S\n    Given Contoso runs its own key management\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "run", "-q", "-m", "@", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "expected a tag expression such as KB-04 or @KB-04, found '@'" in result.stderr

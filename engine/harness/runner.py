@@ -657,6 +657,9 @@ def run_features(
     :class:`ScenarioCollectionError`; otherwise the exit code is 0 when every
     selected scenario passed and 1 when one failed.
     """
+    if markers is not None and not tag_expression(markers).strip():
+        # An empty expression would select every scenario: say so instead of running them all.
+        raise FeatureSelectionError("a tag expression such as KB-04 or @KB-04", repr(markers))
     files = find_features(list(paths) or [builtin_features()])
     parallel = workers not in (None, "0")
     if not parallel:

@@ -787,8 +787,11 @@ def sent_encrypted(world: World) -> None:
 @check('the message is encrypted with "{cipher}"', values={"cipher": _CIPHERS})
 def encrypted_with(world: World, cipher: str) -> None:
     parse_enum(ContentCipher, cipher, "cipher")
-    decision = world.require_send().decision
+    outcome = world.require_send()
+    decision = outcome.decision
     chosen = decision.cipher.cipher if decision and decision.cipher else None
+    if not (outcome.status is SendStatus.SENT and outcome.encrypted):
+        raise _fail(f"a message sent encrypted with {cipher}", _describe(outcome))
     if chosen is None or chosen.value != cipher:
         raise _fail(cipher, chosen.value if chosen else "no cipher")
 
@@ -805,7 +808,16 @@ def encrypted_to_certificate(world: World, owner: str, which: str) -> None:
         d.certificate for d in (decision.usable if decision else ()) if d.address.lower() == address
     ]
     if used != [expected]:
-        raise _fail(f"{owner}'s {which} encryption certificate", used)
+        found: object = used
+        if not used:  # say why not, rather than "[]"
+            reasons = [
+                d.reason
+                for d in (decision.recipients if decision else ())
+                if d.address.lower() == address
+            ]
+            why = f": {reasons[0]}" if reasons and reasons[0] else ""
+            found = f"not encrypted to {address}{why}"
+        raise _fail(f"{owner}'s {which} encryption certificate", found)
 
 
 @check(
