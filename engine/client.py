@@ -445,7 +445,7 @@ class MailClient:
             and not waiting.ready(now)
         ):
             # KB-13: the contact is there, but its certificate is not processed yet.
-            at = waiting.processed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            at = waiting.processed_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             reason = (
                 "the certificate in Contacts is not processed yet: "
                 f"usable from {at}, or after a restart"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.harness.steps import STEPS, _match
+from engine.harness.steps import _DEFINITIONS, STEPS, _match
 from engine.harness.vocabulary import render_json, render_text, vocabulary
 
 # Placeholders that take names, numbers, addresses, files or free text: any value a writer
@@ -52,8 +52,10 @@ def test_each_example_and_each_value_runs_as_its_own_step(sentence: object) -> N
     for step_type in sentence.keywords:
         found = _match(step_type, text)
         assert found is not None, sentence.example
+        matching = {d.pattern for d in _DEFINITIONS[step_type] if d.parser.is_matching(text)}
         if sentence.pattern not in DELEGATES:
             assert found.definition.pattern == sentence.pattern, sentence.example
+            assert matching == {sentence.pattern}, f"{sentence.example} is also {matching}"
     arguments = dict(_match(sentence.keywords[0], text).arguments)  # type: ignore[union-attr]
     people = [str(arguments[p]) for p in PEOPLE if p in arguments]
     assert len(people) == len(set(people)), f"one person in two roles: {sentence.example}"
