@@ -271,3 +271,31 @@ def test_an_empty_tag_expression_is_refused_rather_than_selecting_everything(
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "expected a tag expression such as KB-04 or @KB-04, found '@'" in result.stderr
+
+
+UNKNOWN_VALUES = [
+    ("3 fortnights pass", "expected a unit of time (minute, minutes, hour, hours, day, days)"),
+    ("UserA sends a secret message to UserB", "expected a kind of message (a plain, a signed, "),
+    (
+        "UserA has UserB in Contacts with a stolen certificate",
+        "expected a certificate description (a legacy X.509 v1 certificate, an expired",
+    ),
+    ("Fabrikam revokes UserB's earlier certificates", "(current, previous), found 'earlier'"),
+    ('UserA sends a signed message to UserB\n    Then the outcome is "posted"', "(sent, prompt,"),
+    (
+        "UserA sends a signed message to UserB\n"
+        '    Then the policy reports nothing about "smime.sig.hash.sah1"',
+        "expected a rule ID of the catalogue",
+    ),
+]
+
+
+def test_an_unknown_value_of_a_closed_placeholder_names_the_values(tmp_path: Path) -> None:
+    scenarios = "".join(
+        f"  Scenario: case {n}\n    Given {step}\n" for n, (step, _) in enumerate(UNKNOWN_VALUES)
+    )
+    result = run(tmp_path, BACKGROUND + scenarios)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"0 passed, {len(UNKNOWN_VALUES)} failed" in result.stdout
+    for _, message in UNKNOWN_VALUES:
+        assert message in result.stdout
