@@ -58,6 +58,15 @@ class ClientError(SmimeError):
     """The client cannot do what was asked (not enrolled, no prompt open, ...)."""
 
 
+class PromptOpenError(ClientError):
+    """The client still waits for the answer to a prompt it showed earlier."""
+
+    def __init__(self, prompt: Prompt) -> None:
+        self.prompt = prompt
+        choices = ", ".join(repr(c.value) for c in prompt.choices)
+        super().__init__(f"a prompt is still open: {prompt.text!r} (answer {choices})")
+
+
 # --- sending -----------------------------------------------------------------
 
 
@@ -189,6 +198,7 @@ class ReceivedMessage:
     sender: str | None
     subject: str | None
     body: str | None  # the text a person reads; None when it could not be decrypted
+    captured: ContactOutcome | None = None  # a contact the client captured by itself on opening
 
     @property
     def encrypted(self) -> bool:
@@ -231,6 +241,9 @@ class MailClient:
         self.first_use_anchors: list[x509.Certificate] = []  # roots trusted that way, in order
         self.check_revocation = True  # consult published CRLs (IMP-05)
         self.digest = DigestAlgorithm.SHA256  # how this client signs (RFC 8551 §2.1)
+        # The one content cipher this client encrypts with, when its user set one; otherwise
+        # the strongest its profile and every recipient share (RFC 8551 §2.7.1).
+        self.cipher: ContentCipher | None = None
         self.sent: list[bytes] = []
         self._pending: _Pending | None = None
         # Messages opened lately, by everything open_message reads (a pure function of it).
@@ -287,7 +300,9 @@ class MailClient:
             usable.append((self.address, self.profile.capabilities))
         choice = (
             choose_cipher(
-                usable, sender=self.profile.capabilities, allowed=self.organization.allowed_ciphers
+                usable,
+                sender=(self.cipher,) if self.cipher else self.profile.capabilities,
+                allowed=self.organization.allowed_ciphers,
             )
             if usable
             else None
@@ -297,7 +312,7 @@ class MailClient:
     def send(self, draft: Draft) -> SendOutcome:
         """Send, or return the prompt the user must answer first (KB-04, IMP-04)."""
         if self._pending is not None:
-            raise ClientError(f"a prompt is still open: {self._pending[0].text!r}")
+            raise PromptOpenError(self._pending[0])
         if draft.sign and self.signing_credential is None:
             return SendOutcome(status=SendStatus.REFUSED, reason=f"{self.address} is not enrolled")
         if not draft.encrypt:
@@ -418,6 +433,7 @@ class MailClient:
     def _decide_one(self, address: str, draft: Draft) -> RecipientDecision:
         now = self.clock.now()
         last: RecipientDecision | None = None
+        waiting = self.contacts.get(address)
         for source in self.profile.lookup_order:
             found = self._lookup(source, address, draft)
             if found is None:
@@ -456,12 +472,25 @@ class MailClient:
             if decision.usable:
                 return decision
             last = last or decision
+        reason = "no certificate found in the directory or Contacts"
+        if (
+            waiting is not None
+            and waiting.certificate is not None
+            and Source.CONTACTS in self.profile.lookup_order
+            and not waiting.ready(now)
+        ):
+            # KB-13: the contact is there, but its certificate is not processed yet.
+            at = waiting.processed_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            reason = (
+                "the certificate in Contacts is not processed yet: "
+                f"usable from {at}, or after a restart"
+            )
         return last or RecipientDecision(
             address=address,
             certificate=None,
             source=None,
             usable=False,
-            reason="no certificate found in the directory or Contacts",
+            reason=reason,
         )
 
     def _lookup(
@@ -531,8 +560,14 @@ class MailClient:
         )
         if self.profile.auto_capture and status is MessageStatus.VALID:
             candidate = self._candidate(received)
-            if candidate is not None:
-                self._store_contact(candidate)
+            existing = None if candidate is None else self.contacts.get(candidate.address)
+            if candidate is not None and not (
+                existing is not None and _same_information(existing, candidate)
+            ):
+                status_now = ContactStatus.ADDED if existing is None else ContactStatus.UPDATED
+                contact = self._store_contact(candidate)
+                captured = ContactOutcome(status=status_now, contact=contact)
+                received = dataclasses.replace(received, captured=captured)
         return received
 
     def _open_message(
@@ -643,14 +678,19 @@ class MailClient:
     def add_to_contacts(self, received: ReceivedMessage) -> ContactOutcome:
         """Add the sender of a signed message to Contacts (KB-09, KB-10, KB-11)."""
         if self._pending is not None:
-            raise ClientError(f"a prompt is still open: {self._pending[0].text!r}")
+            raise PromptOpenError(self._pending[0])
         candidate = self._candidate(received)
         if candidate is None:
             return ContactOutcome(
                 status=ContactStatus.REFUSED,
                 reason="the message carries no intact signature with a certificate for its sender",
             )
-        if candidate.address in self.contacts:
+        existing = self.contacts.get(candidate.address)
+        if existing is not None and _same_information(existing, candidate):
+            # Nothing to update (the client may have captured it on opening, KB-10): the
+            # contact stays as it is, its processing delay included, and no prompt is shown.
+            return ContactOutcome(status=ContactStatus.ADDED, contact=existing)
+        if existing is not None:
             prompt = update_contact_prompt(candidate.address)
             self._pending = (prompt, Draft(to=(candidate.address,)), None, candidate)
             return ContactOutcome(status=ContactStatus.PROMPT, prompt=prompt)
@@ -694,6 +734,15 @@ class _FirstUse:
 
 _OPENED_KEPT = 8  # per client
 _PATHS_KEPT = 64  # per client: recipients' path validations
+
+
+def _same_information(contact: Contact, candidate: ContactCandidate) -> bool:
+    """Whether a contact already holds exactly what a signed message offers (KB-11 asks
+    to update only for new certificate information)."""
+    return (
+        contact.certificate == candidate.certificate
+        and contact.capabilities == candidate.capabilities
+    )
 
 
 def _status_of(opened: OpenedMessage) -> MessageStatus:

@@ -37,6 +37,9 @@ from engine.trust import TrustCache
 # Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
 SCENARIO_EPOCH = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 
+# Which of a user's certificates a step means: the ones held now, or those before a renewal.
+GENERATIONS = ("current", "previous")
+
 # Path validations of judged messages, shared by the worlds of one process: scenarios
 # repeat the same pool-key certificates, anchors, CRLs and times.
 _JUDGE_TRUST = TrustCache(1024)
@@ -61,6 +64,7 @@ class PromptEvent:
     user: str
     prompt: Prompt
     answer: Choice | None = None
+    step: str | None = None  # the step that raised it, as the feature file says it
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +124,7 @@ class World:
         self.findings: list[Finding] = []  # every policy finding of the scenario, for the report
         self.last_findings: tuple[Finding, ...] | None = None  # those of the last send
         self.expected_findings: list[Finding] = []  # those a Then step asked for
+        self.step: str | None = None  # the step running now, for messages that point back
         self._last_sent_by: tuple[User, SendOutcome, Artifact | None] | None = None
 
     # -- organizations and users ------------------------------------------
@@ -303,7 +308,23 @@ class World:
         return self.judge(sender, outcome, artifact)
 
     def note_prompt(self, name: str, prompt: Prompt) -> None:
-        self.prompt_log.append(PromptEvent(user=self.user(name).address, prompt=prompt))
+        self.prompt_log.append(
+            PromptEvent(user=self.user(name).address, prompt=prompt, step=self.step)
+        )
+
+    def unanswered(self, prompt: Prompt) -> PromptEvent | None:
+        """The newest event that showed ``prompt`` and has no answer yet."""
+        for event in reversed(self.prompt_log):
+            if event.prompt == prompt and event.answer is None:
+                return event
+        return None
+
+    def note_opened(self, name: str, received: ReceivedMessage) -> ReceivedMessage:
+        """A message a user opened; a contact the client captured from it counts as added."""
+        self.opened[name.lower()] = received
+        if received.captured is not None:
+            self.last_contact = received.captured
+        return received
 
     def note_answer(self, name: str, choice: Choice) -> None:
         """The answer to the user's newest unanswered prompt."""
@@ -349,9 +370,9 @@ class World:
             write_atomically(self.artifact_dir / artifact.name, artifact.data)
 
     def enrollment(self, name: str, which: str = "current") -> Enrollment:
+        if which not in GENERATIONS:
+            raise InputError(f"which certificates ({', '.join(GENERATIONS)})", repr(which))
         table = self.enrollments if which == "current" else self.previous_enrollments
-        if which not in ("current", "previous"):
-            raise InputError("current or previous", repr(which))
         try:
             return table[name.lower()]
         except KeyError:
@@ -397,9 +418,7 @@ class World:
 
     def open_last(self, name: str) -> ReceivedMessage:
         user = self.user(name)
-        received = user.client.open(self.last_message_for(name))
-        self.opened[name.lower()] = received
-        return received
+        return self.note_opened(name, user.client.open(self.last_message_for(name)))
 
     def can_read_last_message(self, name: str) -> bool:
         """Whether ``name`` can read the last message sent, with their own keys and client."""
