@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from cryptography import x509
-
 from engine.algorithms import ContentCipher
 from engine.asn1.container import name_text
 from engine.asn1.enveloped import (
@@ -24,7 +22,8 @@ from engine.asn1.enveloped import (
     decode_enveloped,
 )
 from engine.asn1.signed import parse_signed_data
-from engine.errors import UnsupportedAlgorithmError
+from engine.credential import certificate_from_der
+from engine.errors import DecodeError, UnsupportedAlgorithmError
 from engine.mime import (
     EntityKind,
     classify,
@@ -143,8 +142,8 @@ def _some_time(certificates: tuple[bytes, ...]) -> Any:
 
     for der in certificates:
         try:
-            return x509.load_der_x509_certificate(der).not_valid_before_utc
-        except ValueError:
+            return certificate_from_der(der).not_valid_before_utc
+        except DecodeError:
             continue
     return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 

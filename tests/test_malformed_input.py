@@ -1,0 +1,255 @@
+"""Malformed input fails where it is parsed, typed, and never escapes as a bug (issue 10).
+
+The signed messages here come from the ``openssl`` command line: ``-cades`` and a
+receipt request add two signed attributes the engine does not know
+(signingCertificateV2 and receiptRequest, RFC 5035), which asn1crypto parses lazily.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from asn1crypto import cms
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from engine.asn1 import signed as asn1
+from engine.authority import OrgCA
+from engine.clock import FixedClock
+from engine.compliance import check_message
+from engine.credential import Credential
+from engine.errors import DecodeError, InputError, SmimeError
+from engine.inspection import inspect
+from engine.keys import KeyPool, private_key_pem
+from engine.policy import builtin_policy
+from engine.strategies import der_length_offsets
+from engine.verification import verify
+from tests.conftest import EPOCH, enroll
+
+AT = EPOCH
+RECEIPT_REQUEST = "1.2.840.113549.1.9.16.2.1"  # RFC 2634 §2.7, unknown to the engine
+MESSAGE = (
+    b"From: alice@contoso.example\r\nTo: bob@contoso.example\r\nSubject: hi\r\n"
+    b"Content-Type: text/plain\r\n\r\nHello Bob.\r\n"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pki:
+    folder: Path
+    root: Path
+    alice: Credential
+    ca: OrgCA
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool) -> Pki:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command line is not installed")
+    folder = tmp_path_factory.mktemp("malformed")
+    ca = OrgCA.create("Contoso", "contoso.example", clock=FixedClock(EPOCH), keys=key_pool)
+    alice = enroll(ca, "alice@contoso.example").signing
+    root = folder / "root.pem"
+    root.write_bytes(ca.root.public_bytes(Encoding.PEM))
+    (folder / "alice.pem").write_bytes(alice.certificate.public_bytes(Encoding.PEM))
+    (folder / "alice.key").write_bytes(private_key_pem(alice.private_key))
+    chain = b"".join(c.public_bytes(Encoding.PEM) for c in alice.chain)
+    (folder / "chain.pem").write_bytes(chain or ca.root.public_bytes(Encoding.PEM))
+    (folder / "message.eml").write_bytes(MESSAGE)
+    return Pki(folder=folder, root=root, alice=alice, ca=ca)
+
+
+def openssl_signed(pki: Pki, *extra: str) -> bytes:
+    """A multipart/signed message made by ``openssl cms -sign`` with Alice's key."""
+    out = pki.folder / "signed.eml"
+    subprocess.run(
+        [
+            "openssl", "cms", "-sign", "-in", str(pki.folder / "message.eml"),
+            "-signer", str(pki.folder / "alice.pem"), "-inkey", str(pki.folder / "alice.key"),
+            "-certfile", str(pki.folder / "chain.pem"), "-out", str(out), *extra,
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return out.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def cades(pki: Pki) -> bytes:
+    # signingCertificateV2 and receiptRequest: two signed attributes the engine does not know.
+    return openssl_signed(
+        pki, "-cades", "-receipt_request_to", "bo@contoso.example", "-receipt_request_from",
+        "alice@contoso.example",
+    )  # fmt: skip
+
+
+_P7S = re.compile(
+    rb"(filename=\"?smime\.p7s\"?\r?\n\r?\n)([A-Za-z0-9+/=\r\n]+?)(\r?\n\r?\n|\r?\n--)"
+)
+
+
+def signature_der(message: bytes) -> bytes:
+    found = _P7S.search(message)
+    assert found is not None
+    return base64.b64decode(re.sub(rb"\s", b"", found.group(2)))
+
+
+def with_signature(message: bytes, der: bytes) -> bytes:
+    """``message`` with its smime.p7s part holding ``der``, base64 in 64-column lines."""
+    found = _P7S.search(message)
+    assert found is not None
+    encoded = base64.b64encode(der)
+    lines = b"\n".join(encoded[i : i + 64] for i in range(0, len(encoded), 64))
+    return message[: found.start(2)] + lines + message[found.end(2) :]
+
+
+def signed_attributes_span(der: bytes) -> tuple[int, int]:
+    """Where the first SignerInfo's signed attributes lie in ``der`` (start, end)."""
+    info = cms.ContentInfo.load(der)["content"]["signer_infos"][0]
+    encoded = bytes(info["signed_attrs"].dump())
+    start = der.find(encoded)
+    assert start > 0
+    return start, start + len(encoded)
+
+
+def changed(der: bytes, at: int, value: int) -> bytes:
+    return der[:at] + bytes([value]) + der[at + 1 :]
+
+
+def oid_offset(der: bytes, dotted: str) -> int:
+    """The offset of the last contents octet of the OBJECT IDENTIFIER ``dotted`` in ``der``."""
+    from asn1crypto import core
+
+    encoded = bytes(core.ObjectIdentifier(dotted).dump())
+    at = der.find(encoded)
+    assert at > 0, dotted
+    return at + len(encoded) - 1
+
+
+# --- signed attributes --------------------------------------------------------------------
+
+
+def test_openssl_message_with_unknown_attributes_verifies(pki: Pki, cades: bytes) -> None:
+    result = verify(cades, anchors=[pki.ca.root], at=AT)
+    assert result.status == "valid", result.reasons
+    assert (
+        RECEIPT_REQUEST in asn1.parse_signed_data(signature_der(cades)).signers[0].attributes.types
+    )  # type: ignore[union-attr]
+
+
+def test_an_unknown_attribute_oid_changed_into_a_known_type_fails_in_the_parse(
+    pki: Pki, cades: bytes
+) -> None:
+    # One byte: receiptRequest (…16.2.1) becomes id-aa-timeStampToken (…16.2.14), whose
+    # value must be a ContentInfo. Before, parsing passed and the signature check raised
+    # a bare ValueError from asn1crypto's lazy parse: "unexpected ValueError (a bug)".
+    der = signature_der(cades)
+    bad = changed(der, oid_offset(der, RECEIPT_REQUEST), 14)
+    with pytest.raises(DecodeError, match=r"signed attribute .*1\.2\.840\.113549\.1\.9\.16\.2\.14"):
+        asn1.parse_signed_data(bad)
+    message = with_signature(cades, bad)
+    for call in (
+        lambda: verify(message, anchors=[pki.ca.root], at=AT),
+        lambda: inspect(message),
+        lambda: check_message(message, builtin_policy("strict"), anchors=[pki.ca.root], at=AT),
+    ):
+        with pytest.raises(InputError, match="signed attribute"):
+            call()
+
+
+def test_an_unknown_attribute_oid_changed_to_another_unknown_one_is_tampering(
+    pki: Pki, cades: bytes
+) -> None:
+    der = signature_der(cades)
+    bad = changed(der, oid_offset(der, RECEIPT_REQUEST), 3)  # …16.2.3, still unknown
+    result = verify(with_signature(cades, bad), anchors=[pki.ca.root], at=AT)
+    assert (result.intact, result.status) == (False, "tampered")
+
+
+def test_a_value_that_does_not_decode_as_its_string_type_fails_in_the_parse(
+    pki: Pki, cades: bytes
+) -> None:
+    # The receiptRequest value's SEQUENCE tag made a BMPString (UTF-16) of odd length:
+    # asn1crypto raised UnicodeDecodeError when the signature check re-encoded it.
+    der = signature_der(cades)
+    at = oid_offset(der, RECEIPT_REQUEST) + 1  # the SET OF values
+    assert der[at] == 0x31 and der[at + 2] == 0x30
+    length = der[at + 3]
+    assert length < 0x80 and length % 2 == 1  # odd: no UTF-16 (the address sets the length)
+    bad = changed(der, at + 2, 0x1E)
+    with pytest.raises(DecodeError, match=r"signed attribute 1\.2\.840\.113549\.1\.9\.16\.2\.1\b"):
+        asn1.parse_signed_data(bad)
+
+
+# Tag octets become each of these: the string and time types, and a few others.
+_TAGS = (0x00, 0x04, 0x06, 0x0C, 0x13, 0x14, 0x16, 0x17, 0x18, 0x1E, 0x30, 0x31)
+_OID_OCTETS = (0x00, 0x0B, 0x0E, 0x80)
+
+
+def test_every_tag_and_oid_octet_of_the_signed_attributes_changed_is_typed_or_a_result(
+    pki: Pki, cades: bytes
+) -> None:
+    """Each tag octet and each OBJECT IDENTIFIER octet in the signed attributes, changed
+    to each of a few values: verify returns a result or raises the engine's own error."""
+    der = signature_der(cades)
+    start, end = signed_attributes_span(der)
+    lengths = [at for at in der_length_offsets(der) if start < at < end]
+    edits = {(at - 1, tag) for at in lengths for tag in _TAGS if der[at - 1] != tag}
+    for at in lengths:
+        if der[at - 1] == 0x06:  # an OBJECT IDENTIFIER: each contents octet
+            for offset in range(at + 1, at + 1 + der[at]):
+                edits.update((offset, v) for v in _OID_OCTETS if der[offset] != v)
+    assert len(edits) > 300
+    decode_errors = 0
+    for at, value in sorted(edits):
+        message = with_signature(cades, changed(der, at, value))
+        try:
+            verify(message, anchors=[pki.ca.root], at=AT)
+        except DecodeError:
+            decode_errors += 1
+        except SmimeError:
+            pass
+    assert decode_errors > 50  # the sweep reached the parser's refusals
+
+
+# --- certificates carried -----------------------------------------------------------------
+
+
+def _signer_certificate_offsets(der: bytes, pki: Pki) -> tuple[int, int]:
+    cert = pki.alice.certificate.public_bytes(Encoding.DER)
+    start = der.find(cert)
+    assert start > 0
+    return start, start + len(cert)
+
+
+def test_a_duplicate_extension_in_a_carried_certificate_is_a_decode_error(
+    pki: Pki, cades: bytes
+) -> None:
+    # subjectKeyIdentifier (2.5.29.14) renamed basicConstraints (2.5.29.19): cryptography
+    # raised DuplicateExtension (no ValueError) from path validation, a bug report.
+    der = signature_der(cades)
+    start, end = _signer_certificate_offsets(der, pki)
+    at = der.find(bytes.fromhex("0603551d0e"), start, end) + 4
+    bad = with_signature(cades, changed(der, at, 0x13))
+    with pytest.raises(DecodeError, match=r"certificate \d in the message.*Duplicate"):
+        verify(bad, anchors=[pki.ca.root], at=AT)
+    with pytest.raises(DecodeError):
+        inspect(bad)
+
+
+def test_a_name_attribute_of_the_wrong_string_type_is_a_decode_error(
+    pki: Pki, cades: bytes
+) -> None:
+    # The subject's commonName as a BIT STRING: cryptography raised TypeError.
+    der = signature_der(cades)
+    start, end = _signer_certificate_offsets(der, pki)
+    at = der.rfind(bytes.fromhex("0603550403"), start, end) + 5  # the last CN: the subject's
+    assert der[at] in (0x0C, 0x13)
+    bad = with_signature(cades, changed(der, at, 0x03))
+    with pytest.raises(DecodeError, match=r"certificate \d in the message"):
+        verify(bad, anchors=[pki.ca.root], at=AT)
