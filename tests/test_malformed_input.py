@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.asn1 import signed as asn1
 from engine.authority import OrgCA
+from engine.cli import main
 from engine.clock import FixedClock
 from engine.compliance import check_message
 from engine.credential import Credential
@@ -253,3 +254,162 @@ def test_a_name_attribute_of_the_wrong_string_type_is_a_decode_error(
     bad = with_signature(cades, changed(der, at, 0x03))
     with pytest.raises(DecodeError, match=r"certificate \d in the message"):
         verify(bad, anchors=[pki.ca.root], at=AT)
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_verify_reports_every_good_file_and_one_line_for_the_bad_one(
+    pki: Pki, cades: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    # Before: no output for the good files and "unexpected ValueError ... (a bug)", exit 2.
+    der = signature_der(cades)
+    good, bad, good2 = tmp_path / "good.eml", tmp_path / "bad.eml", tmp_path / "good2.eml"
+    good.write_bytes(cades)
+    bad.write_bytes(with_signature(cades, changed(der, oid_offset(der, RECEIPT_REQUEST), 14)))
+    good2.write_bytes(openssl_signed(pki, "-nodetach"))
+    argv = ["verify", "--trust", str(pki.root), "--at", "2026-06-01T13:00:00Z", "-j", jobs]
+    capsys.readouterr()
+    code = main([*argv, str(good), str(bad), str(good2)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out.splitlines() == [f"{good}: valid", f"{good2}: valid"]
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"smime-harness: error: {bad}: expected signed attribute ")
+    assert "unexpected" not in err and "bug" not in err
+
+
+def test_decrypt_batch_reports_every_file_and_one_line_for_the_bad_one(
+    pki: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.envelope import encrypt
+
+    key = tmp_path / "alice.key"
+    key.write_bytes(private_key_pem(pki.alice.private_key))
+    cert = tmp_path / "alice.pem"
+    cert.write_bytes(pki.alice.certificate.public_bytes(Encoding.PEM))
+    good = tmp_path / "in" / "good.eml"
+    good.parent.mkdir()
+    good.write_bytes(encrypt(MESSAGE, [pki.alice.certificate]))
+    bad = tmp_path / "in" / "bad.eml"
+    bad.write_bytes(MESSAGE)  # not encrypted at all
+    out = tmp_path / "out"
+    out.mkdir()
+    capsys.readouterr()
+    argv = ["decrypt", "--cert", str(cert), "--key", str(key), "--out-dir", str(out)]
+    code = main([*argv, str(good), str(bad), "-j", "2"])
+    stdout, err = capsys.readouterr()
+    assert code == 2
+    assert stdout.startswith(f"{good}: decrypted")
+    assert len(err.splitlines()) == 1 and str(bad) in err, err
+    assert (out / "good.eml").exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_bug_on_one_input_is_reported_for_it_alone(
+    pki: Pki,
+    cades: bytes,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    jobs: str,
+) -> None:
+    # A real bug (here a stand-in) still says "a bug", but for its input only.
+    from engine import verification
+
+    real = verification.Verifier.verify
+
+    def flaky(self: verification.Verifier, message: bytes) -> verification.VerificationResult:
+        if b"BUG" in message:
+            raise RuntimeError("a stand-in\nfor a bug")
+        return real(self, message)
+
+    monkeypatch.setattr(verification.Verifier, "verify", flaky)
+    monkeypatch.delenv("SMIME_HARNESS_DEBUG", raising=False)
+    good, buggy = tmp_path / "good.eml", tmp_path / "buggy.eml"
+    good.write_bytes(cades)
+    buggy.write_bytes(b"Subject: BUG\r\n" + cades)
+    capsys.readouterr()
+    argv = ["verify", "--trust", str(pki.root), "--at", "2026-06-01T13:00:00Z", "-j", jobs]
+    code = main([*argv, str(buggy), str(good)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out.splitlines() == [f"{good}: valid"]
+    assert err.splitlines() == [
+        f"smime-harness: error: {buggy}: unexpected RuntimeError: a stand-in for a bug "
+        "(a bug: please report it)"
+    ]
+
+
+# --- instants and durations ----------------------------------------------------------------
+
+OUT_OF_RANGE = ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00")
+
+
+@pytest.mark.parametrize("text", OUT_OF_RANGE)
+def test_an_instant_outside_years_1_to_9999_in_utc_is_an_input_error(text: str) -> None:
+    from engine.clock import parse_instant
+
+    with pytest.raises(InputError, match="from year 0001 to 9999 in UTC"):
+        parse_instant(text)  # was: OverflowError
+
+
+@pytest.mark.parametrize("text", OUT_OF_RANGE)
+@pytest.mark.parametrize("command", ["verify", "check-cert", "check-message", "sign"])
+def test_at_out_of_range_is_one_usage_line_on_every_command(
+    pki: Pki,
+    cades: bytes,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    text: str,
+) -> None:
+    message = tmp_path / "signed.eml"
+    message.write_bytes(cades)
+    folder = pki.folder
+    argv = {
+        "verify": ["verify", "--trust", str(pki.root), str(message)],
+        "check-cert": ["check-cert", str(folder / "alice.pem")],
+        "check-message": ["check-message", str(message), "--trust", str(pki.root)],
+        "sign": [
+            "sign", "--cert", str(folder / "alice.pem"), "--key", str(folder / "alice.key"),
+            "--in", str(folder / "message.eml"), "--out", str(tmp_path / "out.eml"),
+        ],
+    }[command]  # fmt: skip
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--at", text])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert len(err.splitlines()) == 1, err
+    assert "argument --at" in err and "Traceback" not in err
+
+
+def test_a_duration_too_large_for_the_clock_is_an_input_error() -> None:
+    from engine.clock import duration
+
+    with pytest.raises(InputError, match="at most 999999999 days"):
+        duration(days=10**12)  # was: OverflowError from a "… days pass" step
+    clock = FixedClock(EPOCH)
+    with pytest.raises(InputError, match="no later than 9999-12-31"):
+        clock.advance(duration(days=999_999_999))  # was: OverflowError
+    assert clock.now() == EPOCH
+
+
+def test_a_signing_time_before_year_1_in_utc_fails_in_the_parse(pki: Pki, cades: bytes) -> None:
+    # asn1crypto reads GeneralizedTime year 0 as its own extended_datetime, which inspect
+    # then used as a verification time (AttributeError/TypeError).
+    from engine.signing import sign
+
+    clock = FixedClock(EPOCH.replace(year=2050))  # 2050 on: GeneralizedTime (RFC 5652 §11.3)
+    signed = sign(MESSAGE, pki.alice, clock=clock)
+    der = signature_der(signed)
+    written = b"20500601120000Z"
+    assert der.count(written) == 1
+    bad = with_signature(signed, der.replace(written, b"00000601120000Z"))
+    with pytest.raises(DecodeError, match="signingTime from 0001 to 9999"):
+        asn1.parse_signed_data(signature_der(bad))
+    with pytest.raises(DecodeError, match="signingTime"):
+        inspect(bad)
