@@ -413,3 +413,107 @@ def test_a_signing_time_before_year_1_in_utc_fails_in_the_parse(pki: Pki, cades:
         asn1.parse_signed_data(signature_der(bad))
     with pytest.raises(DecodeError, match="signingTime"):
         inspect(bad)
+
+
+# --- nesting ---------------------------------------------------------------------------------
+
+
+def nested_multiparts(levels: int, *, eight_bit: bool = True) -> bytes:
+    """A message whose text part sits inside ``levels`` multipart/mixed entities."""
+    text = "Gr\u00fc\u00dfe" if eight_bit else "Hello"
+    body = f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+    for level in range(levels):
+        boundary = f"b{level}"
+        body = (
+            f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
+            f"--{boundary}\r\n{body}\r\n--{boundary}--\r\n"
+        )
+    return ("From: alice@contoso.example\r\nSubject: deep\r\nMIME-Version: 1.0\r\n" + body).encode()
+
+
+def test_sign_of_300_nested_multiparts_is_one_usage_line(
+    pki: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: "unexpected RecursionError ... (a bug: please report it)".
+    deep = tmp_path / "deep.eml"
+    deep.write_bytes(nested_multiparts(300))
+    capsys.readouterr()
+    code = main(
+        [
+            "sign", "--cert", str(pki.folder / "alice.pem"), "--key", str(pki.folder / "alice.key"),
+            "--in", str(deep), "--out", str(tmp_path / "out.eml"),
+        ]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines() == [
+        "smime-harness: error: expected MIME entities nested at most 100 levels deep "
+        "(multipart, message/rfc822), found an entity nested 101 levels deep"
+    ]
+    assert not (tmp_path / "out.eml").exists()
+
+
+def test_mime_nested_100_levels_deep_is_still_read(pki: Pki) -> None:
+    from engine.mime import MAX_NESTING, parse_email, parse_entity
+    from engine.signing import sign
+
+    assert MAX_NESTING == 100
+    signed = sign(nested_multiparts(100), pki.alice, clock=FixedClock(EPOCH))
+    assert verify(signed, anchors=[pki.ca.root], at=AT).status == "valid"
+    for parse in (parse_entity, parse_email):
+        parse(nested_multiparts(100))
+        with pytest.raises(InputError, match="nested 101 levels deep"):
+            parse(nested_multiparts(101))
+
+
+def test_message_rfc822_nesting_counts_too() -> None:
+    from engine.mime import parse_entity
+
+    inner = b"Subject: x\r\n\r\nbody\r\n"
+    for _ in range(150):
+        inner = b"Content-Type: message/rfc822\r\n\r\n" + inner
+    with pytest.raises(InputError, match="nested 101 levels deep"):
+        parse_entity(inner)
+
+
+def test_a_client_reading_a_deeply_nested_message_gets_an_input_error() -> None:
+    from engine.client import _body_text
+
+    with pytest.raises(InputError, match="at most 100 levels"):
+        _body_text(nested_multiparts(1000, eight_bit=False))  # was: RecursionError
+
+
+@pytest.mark.parametrize(
+    "deep", ["name = " + "[" * 5000 + "]" * 5000, "x = " + "{a=" * 5000 + "1" + "}" * 5000]
+)
+def test_a_policy_nested_5000_deep_is_one_usage_line(
+    pki: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str], deep: str
+) -> None:
+    from engine.policy import PolicyError, policy_from_text
+
+    with pytest.raises(PolicyError, match="nested at most 100 levels deep"):
+        policy_from_text(deep, file="deep.toml")  # was: RecursionError
+    policy = tmp_path / "deep.toml"
+    policy.write_text(deep)
+    capsys.readouterr()
+    code = main(["check-cert", str(pki.folder / "alice.pem"), "--policy", str(policy)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines() == [
+        f"smime-harness: error: {policy}: line 1: expected arrays and tables nested at most "
+        "100 levels deep, found more than 100 levels"
+    ]
+
+
+def test_brackets_in_toml_strings_and_comments_do_not_count_as_nesting() -> None:
+    from engine.policy import policy_from_text
+
+    brackets = "[" * 150
+    text = (
+        f'extends = "strict"\nname = "x"  # {brackets}\n'
+        f'description = "{brackets} \\" {brackets}"\n'
+        f"# {brackets}\n"
+    )
+    assert policy_from_text(text, file="x.toml").description.startswith("[[[")
+    multi = f"extends = \"strict\"\nname = 'x'\ndescription = '''{brackets}\n'{brackets}'''\n"
+    assert policy_from_text(multi, file="x.toml").name == "x"
