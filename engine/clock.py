@@ -25,7 +25,10 @@ def aware(moment: _dt.datetime, *, what: str = "time") -> _dt.datetime:
     """Return ``moment`` in UTC, refusing naive datetimes (they are ambiguous)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InputError(f"a timezone-aware {what}", f"naive datetime {moment.isoformat()}")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00, in year 0 once in UTC
+        raise InputError(f"a {what} from year 0001 to 9999 in UTC", moment.isoformat()) from None
 
 
 class FixedClock:

@@ -517,3 +517,13 @@ def test_brackets_in_toml_strings_and_comments_do_not_count_as_nesting() -> None
     assert policy_from_text(text, file="x.toml").description.startswith("[[[")
     multi = f"extends = \"strict\"\nname = 'x'\ndescription = '''{brackets}\n'{brackets}'''\n"
     assert policy_from_text(multi, file="x.toml").name == "x"
+
+
+def test_an_aware_time_that_leaves_the_calendar_in_utc_is_an_input_error(pki: Pki) -> None:
+    import datetime as dt
+
+    early = dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    with pytest.raises(InputError, match="verification time from year 0001 to 9999"):
+        verify(MESSAGE, anchors=[pki.ca.root], at=early)  # was: OverflowError
+    with pytest.raises(InputError, match="clock time from year 0001"):
+        FixedClock(early)
