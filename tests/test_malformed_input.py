@@ -284,6 +284,7 @@ def test_verify_reports_every_good_file_and_one_line_for_the_bad_one(
 def test_decrypt_batch_reports_every_file_and_one_line_for_the_bad_one(
     pki: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from engine.algorithms import ContentCipher
     from engine.envelope import encrypt
 
     key = tmp_path / "alice.key"
@@ -292,7 +293,7 @@ def test_decrypt_batch_reports_every_file_and_one_line_for_the_bad_one(
     cert.write_bytes(pki.alice.certificate.public_bytes(Encoding.PEM))
     good = tmp_path / "in" / "good.eml"
     good.parent.mkdir()
-    good.write_bytes(encrypt(MESSAGE, [pki.alice.certificate]))
+    good.write_bytes(encrypt(MESSAGE, [pki.alice.certificate], cipher=ContentCipher.AES_256_GCM))
     bad = tmp_path / "in" / "bad.eml"
     bad.write_bytes(MESSAGE)  # not encrypted at all
     out = tmp_path / "out"
