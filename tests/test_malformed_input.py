@@ -528,3 +528,28 @@ def test_an_aware_time_that_leaves_the_calendar_in_utc_is_an_input_error(pki: Pk
         verify(MESSAGE, anchors=[pki.ca.root], at=early)  # was: OverflowError
     with pytest.raises(InputError, match="clock time from year 0001"):
         FixedClock(early)
+
+
+def test_deep_content_and_nested_layers_never_reach_the_recursion_limit(pki: Pki) -> None:
+    # verify, decrypt and inspect do not parse the content's MIME tree: a 1,000-deep
+    # 7-bit message signs, verifies, encrypts and decrypts; nine S/MIME layers are refused.
+    from engine.envelope import decrypt, encrypt
+    from engine.layers import MAX_DEPTH, open_message
+    from engine.signing import sign
+
+    clock = FixedClock(EPOCH)
+    deep = nested_multiparts(1000, eight_bit=False)
+    signed = sign(deep, pki.alice, clock=clock)
+    assert verify(signed, anchors=[pki.ca.root], at=AT).status == "valid"
+    assert decrypt(encrypt(signed, [pki.alice.certificate]), pki.alice).content.endswith(b"--\r\n")
+    assert inspect(signed)
+    layered = MESSAGE
+    for _ in range(MAX_DEPTH + 1):
+        layered = sign(layered, pki.alice, clock=clock, opaque=True)
+    for read in (
+        lambda: inspect(layered),
+        lambda: open_message(layered, credentials=[pki.alice], anchors=[pki.ca.root], at=AT),
+        lambda: check_message(layered, builtin_policy("strict"), anchors=[pki.ca.root], at=AT),
+    ):
+        with pytest.raises(InputError, match=f"at most {MAX_DEPTH} nested"):
+            read()
