@@ -553,3 +553,18 @@ def test_deep_content_and_nested_layers_never_reach_the_recursion_limit(pki: Pki
     ):
         with pytest.raises(InputError, match=f"at most {MAX_DEPTH} nested"):
             read()
+
+
+def test_a_parse_error_does_not_repeat_the_input(pki: Pki) -> None:
+    # asn1crypto's "Error parsing <the bytes> to a UTCTime" quoted the input itself.
+    from engine.signing import sign
+
+    signed = sign(MESSAGE, pki.alice, clock=FixedClock(EPOCH))
+    der = signature_der(signed)
+    written = b"260601120000Z"
+    assert der.count(written) == 1
+    bad = der.replace(written, b"2606SECRET00Z")
+    with pytest.raises(DecodeError) as error:
+        asn1.parse_signed_data(bad)
+    assert "signing_time" in str(error.value) and "UTCTime" in str(error.value)
+    assert "SECRET" not in str(error.value)

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar, overload
 
@@ -228,11 +229,17 @@ def _decode(what: str, data: bytes, parse: Callable[[], _T]) -> _T:
         raise DecodeError(what, f"{describe_bytes(data)} ({_short(exc)})") from exc
 
 
+# asn1crypto quotes a time it could not parse ("Error parsing <text> to a UTCTime"): the
+# input's own bytes, which an error message never repeats.
+_QUOTED_INPUT = re.compile(r"Error parsing .*? to an? ", re.DOTALL)
+
+
 def _short(exc: BaseException) -> str:
-    # asn1crypto's messages quote the bytes they could not parse: keep one printable line.
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """asn1crypto's reason as one printable line, without quoting the input."""
+    text = _QUOTED_INPUT.sub("Error parsing the value as ", str(exc))
+    text = " ".join(text.split()) or type(exc).__name__
     text = "".join(c if c.isprintable() and c.isascii() else "?" for c in text)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def content_info_type(der: bytes) -> str:
