@@ -27,7 +27,7 @@ from engine.asn1.memo import Lru
 from engine.authority import Enrollment
 from engine.clock import Clock
 from engine.contacts import Contact, ContactBook, normalize_address
-from engine.credential import Credential
+from engine.credential import Credential, certificate_emails
 from engine.envelope import encrypt
 from engine.errors import InputError, SmimeError
 from engine.layers import OpenedMessage, from_address, header, open_message
@@ -37,13 +37,35 @@ from engine.organization import Organization
 from engine.profile import DEFAULT_PROFILE, ClientProfile, Fallback, Source
 from engine.prompt import Choice, Prompt, PromptKind, none_can_decrypt, some_cannot_decrypt
 from engine.prompt import update_contact as update_contact_prompt
+from engine.sender import AddressMatch
 from engine.signing import sign
-from engine.trust import CertificatePurpose, validate_certificate
-from engine.usability import CipherChoice, choose_cipher, encryption_usability
+from engine.trust import (
+    CertificatePurpose,
+    TrustCache,
+    TrustResult,
+    TrustStatus,
+    validate_certificate,
+)
+from engine.usability import (
+    CipherChoice,
+    Usability,
+    choose_cipher,
+    encryption_usability,
+    untrusted_reason,
+)
 
 
 class ClientError(SmimeError):
     """The client cannot do what was asked (not enrolled, no prompt open, ...)."""
+
+
+class PromptOpenError(ClientError):
+    """The client still waits for the answer to a prompt it showed earlier."""
+
+    def __init__(self, prompt: Prompt) -> None:
+        self.prompt = prompt
+        choices = ", ".join(repr(c.value) for c in prompt.choices)
+        super().__init__(f"a prompt is still open: {prompt.text!r} (answer {choices})")
 
 
 # --- sending -----------------------------------------------------------------
@@ -80,6 +102,17 @@ class RecipientDecision:
     usable: bool
     reason: str | None
     capabilities: tuple[ContentCipher, ...] = ()
+    # The certificate's path validated against the sender's trust store when the
+    # decision was made (None: no certificate, or one unusable in itself).
+    trust: TrustResult | None = None
+    # The path ends at a root this client trusted on first use (a policy's choice, IMP-03).
+    trusted_on_first_use: bool = False
+
+    @property
+    def untrusted(self) -> bool:
+        """A certificate usable in itself whose path does not validate to a root the
+        sender trusts: Outlook and Thunderbird do not encrypt to it (IMP-03)."""
+        return self.trust is not None and not self.trust.trusted
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +199,7 @@ class ReceivedMessage:
     sender: str | None
     subject: str | None
     body: str | None  # the text a person reads; None when it could not be decrypted
+    captured: ContactOutcome | None = None  # a contact the client captured by itself on opening
 
     @property
     def encrypted(self) -> bool:
@@ -205,13 +239,18 @@ class MailClient:
         self.contacts = ContactBook()
         self.trust_store: list[x509.Certificate] = [organization.ca.root]
         self.trust_on_first_use = False  # trust a signer's own root on first valid use (IMP-03)
+        self.first_use_anchors: list[x509.Certificate] = []  # roots trusted that way, in order
         self.check_revocation = True  # consult published CRLs (IMP-05)
         self.digest = DigestAlgorithm.SHA256  # how this client signs (RFC 8551 §2.1)
+        # The one content cipher this client encrypts with, when its user set one; otherwise
+        # the strongest its profile and every recipient share (RFC 8551 §2.7.1).
+        self.cipher: ContentCipher | None = None
         self.sent: list[bytes] = []
         self._pending: _Pending | None = None
         # Messages opened lately, by everything open_message reads (a pure function of it).
         self._opened: Lru[tuple[object, ...], OpenedMessage] = Lru(_OPENED_KEPT)
         self._installed: list[Enrollment] = []
+        self._paths = TrustCache(_PATHS_KEPT)  # recipients' path validations, by their inputs
 
     # -- identity --------------------------------------------------------
 
@@ -240,6 +279,8 @@ class MailClient:
         """An explicit decision to trust another organization's CA (IMP-03)."""
         if anchor not in self.trust_store:
             self.trust_store.append(anchor)
+        if anchor in self.first_use_anchors:
+            self.first_use_anchors.remove(anchor)  # now a decision, no longer a first use
 
     def restart(self) -> None:
         """Log off and restart: pending contact certificates are processed (KB-13)."""
@@ -260,7 +301,9 @@ class MailClient:
             usable.append((self.address, self.profile.capabilities))
         choice = (
             choose_cipher(
-                usable, sender=self.profile.capabilities, allowed=self.organization.allowed_ciphers
+                usable,
+                sender=(self.cipher,) if self.cipher else self.profile.capabilities,
+                allowed=self.organization.allowed_ciphers,
             )
             if usable
             else None
@@ -270,7 +313,7 @@ class MailClient:
     def send(self, draft: Draft) -> SendOutcome:
         """Send, or return the prompt the user must answer first (KB-04, IMP-04)."""
         if self._pending is not None:
-            raise ClientError(f"a prompt is still open: {self._pending[0].text!r}")
+            raise PromptOpenError(self._pending[0])
         if draft.sign and self.signing_credential is None:
             return SendOutcome(status=SendStatus.REFUSED, reason=f"{self.address} is not enrolled")
         if not draft.encrypt:
@@ -290,7 +333,10 @@ class MailClient:
         self, draft: Draft, decision: EncryptionDecision, prompt: Prompt, fallback: Fallback
     ) -> SendOutcome:
         if fallback is Fallback.REFUSE:
-            names = ", ".join(d.address for d in decision.unusable)
+            names = ", ".join(
+                d.address if d.reason is None else f"{d.address} ({d.reason})"
+                for d in decision.unusable
+            )
             return SendOutcome(
                 status=SendStatus.REFUSED,
                 decision=decision,
@@ -388,29 +434,30 @@ class MailClient:
     def _decide_one(self, address: str, draft: Draft) -> RecipientDecision:
         now = self.clock.now()
         last: RecipientDecision | None = None
+        waiting = self.contacts.get(address)
         for source in self.profile.lookup_order:
             found = self._lookup(source, address, draft)
             if found is None:
                 continue
             certificate, capabilities, issuers = found
+            crls = self._crls_for([certificate, *issuers])
             usable = encryption_usability(
-                certificate,
-                address,
-                at=now,
-                issuers=issuers,
-                crls=self._crls_for([certificate, *issuers]) if issuers else (),
+                certificate, address, at=now, issuers=issuers, crls=crls if issuers else ()
             )
-            if usable.usable and self.profile.require_trusted_recipient:
-                trust = validate_certificate(
+            trust = None
+            if usable.usable:
+                # Outlook and Thunderbird encrypt only to a certificate that chains to a
+                # root the sender trusts (RFC 8550 §4.4; IMP-03: "trusted, or the user warned").
+                trust = self._paths.validate(
                     certificate,
                     intermediates=issuers,
-                    anchors=self.trust_store,
+                    anchors=self._anchors_for(certificate),
                     at=now,
-                    crls=self._crls_for([certificate, *issuers]),
+                    crls=crls,
                     purpose=CertificatePurpose.ENCRYPTION,
                 )
-                if not trust.trusted:
-                    usable = dataclasses.replace(usable, usable=False, reason=trust.reason)
+                if not trust.trusted and self.profile.require_trusted_recipient:
+                    usable = Usability.no(untrusted_reason(trust))
             decision = RecipientDecision(
                 address=address,
                 certificate=certificate,
@@ -418,16 +465,33 @@ class MailClient:
                 usable=usable.usable,
                 reason=usable.reason,
                 capabilities=capabilities,
+                trust=trust,
+                trusted_on_first_use=trust is not None
+                and trust.trusted
+                and trust.chain[-1] in self.first_use_anchors,
             )
             if decision.usable:
                 return decision
             last = last or decision
+        reason = "no certificate found in the directory or Contacts"
+        if (
+            waiting is not None
+            and waiting.certificate is not None
+            and Source.CONTACTS in self.profile.lookup_order
+            and not waiting.ready(now)
+        ):
+            # KB-13: the contact is there, but its certificate is not processed yet.
+            at = waiting.processed_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            reason = (
+                "the certificate in Contacts is not processed yet: "
+                f"usable from {at}, or after a restart"
+            )
         return last or RecipientDecision(
             address=address,
             certificate=None,
             source=None,
             usable=False,
-            reason="no certificate found in the directory or Contacts",
+            reason=reason,
         )
 
     def _lookup(
@@ -451,7 +515,12 @@ class MailClient:
             signature = draft.reply_to.signature
             sender = from_address(draft.reply_to.headers)
             same = sender is not None and normalize_address(sender) == normalize_address(address)
-            if signature is not None and signature.intact and same:
+            if (
+                signature is not None
+                and signature.intact
+                and signature.address_match is AddressMatch.MATCH
+                and same
+            ):
                 cert = signature.encryption_certificate or signature.signer
                 if cert is not None:
                     return cert, signature.capabilities, signature.certificates
@@ -465,10 +534,23 @@ class MailClient:
     def open(self, raw: bytes) -> ReceivedMessage:
         """Decrypt and verify a received message and say what a person would see."""
         now = self.clock.now()
-        opened = self._open_message(raw, now)
+        opened = self._open_message(raw, now, tuple(self.trust_store))
+        if self._own_signer_trusted_on_first_use(opened):
+            # A root trusted on first use vouches for another organization, never for this
+            # one's own domains: judged again without such roots.
+            opened = self._open_message(raw, now, self._explicit_anchors())
         status = _status_of(opened)
-        if status is MessageStatus.UNTRUSTED_ISSUER and self._trust_first_use(opened):
-            return self.open(raw)
+        if status is MessageStatus.UNTRUSTED_ISSUER:
+            root = self._first_use_root(opened, now)
+            if root is not None and root.trusted:
+                self.trust_store.append(root.anchor)
+                self.first_use_anchors.append(root.anchor)
+                return self.open(raw)
+            if root is not None:
+                # The signer's own path fails for another reason (name constraints, an
+                # expired or revoked CA): shown as that reason; its root is not trusted.
+                opened = self._open_message(raw, now, (*self.trust_store, root.anchor))
+                status = _status_of(opened)
         received = ReceivedMessage(
             raw=raw,
             opened=opened,
@@ -479,16 +561,23 @@ class MailClient:
         )
         if self.profile.auto_capture and status is MessageStatus.VALID:
             candidate = self._candidate(received)
-            if candidate is not None:
-                self._store_contact(candidate)
+            existing = None if candidate is None else self.contacts.get(candidate.address)
+            if candidate is not None and not (
+                existing is not None and _same_information(existing, candidate)
+            ):
+                status_now = ContactStatus.ADDED if existing is None else ContactStatus.UPDATED
+                contact = self._store_contact(candidate)
+                captured = ContactOutcome(status=status_now, contact=contact)
+                received = dataclasses.replace(received, captured=captured)
         return received
 
-    def _open_message(self, raw: bytes, now: dt.datetime) -> OpenedMessage:
+    def _open_message(
+        self, raw: bytes, now: dt.datetime, anchors: tuple[x509.Certificate, ...]
+    ) -> OpenedMessage:
         """open_message, once per distinct input: checking a message twice at one moment
         with the same keys, anchors and CRLs (can read, then sees the signature) repeats
         nothing. What opening does to the client (trust, contacts) still happens each time."""
         credentials = self.encryption_credentials
-        anchors = tuple(self.trust_store)
         crls = self._known_crls()
         der = tuple(crl.public_bytes(serialization.Encoding.DER) for crl in crls)
         return self._opened.get_or(
@@ -505,30 +594,104 @@ class MailClient:
     ) -> Sequence[x509.CertificateRevocationList]:
         return self.network.crls_for(certificates) if self.check_revocation else ()
 
-    def _trust_first_use(self, opened: OpenedMessage) -> bool:
-        """Trust the root an intact signature carries, when allowed and not yet trusted."""
+    def _first_use_root(self, opened: OpenedMessage, now: dt.datetime) -> _FirstUse | None:
+        """The root of the verified signer's own path, when a policy allows trusting it on
+        first use (IMP-03) and the path reaches it; None otherwise. The caller trusts it only
+        when the path validates (``trusted``).
+
+        Only for a signature that is intact and whose sender the certificate names
+        (RFC 8550 §3): a forged or tampered message teaches the client nothing. Only the
+        root that the signer's path ends at, never another certificate the message
+        carries. Never for a signer of this user's own organization's domains, nor for a
+        root with the name of one already trusted: an attacker's self-made "Contoso" root
+        is not Contoso's.
+        """
         signature = opened.signature
-        if not self.trust_on_first_use or signature is None or not signature.intact:
+        if (
+            not self.trust_on_first_use
+            or signature is None
+            or signature.signer is None
+            or not signature.intact
+            or signature.address_match is not AddressMatch.MATCH
+            or self._own_domain(signature.signer)
+        ):
+            return None
+        signer = signature.signer
+        carried = [c for c in signature.certificates if c != signer]
+        trusted_names = {anchor.subject for anchor in self.trust_store}
+        for root in carried:
+            if root.subject != root.issuer or root.subject in trusted_names:
+                continue  # not a root, or one claiming the name of a root already trusted
+            path = validate_certificate(
+                signer,
+                intermediates=carried,
+                anchors=[root],
+                at=now,
+                crls=self._known_crls(),
+                purpose=CertificatePurpose.SIGNING,
+            )
+            if path.trusted and path.chain[-1] == root:
+                return _FirstUse(anchor=root, trusted=True)
+            if path.status is not TrustStatus.UNTRUSTED_ISSUER:
+                return _FirstUse(anchor=root, trusted=False)  # reached, but the path fails
+        return None
+
+    def _explicit_anchors(self) -> tuple[x509.Certificate, ...]:
+        """The roots trusted by a decision (the organization's own, or one the user chose)."""
+        return tuple(a for a in self.trust_store if a not in self.first_use_anchors)
+
+    def _anchors_for(self, certificate: x509.Certificate) -> tuple[x509.Certificate, ...]:
+        """The roots that may vouch for ``certificate``: not those trusted on first use
+        when it names an address of this user's own organization."""
+        if self.first_use_anchors and self._own_domain(certificate):
+            return self._explicit_anchors()
+        return tuple(self.trust_store)
+
+    def _own_signer_trusted_on_first_use(self, opened: OpenedMessage) -> bool:
+        if not self.first_use_anchors:
             return False
-        roots = [c for c in signature.certificates if c.subject == c.issuer]
-        fresh = [c for c in roots if c not in self.trust_store]
-        for root in fresh:
-            self.trust(root)
-        return bool(fresh)
+        for layer in opened.layers:
+            result = layer.verification
+            if (
+                result is not None
+                and result.signer is not None
+                and result.trust.trusted
+                and result.trust.chain[-1] in self.first_use_anchors
+                and self._own_domain(result.signer)
+            ):
+                return True
+        return False
+
+    def _own_domain(self, certificate: x509.Certificate) -> bool:
+        """Whether ``certificate`` names an address of this user's own organization (its
+        domain or a subdomain): such a signer is trusted through the organization's own CA,
+        never on first use."""
+        own = {self.organization.domain.casefold(), self.address.rpartition("@")[2].casefold()}
+        own.discard("")
+        for name in certificate_emails(certificate):
+            domain = name.rpartition("@")[2].strip().casefold().rstrip(".")
+            if any(domain == d or domain.endswith("." + d) for d in own):
+                return True
+        return False
 
     # -- contacts --------------------------------------------------------
 
     def add_to_contacts(self, received: ReceivedMessage) -> ContactOutcome:
         """Add the sender of a signed message to Contacts (KB-09, KB-10, KB-11)."""
         if self._pending is not None:
-            raise ClientError(f"a prompt is still open: {self._pending[0].text!r}")
+            raise PromptOpenError(self._pending[0])
         candidate = self._candidate(received)
         if candidate is None:
             return ContactOutcome(
                 status=ContactStatus.REFUSED,
                 reason="the message carries no intact signature with a certificate for its sender",
             )
-        if candidate.address in self.contacts:
+        existing = self.contacts.get(candidate.address)
+        if existing is not None and _same_information(existing, candidate):
+            # Nothing to update (the client may have captured it on opening, KB-10): the
+            # contact stays as it is, its processing delay included, and no prompt is shown.
+            return ContactOutcome(status=ContactStatus.ADDED, contact=existing)
+        if existing is not None:
             prompt = update_contact_prompt(candidate.address)
             self._pending = (prompt, Draft(to=(candidate.address,)), None, candidate)
             return ContactOutcome(status=ContactStatus.PROMPT, prompt=prompt)
@@ -538,6 +701,8 @@ class MailClient:
         signature = received.opened.signature
         if signature is None or not signature.intact or received.sender is None:
             return None
+        if signature.address_match is not AddressMatch.MATCH:
+            return None  # the certificate does not name who the message says sent it (RFC 8550 §3)
         certificate = signature.encryption_certificate or signature.signer
         if certificate is None:
             return None
@@ -562,7 +727,23 @@ class MailClient:
         return contact
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _FirstUse:
+    anchor: x509.Certificate  # the root the signer's own path reaches
+    trusted: bool  # whether that path validates
+
+
 _OPENED_KEPT = 8  # per client
+_PATHS_KEPT = 64  # per client: recipients' path validations
+
+
+def _same_information(contact: Contact, candidate: ContactCandidate) -> bool:
+    """Whether a contact already holds exactly what a signed message offers (KB-11 asks
+    to update only for new certificate information)."""
+    return (
+        contact.certificate == candidate.certificate
+        and contact.capabilities == candidate.capabilities
+    )
 
 
 def _status_of(opened: OpenedMessage) -> MessageStatus:

@@ -475,7 +475,7 @@ def check_message(
     """
     at = aware(at, what="check time")
     used_crls = tuple(crls) if policy.revocation_checking else ()
-    _, entity = split_message(message)
+    outer, entity = split_message(message)
     current = message
     found: list[Finding] = []
     for depth in range(MAX_DEPTH):
@@ -502,6 +502,7 @@ def check_message(
                 crls=used_crls,
                 sender=sender,
                 trust_cache=trust_cache,
+                headers=outer,  # a nested signature answers to the outer From:/Sender:
             )
             found.extend(_signature_findings(result, policy, subject, at=at))
             entity = result.content
@@ -634,7 +635,29 @@ def check_decision(
     found: list[Finding] = []
     fallback = policy.client.unenrolled_recipients
     severity = Severity.ERROR if fallback.value == "refuse" else Severity.WARNING
+    for recipient in decision.recipients:
+        if recipient.untrusted:
+            assert recipient.trust is not None
+            # Enrolled, with a certificate usable in itself, but its CA is not one the
+            # sender trusts (IMP-03): not "unenrolled". Reported even when a client
+            # profile encrypts to it anyway.
+            found.append(
+                finding(
+                    "smime.decision.untrusted",
+                    severity,
+                    f"the certificate for {recipient.address} does not chain to a trusted "
+                    f"root ({recipient.trust.status.value}: {recipient.trust.reason}); "
+                    + (
+                        "the client encrypts to it anyway"
+                        if recipient.usable
+                        else f"policy: {fallback.value}"
+                    ),
+                    subject,
+                )
+            )
     for recipient in decision.unusable:
+        if recipient.untrusted:
+            continue
         found.append(
             finding(
                 "smime.decision.unenrolled",

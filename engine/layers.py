@@ -19,6 +19,7 @@ from engine.credential import Credential
 from engine.envelope import DecryptResult, decrypt
 from engine.errors import DecryptionError, InputError, NotARecipientError
 from engine.mime import EntityKind, classify, split_message
+from engine.sender import from_mailbox
 from engine.verification import VerificationResult, verify
 
 MAX_DEPTH = 8  # deeper nesting is refused: no real client does it, and it bounds the work
@@ -82,8 +83,6 @@ def open_message(
 ) -> OpenedMessage:
     """Decrypt with whichever credential is a recipient, verify every signature, recursively."""
     headers, entity = split_message(message)
-    if sender is None:
-        sender = from_address(headers)
     layers: list[Layer] = []
     current = message
     for _ in range(MAX_DEPTH):
@@ -95,7 +94,11 @@ def open_message(
                 break
             entity = inner
         elif kind in (EntityKind.SIGNED_MULTIPART, EntityKind.SIGNED_OPAQUE):
-            result = verify(current, anchors=anchors, at=at, crls=crls, sender=sender)
+            # Every layer's signer is matched against the outer From:/Sender:, the
+            # sender a person sees, by the one address rule (engine.sender).
+            result = verify(
+                current, anchors=anchors, at=at, crls=crls, sender=sender, headers=headers
+            )
             layers.append(Layer(kind=LayerKind.SIGNED, entity_kind=kind, verification=result))
             entity = result.content
         else:
@@ -131,8 +134,6 @@ def header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
 
 
 def from_address(headers: Sequence[tuple[str, str]]) -> str | None:
-    """The address of the From: field (RFC 5322 §3.6.2), without display name."""
-    from email.utils import parseaddr
-
-    value = header(headers, "From")
-    return (parseaddr(value)[1] or None) if value else None
+    """The message's one author (RFC 5322 §3.6.2), without display name: None when the
+    From: field is missing or unreadable, or several authors are named."""
+    return from_mailbox(headers)

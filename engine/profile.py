@@ -63,7 +63,9 @@ OUTLOOK98 = ClientProfile(
     processing_delay=dt.timedelta(minutes=5),
     encrypt_to_self=True,
     opaque_inside_encryption=True,
-    require_trusted_recipient=False,
+    # Outlook, like Thunderbird, will not encrypt to a certificate whose CA it does not
+    # trust (IMP-03: the user is warned through the usual prompt instead).
+    require_trusted_recipient=True,
     capabilities=(
         ContentCipher.AES_256_CBC,
         ContentCipher.AES_128_CBC,

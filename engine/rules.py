@@ -198,6 +198,11 @@ RULES: dict[str, Rule] = _rules(
         summary="a recipient has no usable encryption certificate",
     ),
     Rule(
+        id="smime.decision.untrusted",
+        citation="RFC 8550 §4.4, RFC 5280 §6; IMP-03",
+        summary="a recipient's certificate does not chain to a root the sender trusts",
+    ),
+    Rule(
         id="smime.decision.cipher.none",
         citation="RFC 8551 §2.7.1",
         summary="no content-encryption algorithm is common to sender, recipients and policy",

@@ -20,6 +20,7 @@ from engine.algorithms import ContentCipher
 from engine.contacts import normalize_address
 from engine.credential import certificate_emails
 from engine.revocation import check_revocation
+from engine.trust import TrustResult, TrustStatus
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +66,17 @@ def encryption_usability(
         if check.revoked is not None:
             return Usability.no(f"certificate revoked ({check.revoked.reason.value})")
     return Usability.ok()
+
+
+# The words a person reads, and a scenario checks, for a certificate whose CA is not trusted.
+UNTRUSTED_ROOT = "does not chain to a trusted root"
+
+
+def untrusted_reason(trust: TrustResult) -> str:
+    """Why a certificate usable in itself cannot be encrypted to: its path (IMP-03)."""
+    if trust.status is TrustStatus.UNTRUSTED_ISSUER:
+        return f"{UNTRUSTED_ROOT}: {trust.reason}"
+    return f"certificate path {trust.status.value}: {trust.reason}"
 
 
 def _allows_key_establishment(certificate: x509.Certificate) -> bool:

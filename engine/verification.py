@@ -13,7 +13,6 @@ import datetime as dt
 import enum
 import functools
 from collections.abc import Callable, Sequence
-from email.utils import getaddresses
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -34,17 +33,10 @@ from engine.mime import (
     split_message,
 )
 from engine.purpose import CertificatePurpose
+from engine.sender import AddressMatch, check_sender, parse_mailbox
 from engine.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
 
 __all__ = ["AddressMatch", "Integrity", "VerificationResult", "Verifier", "verify"]
-
-
-class AddressMatch(enum.Enum):
-    """Does the sender's address appear in the signer's certificate (RFC 8550 §3)?"""
-
-    MATCH = "match"
-    MISMATCH = "mismatch"
-    UNKNOWN = "unknown"  # no From:/Sender: and no sender given
 
 
 class Integrity(enum.Enum):
@@ -132,12 +124,16 @@ def verify(
     crls: Sequence[x509.CertificateRevocationList] = (),
     sender: str | None = None,
     trust_cache: TrustCache | None = None,
+    headers: Sequence[tuple[str, str]] | None = None,
 ) -> VerificationResult:
     """Verify a signed message (whole RFC 5322 message or bare MIME entity).
 
     Accepts detached multipart/signed and opaque pkcs7-mime signed-data,
     including the legacy ``x-pkcs7-*`` types, LF-only stored messages and BER.
-    ``sender`` overrides the From:/Sender: address for the address check.
+    ``sender`` overrides the From:/Sender: address for the address check;
+    ``headers`` gives the header fields that name the sender when the signed
+    entity is not the whole message (a signed layer inside an encrypted one is
+    judged by the outer message's From:/Sender:, RFC 8551 §3.7).
     ``trust_cache`` shares path validation results across a batch of messages;
     for a batch checked against the same anchors, CRLs and time, :class:`Verifier`
     is cheaper still.
@@ -155,7 +151,7 @@ def verify(
             purpose=CertificatePurpose.SIGNING,
         )
 
-    return _verify(message, sender=sender, trust=trust)
+    return _verify(message, sender=sender, trust=trust, outer=headers)
 
 
 class Verifier:
@@ -181,6 +177,8 @@ class Verifier:
         self._anchors = tuple(anchors)
         self._crls = tuple(crls)
         self._at = aware(at, what="verification time")
+        if sender is not None:
+            parse_mailbox(sender, what="the sender's address")  # refused once, not per message
         self._sender = sender
 
     def verify(self, message: bytes) -> VerificationResult:
@@ -219,7 +217,13 @@ def _others(
     return [c for d, c in zip(ders, certificates, strict=True) if d != signer]
 
 
-def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> VerificationResult:
+def _verify(
+    message: bytes,
+    *,
+    sender: str | None,
+    trust: _TrustOf,
+    outer: Sequence[tuple[str, str]] | None = None,
+) -> VerificationResult:
     headers, entity = split_message(message)
     kind = classify(entity)
     detached: bytes | None = None
@@ -309,13 +313,15 @@ def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> Verificat
         # The first failing check names the status: the message's shape comes first.
         integrity = Integrity.MALFORMED_MULTIPART
     emails = None if index is None else _certificate_emails(ders[index])
-    address = _address_match(emails, headers, sender, reasons)
+    address = check_sender(emails, headers if outer is None else outer, sender)
+    if address.reason is not None:
+        reasons.append(address.reason)
     capabilities = () if attributes is None else attributes.capabilities
     return VerificationResult(
         intact=integrity is Integrity.INTACT,
         integrity=integrity,
         trust=trust_result,
-        address_match=address,
+        address_match=address.match,
         signer=signer,
         certificates=certificates,
         digest=digest,
@@ -564,54 +570,10 @@ def _known_ciphers(capabilities: tuple[asn1.Capability, ...]) -> tuple[ContentCi
     return tuple(known)
 
 
-# --- address match (RFC 8550 §3) ---------------------------------------------------------
-
-
-def _address_match(
-    names: tuple[str, ...] | None,
-    headers: Sequence[tuple[str, str]],
-    sender: str | None,
-    reasons: list[str],
-) -> AddressMatch:
-    """``names``: the signer certificate's addresses, None when no signer was found."""
-    if sender is not None:
-        addresses = [sender]
-    else:
-        values = [v for n, v in headers if n.lower() in ("from", "sender")]
-        addresses = list(_addresses(tuple(values)))
-    if not addresses:
-        return AddressMatch.UNKNOWN
-    if names is None:
-        reasons.append("no signer certificate to match the sender's address against")
-        return AddressMatch.MISMATCH
-    if any(_same_address(a, n) for a in addresses for n in names):
-        return AddressMatch.MATCH
-    listed = ", ".join(names) if names else "no email address"
-    reasons.append(f"sender {', '.join(addresses)} is not in the certificate ({listed})")
-    return AddressMatch.MISMATCH
+# --- address match (RFC 8550 §3): engine.sender holds the one rule -------------------
 
 
 @memoize(maxsize=256, max_bytes=64 * 1024)
 def _certificate_emails(der: bytes) -> tuple[str, ...]:
     # Keyed on the DER: hashing bytes is cheaper than hashing an x509.Certificate.
     return certificate_emails(_certificate(der))
-
-
-def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    if sum(map(len, values)) > 1024:
-        return _parse_addresses(values)
-    return _cached_addresses(values)  # a mailbox has few distinct senders
-
-
-def _parse_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(address for _, address in getaddresses(values) if address)
-
-
-_cached_addresses = functools.lru_cache(maxsize=256)(_parse_addresses)
-
-
-def _same_address(left: str, right: str) -> bool:
-    """Local parts compare exactly, domains case-insensitively (RFC 5280 §7.5)."""
-    l_local, _, l_domain = left.strip().rpartition("@")
-    r_local, _, r_domain = right.strip().rpartition("@")
-    return l_local == r_local and l_domain.casefold() == r_domain.casefold() and bool(l_domain)

@@ -8,6 +8,7 @@ failing, unknown and malformed steps, and steps that bring real files.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -179,6 +180,75 @@ def test_a_tag_expression_selects_scenarios(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     scenarios = json.loads((tmp_path / "r.json").read_text())["scenarios"]
     assert scenarios and all("KB-04" in s["tags"] for s in scenarios)
+
+
+TAGGED = """\
+Feature: Tagged scenarios
+  @KB-04
+  Scenario: First
+    Given Contoso runs its own key management
+    Then Contoso's policy is "nonsense-policy-that-fails"
+
+  @KB-04 @slow
+  Scenario: Second
+    Given Contoso runs its own key management
+    And UserA is enrolled at Contoso
+    Then UserA holds an X.509 v3 certificate issued by Contoso for usera@contoso.example
+
+  @KB-05
+  Scenario: Third
+    Given Contoso runs its own key management
+    And UserA is enrolled at Contoso
+    Then UserA holds an X.509 v3 certificate issued by Contoso for usera@contoso.example
+"""
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("@KB-04", ["First", "Second"]),
+        ("@KB-04 and not @slow", ["First"]),
+        ("(@KB-05 or @slow)", ["Second", "Third"]),
+        ("KB-05", ["Third"]),
+    ],
+)
+def test_tags_are_written_with_or_without_their_at_sign(
+    tmp_path: Path, expression: str, expected: list[str]
+) -> None:
+    (tmp_path / "tagged.feature").write_text(TAGGED)
+    run = smime_harness("run", "-q", "-m", expression, "--results", "r.json", ".", cwd=tmp_path)
+    assert run.returncode in (0, 1), run.stdout + run.stderr
+    scenarios = json.loads((tmp_path / "r.json").read_text())["scenarios"]
+    assert sorted(s["scenario"] for s in scenarios) == expected
+
+
+@pytest.mark.parametrize(
+    "outside",
+    [
+        {"PYTEST_ADDOPTS": "-x"},
+        {"PYTEST_ADDOPTS": "-k Second"},
+        {"PYTEST_ADDOPTS": "--collect-only"},
+        {"PYTEST_PLUGINS": "no_such_plugin_module"},
+    ],
+)
+def test_pytest_environment_cannot_shrink_or_break_a_run(
+    tmp_path: Path, outside: dict[str, str]
+) -> None:
+    """PYTEST_ADDOPTS and PYTEST_PLUGINS from the environment are not the run's options."""
+    (tmp_path / "tagged.feature").write_text(TAGGED)
+    env = {**os.environ, **outside}
+    run = subprocess.run(
+        [sys.executable, "-m", "engine", "run", "-q", "--results", "r.json", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr  # First fails; the others pass
+    scenarios = json.loads((tmp_path / "r.json").read_text())["scenarios"]
+    outcomes = {s["scenario"]: s["outcome"] for s in scenarios}
+    assert outcomes == {"First": "failed", "Second": "passed", "Third": "passed"}
 
 
 def test_nothing_selected_is_a_usage_error(tmp_path: Path) -> None:

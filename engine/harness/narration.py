@@ -73,6 +73,7 @@ class Narrator:
         for event in state.prompt_log[prompts:]:
             choices = " / ".join(c.value for c in event.prompt.choices)
             lines.append(f"      {event.user} sees: “{event.prompt.text}” [{choices}]")
+            lines.extend(_why(state, event.prompt))
         for send in state.sends[sends:]:
             outcome = send.outcome
             decision = outcome.decision
@@ -88,3 +89,16 @@ class Narrator:
             lines.append(f"      {send.sender.address}: {what}{where}")
         self._seen = (len(state.prompt_log), len(state.sends))
         return lines
+
+
+def _why(state: World, prompt: Any) -> list[str]:
+    """Why a send prompted: each recipient without a usable certificate, and the reason
+    (a contact still within the processing delay says so, and from when, KB-13)."""
+    outcome = state.last_send
+    if outcome is None or outcome.prompt is not prompt or outcome.decision is None:
+        return []
+    return [
+        f"      why: {item.address}: {item.reason}"
+        for item in outcome.decision.unusable
+        if item.reason
+    ]

@@ -14,7 +14,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from engine.client import EncryptionDecision
+from engine.client import EncryptionDecision, RecipientDecision
 from engine.credential import certificate_email
 from engine.harness.world import SendRecord, World
 from engine.report.model import (
@@ -40,7 +40,8 @@ def prompt_records(world: World) -> tuple[PromptRecord, ...]:
 
 def decision_records(world: World, relative_to: Path | None) -> tuple[DecisionRecord, ...]:
     authorities = _authorities(world)
-    return tuple(_decision(send, authorities, world, relative_to) for send in world.sends)
+    sends = (*world.sends, *world.unanswered_sends())
+    return tuple(_decision(send, authorities, world, relative_to) for send in sends)
 
 
 def _decision(
@@ -60,7 +61,9 @@ def _decision(
                 certificate_sha256=None
                 if r.certificate is None
                 else r.certificate.fingerprint(hashes.SHA256()).hex(),
-                trust_path=() if r.certificate is None else trust_path(r.certificate, authorities),
+                trust_path=_recipient_path(r, authorities),
+                trust=_trust_verdict(r),
+                trusted=None if r.trust is None else r.trust.trusted,
             )
             for r in decision.recipients
         )
@@ -84,6 +87,36 @@ def _decision(
         cipher_reason=cipher_reason if outcome.encrypted else None,
         artifact=artifact,
     )
+
+
+def _recipient_path(
+    recipient: RecipientDecision, authorities: Sequence[x509.Certificate]
+) -> tuple[str, ...]:
+    """The path the sender's client validated, leaf first; when it found none to a root
+    it trusts, the path by issuer names with its end marked as not trusted."""
+    if recipient.certificate is None:
+        return ()
+    trust = recipient.trust
+    if trust is not None and trust.trusted:
+        names = [_label(c) for c in trust.chain]
+        if recipient.trusted_on_first_use:
+            names[-1] += " (trusted on first use)"
+        return tuple(names)
+    names = list(trust_path(recipient.certificate, authorities))
+    if trust is not None:
+        names[-1] += " (not trusted)"
+    return tuple(names)
+
+
+def _trust_verdict(recipient: RecipientDecision) -> str | None:
+    trust = recipient.trust
+    if trust is None:
+        return None
+    if not trust.trusted:
+        return f"not trusted: {trust.status.value}: {trust.reason}"
+    if recipient.trusted_on_first_use:
+        return "trusted on first use (the policy's trust_on_first_use)"
+    return "trusted"
 
 
 def _authorities(world: World) -> list[x509.Certificate]:

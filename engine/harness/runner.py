@@ -623,6 +623,18 @@ def _plugin_args() -> list[str]:
     return [] if "smime_harness" in names else ["-p", "engine.harness.plugin"]
 
 
+# pytest reads these from the environment on every start, workers included: PYTEST_ADDOPTS
+# adds options (-x, -k, --lf, -p no:...) and PYTEST_PLUGINS loads plugins, either of which
+# could silently shrink or break a run. Only the run's own options select scenarios.
+_IGNORED_ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
+
+def tag_expression(text: str) -> str:
+    """A tag expression as pytest's -m takes it: tags written as in Gherkin (``@KB-04``) lose
+    the ``@``, which pytest would otherwise read as "arguments from the file KB-04"."""
+    return re.sub(r"(^|[\s(])@+", r"\1", text)
+
+
 def run_features(
     paths: Sequence[Path],
     *,
@@ -649,6 +661,9 @@ def run_features(
     :class:`ScenarioCollectionError`; otherwise the exit code is 0 when every
     selected scenario passed and 1 when one failed.
     """
+    if markers is not None and not tag_expression(markers).strip():
+        # An empty expression would select every scenario: say so instead of running them all.
+        raise FeatureSelectionError("a tag expression such as KB-04 or @KB-04", repr(markers))
     files = find_features(list(paths) or [builtin_features()])
     parallel = workers not in (None, "0")
     if not parallel:
@@ -705,7 +720,7 @@ def run_features(
         if keyword:
             args += ["-k", keyword]
         if markers:
-            args += ["-m", markers]
+            args += ["-m", tag_expression(markers)]
         args += ["-p", "no:benchmark"]  # pytest-benchmark, when installed: not ours to run
         if parallel:
             if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
@@ -721,9 +736,11 @@ def run_features(
             )
         else:
             args += ["-p", "no:xdist"]
+        outside = {n: os.environ.pop(n) for n in _IGNORED_ENVIRONMENT if n in os.environ}
         try:
             code = pytest.main(args, plugins=[collector, *plugins])
         finally:
+            os.environ.update(outside)
             gc.unfreeze()
             os.environ.pop(_WORKER_SETTINGS, None)
             for name, loaded in list(sys.modules.items()):

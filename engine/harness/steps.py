@@ -13,20 +13,22 @@ import datetime as dt
 import functools
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pytest_bdd import given, parsers, then, when
 
-from engine.algorithms import DigestAlgorithm, parse_enum
+from engine.algorithms import ContentCipher, DigestAlgorithm, parse_enum
 from engine.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit
 from engine.client import (
+    ClientError,
     ContactOutcome,
     ContactStatus,
     Draft,
     MessageStatus,
+    PromptOpenError,
     SendOutcome,
     SendStatus,
 )
@@ -34,22 +36,25 @@ from engine.clock import duration
 from engine.contacts import Contact
 from engine.credential import (
     certificate_emails,
-    load_certificate,
     load_certificates,
     load_pkcs12,
 )
 from engine.errors import EnrollmentError, InputError
 from engine.findings import Finding, Severity
-from engine.harness.world import User, World
+from engine.harness.world import GENERATIONS, User, World
 from engine.keys import KeyType
 from engine.policy import BUILTIN, Policy, load_policy
-from engine.profile import profile_named
+from engine.profile import PROFILES, Source, profile_named
 from engine.prompt import Choice
 from engine.revocation import RevocationReason
+from engine.rules import RULE_FAMILIES, RULES, rule
+from engine.usability import STRENGTH_ORDER, UNTRUSTED_ROOT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 BODY = "This is a test message from {name}."
+
+_CIPHERS = tuple(c.value for c in ContentCipher)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +64,10 @@ class StepEntry:
     keywords: tuple[str, ...]
     pattern: str
     doc: str
+    # The values each closed placeholder takes, from the table the step itself reads.
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Values for the example sentence where the usual ones would not read sensibly.
+    example: tuple[tuple[str, str], ...] = ()
 
 
 STEPS: list[StepEntry] = []
@@ -79,6 +88,7 @@ class _Sentence:
 
     definition: _Definition
     arguments: tuple[tuple[str, Any], ...]
+    text: str = ""
 
 
 _DEFINITIONS: dict[str, list[_Definition]] = {keyword: [] for keyword in _KEYWORDS}
@@ -94,7 +104,7 @@ def _match(keyword: str, text: str) -> _Sentence | None:
     for definition in sorted(_DEFINITIONS[keyword], key=lambda d: d.pattern, reverse=True):
         if definition.parser.is_matching(text):
             parsed = definition.parser.parse_arguments(text)
-            return _Sentence(definition, tuple(parsed.items()))
+            return _Sentence(definition, tuple(parsed.items()), text)
     return None
 
 
@@ -118,7 +128,14 @@ class _Vocabulary(parsers.StepParser):
 
 
 def _perform(world: World, sentence: _Sentence) -> None:
-    sentence.definition.func(world=world, **dict(sentence.arguments))
+    world.step = sentence.text
+    try:
+        sentence.definition.func(world=world, **dict(sentence.arguments))
+    except PromptOpenError as exc:
+        # Say which step left the prompt open: that is where the scenario went astray.
+        event = world.unanswered(exc.prompt)
+        where = f' (shown at "{event.step}")' if event is not None and event.step else ""
+        raise ClientError(f"{exc}{where}") from None
 
 
 # pytest-bdd asks for the signature at every step: computed once here.
@@ -128,10 +145,21 @@ for _keyword, _decorator in _KEYWORDS.items():
     _decorator(_Vocabulary(_keyword))(_perform)
 
 
-def _register(keywords: tuple[str, ...], pattern: str) -> Callable[[F], F]:
+Values = Mapping[str, Iterable[str]]
+
+
+def _register(
+    keywords: tuple[str, ...],
+    pattern: str,
+    values: Values | None = None,
+    example: Mapping[str, str] | None = None,
+) -> Callable[[F], F]:
     def register(func: F) -> F:
         parser = parsers.parse(pattern)
         filled = set(parser.parser.named_fields)
+        for name in (*(values or {}), *(example or {})):
+            if name not in filled:
+                raise TypeError(f"step {pattern!r} has no placeholder {{{name}}}")
         fixtures = [
             name
             for name, parameter in inspect.signature(func).parameters.items()
@@ -143,23 +171,42 @@ def _register(keywords: tuple[str, ...], pattern: str) -> Callable[[F], F]:
             _DEFINITIONS[keyword].append(_Definition(pattern, parser, func))
         _match.cache_clear()
         doc = (func.__doc__ or "").strip().splitlines()
-        STEPS.append(StepEntry(keywords=keywords, pattern=pattern, doc=doc[0] if doc else ""))
+        STEPS.append(
+            StepEntry(
+                keywords=keywords,
+                pattern=pattern,
+                doc=doc[0] if doc else "",
+                values=tuple((name, tuple(v)) for name, v in (values or {}).items()),
+                example=tuple((example or {}).items()),
+            )
+        )
         return func
 
     return register
 
 
-def setup_or_action(pattern: str) -> Callable[[F], F]:
+def setup_or_action(
+    pattern: str, *, values: Values | None = None, example: Mapping[str, str] | None = None
+) -> Callable[[F], F]:
     """A step that reads naturally both as setup (Given) and as action (When)."""
-    return _register(("given", "when"), pattern)
+    return _register(("given", "when"), pattern, values, example)
 
 
-def action(pattern: str) -> Callable[[F], F]:
-    return _register(("when",), pattern)
+def action(
+    pattern: str, *, values: Values | None = None, example: Mapping[str, str] | None = None
+) -> Callable[[F], F]:
+    return _register(("when",), pattern, values, example)
 
 
-def check(pattern: str) -> Callable[[F], F]:
-    return _register(("then",), pattern)
+def check(
+    pattern: str, *, values: Values | None = None, example: Mapping[str, str] | None = None
+) -> Callable[[F], F]:
+    return _register(("then",), pattern, values, example)
+
+
+def _one_of(what: str, table: Iterable[str], found: str) -> InputError:
+    """An unknown value of a closed placeholder, naming every value it takes."""
+    return InputError(f"{what} ({', '.join(table)})", repr(found))
 
 
 def _names(text: str) -> list[str]:
@@ -220,13 +267,14 @@ _ARRANGEMENTS: dict[str, dict[str, Any]] = {
 }
 
 
-@setup_or_action("{user:w} is enrolled at {org:w} with {arrangement}")
+@setup_or_action(
+    "{user:w} is enrolled at {org:w} with {arrangement}", values={"arrangement": _ARRANGEMENTS}
+)
 def enrolled_with(world: World, user: str, org: str, arrangement: str) -> None:
     try:
         options = _ARRANGEMENTS[arrangement]
     except KeyError:
-        known = "; ".join(_ARRANGEMENTS)
-        raise InputError(f"an arrangement ({known})", repr(arrangement)) from None
+        raise _one_of("an arrangement", _ARRANGEMENTS, arrangement) from None
     world.add_user(user, org, **options)
 
 
@@ -273,12 +321,27 @@ def holds_v3(world: World, user: str, org: str, address: str) -> None:
             raise _fail(f"a certificate for {address}", certificate_emails(cert))
 
 
-@check("{user:w}'s encryption certificate allows {usage}")
+# RFC 5280 §4.2.1.3, in words: the attribute of cryptography's KeyUsage each names.
+_USAGES = {
+    "digital signature": "digital_signature",
+    "content commitment": "content_commitment",
+    "key encipherment": "key_encipherment",
+    "data encipherment": "data_encipherment",
+    "key agreement": "key_agreement",
+}
+
+
+@check(
+    "{user:w}'s encryption certificate allows {usage}",
+    values={"usage": _USAGES},
+    example={"usage": "key encipherment"},
+)
 def encryption_usage(world: World, user: str, usage: str) -> None:
+    if usage not in _USAGES:
+        raise _one_of("a key usage", _USAGES, usage)
     cert = world.enrollment(user).encryption.certificate
     key_usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    attribute = usage.strip().replace(" ", "_")
-    if not getattr(key_usage, attribute, False):
+    if not getattr(key_usage, _USAGES[usage]):
         raise _fail(f"key usage {usage}", key_usage)
 
 
@@ -297,14 +360,14 @@ def distrusts(world: World, user: str, org: str) -> None:
     client.trust_store[:] = [a for a in client.trust_store if a != root]
 
 
-@setup_or_action('every client uses the "{profile}" profile')
+@setup_or_action('every client uses the "{profile}" profile', values={"profile": PROFILES})
 def every_client_profile(world: World, profile: str) -> None:
     world.default_profile = profile_named(profile)
     for user in world.users.values():
         user.client.profile = world.default_profile
 
 
-@setup_or_action('{user:w} uses the "{profile}" profile')
+@setup_or_action('{user:w} uses the "{profile}" profile', values={"profile": PROFILES})
 def user_profile(world: World, user: str, profile: str) -> None:
     world.user(user).client.profile = profile_named(profile)
 
@@ -327,11 +390,21 @@ _UNITS = {
 }
 
 
-@setup_or_action("{count:d} {unit:w} pass")
+@setup_or_action(
+    "{count:d} {unit:w} pass", values={"unit": _UNITS}, example={"count": "5", "unit": "minutes"}
+)
 def time_passes(world: World, count: int, unit: str) -> None:
     if unit not in _UNITS:
-        raise InputError("minutes, hours or days", repr(unit))
+        raise _one_of("a unit of time", _UNITS, unit)
     world.advance(duration(**{_UNITS[unit]: count}))
+
+
+@setup_or_action(
+    "{count:d} {unit:w} passes", values={"unit": _UNITS}, example={"count": "1", "unit": "hour"}
+)
+def time_passes_once(world: World, count: int, unit: str) -> None:
+    """The clock moves on, said in the singular: "1 hour passes"."""
+    time_passes(world, count, unit)
 
 
 @setup_or_action("{user:w} restarts the mail client")
@@ -361,7 +434,7 @@ _KINDS = {
 
 def _send(world: World, sender: str, kind: str, to: tuple[str, ...], reply_to: str | None) -> None:
     if kind not in _KINDS:
-        raise InputError("a plain, a signed, an encrypted or a signed and encrypted", repr(kind))
+        raise _one_of("a kind of message", _KINDS, kind)
     sign_it, encrypt_it = _KINDS[kind]
     user = world.user(sender)
     draft = Draft(
@@ -376,12 +449,20 @@ def _send(world: World, sender: str, kind: str, to: tuple[str, ...], reply_to: s
     world.record(user, user.client.send(draft))
 
 
-@setup_or_action("{sender:w} sends {kind} message to {recipients}")
+@setup_or_action(
+    "{sender:w} sends {kind} message to {recipients}",
+    values={"kind": _KINDS},
+    example={"kind": "an encrypted"},
+)
 def send(world: World, sender: str, kind: str, recipients: str) -> None:
     _send(world, sender, kind, tuple(world.address(n) for n in _names(recipients)), None)
 
 
-@setup_or_action("{sender:w} replies to {other:w} with {kind} message")
+@setup_or_action(
+    "{sender:w} replies to {other:w} with {kind} message",
+    values={"kind": _KINDS},
+    example={"sender": "UserA", "other": "UserB", "kind": "an encrypted"},
+)
 def reply(world: World, sender: str, other: str, kind: str) -> None:
     """Answer the message last opened: its signer's certificate counts, as in Outlook."""
     received = world.opened_by(sender)
@@ -390,7 +471,11 @@ def reply(world: World, sender: str, other: str, kind: str) -> None:
     _send(world, sender, kind, (received.sender,), other)
 
 
-@setup_or_action('{user:w} answers "{answer}"')
+@setup_or_action(
+    '{user:w} answers "{answer}"',
+    values={"answer": [c.value for c in Choice]},
+    example={"answer": "cancel"},
+)
 def answer(world: World, user: str, answer: str) -> None:
     person = world.user(user)
     choice = Choice.parse(answer)
@@ -453,7 +538,7 @@ def trusts_file(world: World, user: str, root: str) -> None:
 @setup_or_action("{user:w} opens the last message from {sender:w}")
 def opens(world: World, user: str, sender: str) -> None:
     person = world.user(user)
-    world.opened[person.name.lower()] = person.client.open(world.last_message_for(user, sender))
+    world.note_opened(user, person.client.open(world.last_message_for(user, sender)))
 
 
 @setup_or_action("{user:w} opens the last message")
@@ -495,11 +580,35 @@ def renews(world: World, org: str, user: str) -> None:
 
 @setup_or_action("{org:w} revokes {user:w}'s certificates")
 def revokes(world: World, org: str, user: str) -> None:
+    revokes_which(world, org, user, "current")
+
+
+@setup_or_action(
+    "{org:w} revokes {user:w}'s {which:w} certificates",
+    values={"which": GENERATIONS},
+    example={"org": "Fabrikam", "user": "UserB", "which": "previous"},
+)
+def revokes_which(world: World, org: str, user: str, which: str) -> None:
+    """Revoke the certificates a user holds now, or those held before the last renewal."""
     organization = world.organization(org)
-    enrollment = world.enrollment(user)
+    enrollment = world.enrollment(user, which)
     for credential in {id(c): c for c in (enrollment.signing, enrollment.encryption)}.values():
         organization.ca.revoke(credential.certificate, RevocationReason.KEY_COMPROMISE)
     organization.publish_crl()
+
+
+@setup_or_action("{user:w}'s certificate expires", example={"user": "UserB"})
+def certificate_expires(world: World, user: str) -> None:
+    """The clock moves one second past the notAfter of the user's current certificates.
+
+    Time moves for everyone: certificates issued at the same time expire with them.
+    """
+    enrollment = world.enrollment(user)
+    credentials = (enrollment.signing, enrollment.encryption)
+    last = max(c.certificate.not_valid_after_utc for c in credentials)
+    now = world.clock.now()
+    if now <= last:
+        world.advance(last - now + dt.timedelta(seconds=1))
 
 
 @setup_or_action("{user:w}'s certificate names {address} instead")
@@ -513,25 +622,33 @@ def certificate_names_other(world: World, user: str, address: str) -> None:
     )
 
 
+# The deliberately flawed certificates a scenario can name: what each changes in the spec.
+_VARIANTS: dict[str, Callable[[dt.datetime, User], dict[str, Any]]] = {
+    "a legacy X.509 v1 certificate": lambda now, owner: {"version": 1},
+    "an expired certificate": lambda now, owner: {
+        "not_before": now - dt.timedelta(days=400),
+        "not_after": now - dt.timedelta(days=35),
+    },
+    "a revoked certificate": lambda now, owner: {},  # revoked once issued
+    "a certificate without key encipherment": lambda now, owner: {
+        "key_usage": frozenset({KeyUsageBit.DIGITAL_SIGNATURE})
+    },
+    "a certificate without email protection": lambda now, owner: {
+        "extended_key_usage": (ExtendedKeyUsageOID.CLIENT_AUTH,)
+    },
+    "a certificate for another address": lambda now, owner: {
+        "san_emails": (f"someone.else@{owner.organization.domain}",)
+    },
+}
+
+
 def _variant(world: World, owner: User, description: str) -> x509.Certificate:
     """Issue the deliberately flawed certificate a scenario names."""
     ca = owner.organization.ca
-    now = world.clock.now()
+    if description not in _VARIANTS:
+        raise _one_of("a certificate description", _VARIANTS, description)
     base: dict[str, Any] = {"email": owner.address, "purpose": CertificatePurpose.ENCRYPTION}
-    if description == "a legacy X.509 v1 certificate":
-        base["version"] = 1
-    elif description == "an expired certificate":
-        base["not_before"] = now - dt.timedelta(days=400)
-        base["not_after"] = now - dt.timedelta(days=35)
-    elif description == "a certificate without key encipherment":
-        base["key_usage"] = frozenset({KeyUsageBit.DIGITAL_SIGNATURE})
-    elif description == "a certificate without email protection":
-        base["extended_key_usage"] = (ExtendedKeyUsageOID.CLIENT_AUTH,)
-    elif description == "a certificate for another address":
-        base["san_emails"] = (f"someone.else@{owner.organization.domain}",)
-    elif description != "a revoked certificate":
-        known = "a legacy X.509 v1 certificate, an expired certificate, a revoked certificate, ..."
-        raise InputError(f"a certificate description ({known})", repr(description))
+    base.update(_VARIANTS[description](world.clock.now(), owner))
     certificate = ca.issue(CertificateSpec(**base)).certificate
     if description == "a revoked certificate":
         ca.revoke(certificate, RevocationReason.KEY_COMPROMISE)
@@ -545,13 +662,21 @@ def contact_from_file(world: World, user: str, other: str, path: str) -> None:
     contact_with_variant(world, user, other, f'the certificate in "{path}"')
 
 
-@setup_or_action("{user:w} has {other:w} in Contacts with {certificate}")
+@setup_or_action(
+    "{user:w} has {other:w} in Contacts with {certificate}",
+    values={"certificate": _VARIANTS},
+    example={"certificate": "an expired certificate"},
+)
 def contact_with_variant(world: World, user: str, other: str, certificate: str) -> None:
     person = world.user(user)
     owner = world.user(other)
+    issuers = owner.organization.ca.chain
     if certificate.startswith('the certificate in "') and certificate.endswith('"'):
         path, data = world.read_file(certificate[len('the certificate in "') : -1], "a certificate")
-        cert = load_certificate(data, source=str(path))
+        # One certificate, or a PEM bundle: the contact's certificate first, then its issuing
+        # CAs (the chain a signed message would have carried), for its path to a trusted root.
+        cert, *chain = load_certificates(data, source=str(path))
+        issuers = (*chain, *issuers)
     else:
         cert = _variant(world, owner, certificate)
     now = world.clock.now()
@@ -559,7 +684,7 @@ def contact_with_variant(world: World, user: str, other: str, certificate: str) 
         Contact(
             address=owner.address,
             certificate=cert,
-            issuers=owner.organization.ca.chain,
+            issuers=issuers,
             added_at=now,
             processed_at=now,
         )
@@ -581,6 +706,9 @@ def _describe(outcome: SendOutcome | ContactOutcome | None) -> str:
     if outcome is None:
         return "nothing yet"
     reason = f", {outcome.reason}" if outcome.reason else ""
+    if outcome.prompt is not None:  # name the prompt, so a writer sees what is waiting
+        choices = ", ".join(c.value for c in outcome.prompt.choices)
+        reason += f": {outcome.prompt.text!r} ({choices})"
     return f"{outcome.status.value}{reason}"
 
 
@@ -596,7 +724,11 @@ def is_asked(world: World, user: str, text: str) -> None:
     is_told(world, user, text)
 
 
-@check('the choices offered are "{choices}"')
+@check(
+    'the choices offered are "{choices}"',
+    values={"choices": [c.value for c in Choice]},
+    example={"choices": "proceed unencrypted, cancel"},
+)
 def choices_offered(world: World, choices: str) -> None:
     prompt = world.pending_prompt()
     wanted = tuple(Choice.parse(c) for c in choices.split(","))
@@ -619,8 +751,10 @@ def no_messages(world: World, user: str) -> None:
         raise _fail(f"an empty inbox for {user}", f"{len(inbox)} message(s)")
 
 
-@check('the outcome is "{status}"')
+@check('the outcome is "{status}"', values={"status": [s.value for s in SendStatus]})
 def outcome_is(world: World, status: str) -> None:
+    if status not in {s.value for s in SendStatus}:
+        raise _one_of("a send outcome", [s.value for s in SendStatus], status)
     outcome = world.require_send()
     if outcome.status.value != status:
         raise _fail(f"outcome {status!r}", _describe(outcome))
@@ -631,7 +765,7 @@ def was_cancelled(world: World) -> None:
     outcome_is(world, SendStatus.CANCELLED.value)
 
 
-@check('the sending is refused because "{reason}"')
+@check('the sending is refused because "{reason}"', example={"reason": "cannot encrypt"})
 def refused_because(world: World, reason: str) -> None:
     outcome = world.require_send()
     if outcome.status is not SendStatus.REFUSED or reason not in (outcome.reason or ""):
@@ -661,15 +795,22 @@ def sent_encrypted(world: World) -> None:
         raise _fail("an encrypted message sent", _describe(outcome))
 
 
-@check('the message is encrypted with "{cipher}"')
+@check('the message is encrypted with "{cipher}"', values={"cipher": _CIPHERS})
 def encrypted_with(world: World, cipher: str) -> None:
-    decision = world.require_send().decision
+    parse_enum(ContentCipher, cipher, "cipher")
+    outcome = world.require_send()
+    decision = outcome.decision
     chosen = decision.cipher.cipher if decision and decision.cipher else None
+    if not (outcome.status is SendStatus.SENT and outcome.encrypted):
+        raise _fail(f"a message sent encrypted with {cipher}", _describe(outcome))
     if chosen is None or chosen.value != cipher:
         raise _fail(cipher, chosen.value if chosen else "no cipher")
 
 
-@check("the message is encrypted to {owner:w}'s {which:w} encryption certificate")
+@check(
+    "the message is encrypted to {owner:w}'s {which:w} encryption certificate",
+    values={"which": GENERATIONS},
+)
 def encrypted_to_certificate(world: World, owner: str, which: str) -> None:
     expected = world.encryption_certificate(owner, which)
     decision = world.require_send().decision
@@ -678,11 +819,25 @@ def encrypted_to_certificate(world: World, owner: str, which: str) -> None:
         d.certificate for d in (decision.usable if decision else ()) if d.address.lower() == address
     ]
     if used != [expected]:
-        raise _fail(f"{owner}'s {which} encryption certificate", used)
+        found: object = used
+        if not used:  # say why not, rather than "[]"
+            reasons = [
+                d.reason
+                for d in (decision.recipients if decision else ())
+                if d.address.lower() == address
+            ]
+            why = f": {reasons[0]}" if reasons and reasons[0] else ""
+            found = f"not encrypted to {address}{why}"
+        raise _fail(f"{owner}'s {which} encryption certificate", found)
 
 
-@check('the certificate for {user:w} came from the "{source}"')
+@check(
+    'the certificate for {user:w} came from the "{source}"',
+    values={"source": [s.value for s in Source]},
+    example={"user": "UserB"},
+)
 def certificate_source(world: World, user: str, source: str) -> None:
+    parse_enum(Source, source, "certificate source")
     decision = world.require_send().decision
     address = world.address(user).lower()
     found = [d for d in (decision.recipients if decision else ()) if d.address.lower() == address]
@@ -690,7 +845,10 @@ def certificate_source(world: World, user: str, source: str) -> None:
         raise _fail(f"source {source!r}", found[0].source if found else "no decision")
 
 
-@check('{user:w} is listed as unusable because "{reason}"')
+@check(
+    '{user:w} is listed as unusable because "{reason}"',
+    example={"user": "UserB", "reason": "certificate expired"},
+)
 def unusable_because(world: World, user: str, reason: str) -> None:
     decision = world.require_send().decision
     address = world.address(user).lower()
@@ -702,13 +860,46 @@ def unusable_because(world: World, user: str, reason: str) -> None:
     raise _fail(f"{user} among the unusable recipients", "not listed")
 
 
+@check("{user:w} is warned that {org:w}'s certificate authority is not trusted")
+def warned_untrusted_ca(world: World, user: str, org: str) -> None:
+    """The user's last send listed a recipient as unusable because its certificate does not
+    chain to a root the user trusts, and that root is the organization's (IMP-03)."""
+    organization = world.organization(org)
+    outcome = world.last_outcome_by.get(user.lower())
+    if not isinstance(outcome, SendOutcome) or outcome.decision is None:
+        raise _fail(f"{user} to have tried to send encrypted mail", _describe(outcome))
+    authority = {c.subject for c in (*organization.ca.chain, organization.ca.root)}
+    warned = [
+        r
+        for r in outcome.decision.unusable
+        if r.untrusted and r.certificate is not None and r.certificate.issuer in authority
+    ]
+    if not warned:
+        found = [
+            f"{r.address}: {'usable' if r.usable else r.reason}"
+            for r in outcome.decision.recipients
+        ]
+        raise _fail(
+            f"a recipient listed as unusable because {organization.name}'s certificate "
+            f"authority is not trusted ({UNTRUSTED_ROOT})",
+            f"{_describe(outcome)}; recipients: {'; '.join(found)}",
+        )
+
+
 # --- checks: reading -------------------------------------------------------
 
 
-@check("{user:w} {ability:w} read the message")
+_ABILITIES = ("can", "cannot")
+
+
+@check(
+    "{user:w} {ability:w} read the message",
+    values={"ability": _ABILITIES},
+    example={"user": "UserB", "ability": "can"},
+)
 def can_read(world: World, user: str, ability: str) -> None:
-    if ability not in ("can", "cannot"):
-        raise InputError("can or cannot", repr(ability))
+    if ability not in _ABILITIES:
+        raise _one_of("whether the user can read it", _ABILITIES, ability)
     readable = world.can_read_last_message(user)
     if readable != (ability == "can"):
         raise _fail(
@@ -716,17 +907,26 @@ def can_read(world: World, user: str, ability: str) -> None:
         )
 
 
-@check("{user:w} can read {pronoun:w} own sent message")
+_PRONOUNS = ("her", "his", "their")
+
+
+@check("{user:w} can read {pronoun:w} own sent message", values={"pronoun": _PRONOUNS})
 def reads_own(world: World, user: str, pronoun: str) -> None:
-    del pronoun
+    if pronoun not in _PRONOUNS:
+        raise _one_of("a pronoun", _PRONOUNS, pronoun)
     person = world.user(user)
     received = person.client.open(person.client.sent[-1])
     if received.status is MessageStatus.CANNOT_DECRYPT or received.body is None:
         raise _fail(f"{user} to read the sent copy", received.status.value)
 
 
-@check('{user:w} sees the signature as "{status}"')
+@check(
+    '{user:w} sees the signature as "{status}"',
+    values={"status": [s.value for s in MessageStatus]},
+    example={"status": "valid"},
+)
 def sees_signature(world: World, user: str, status: str) -> None:
+    parse_enum(MessageStatus, status, "signature status")
     received = world.opened.get(user.lower()) or world.open_last(user)
     if received.status.value != status:
         reasons = received.opened.signature.reasons if received.opened.signature else ()
@@ -757,18 +957,46 @@ def names_preferred(world: World, user: str) -> None:
         raise _fail(f"{user}'s encryption certificate as preferred", "another or none")
 
 
-@check('the signature announces the capabilities "{capabilities}"')
+@check(
+    'the signature announces the capabilities "{capabilities}"',
+    values={"capabilities": _CIPHERS},
+    example={"capabilities": "aes-256-cbc, aes-128-cbc"},
+)
 def announces(world: World, capabilities: str) -> None:
     found = ", ".join(c.value for c in _signature(world).capabilities)
     if found != capabilities:
         raise _fail(repr(capabilities), repr(found))
 
 
-@check("a contact for {user:w} is added")
+@check("a contact for {user:w} is added", example={"user": "UserB"})
 def contact_added(world: World, user: str) -> None:
+    """The last contact added, by Add to Contacts or captured on opening, is the user's."""
     outcome = world.last_contact
-    if outcome is None or outcome.status is not ContactStatus.ADDED:
-        raise _fail("a contact added", _describe(outcome))
+    address = world.address(user).lower()
+    if (
+        outcome is None
+        or outcome.status is not ContactStatus.ADDED
+        or outcome.contact is None
+        or outcome.contact.address.lower() != address
+    ):
+        found = _describe(outcome)
+        if outcome is not None and outcome.contact is not None:
+            found += f" for {outcome.contact.address}"
+        raise _fail(f"a contact for {address} added", found)
+
+
+@check("{user:w} has {other:w} in Contacts", example={"other": "UserB"})
+def has_contact(world: World, user: str, other: str) -> None:
+    """The user's Contacts hold an entry for the other (processed yet or not)."""
+    if world.address(other) not in world.user(user).client.contacts:
+        raise _fail(f"a contact for {other} in {user}'s Contacts", "none")
+
+
+@check("{user:w} has no contact for {other:w}", example={"other": "UserB"})
+def has_no_contact(world: World, user: str, other: str) -> None:
+    contact = world.user(user).client.contacts.get(world.address(other))
+    if contact is not None:
+        raise _fail(f"no contact for {other} in {user}'s Contacts", f"one for {contact.address}")
 
 
 @check("adding the contact is refused")
@@ -783,7 +1011,10 @@ def contact_holds(world: World, user: str, other: str, owner: str) -> None:
     contact_holds_which(world, user, other, owner, "current")
 
 
-@check("{user:w}'s contact for {other:w} holds {owner:w}'s {which:w} encryption certificate")
+@check(
+    "{user:w}'s contact for {other:w} holds {owner:w}'s {which:w} encryption certificate",
+    values={"which": GENERATIONS},
+)
 def contact_holds_which(world: World, user: str, other: str, owner: str, which: str) -> None:
     contact = world.user(user).client.contacts.get(world.address(other))
     expected = world.encryption_certificate(owner, which)
@@ -792,7 +1023,11 @@ def contact_holds_which(world: World, user: str, other: str, owner: str, which: 
         raise _fail(f"{owner}'s {which} encryption certificate", found)
 
 
-@check('{user:w}\'s contact for {other:w} lists the capabilities "{capabilities}"')
+@check(
+    '{user:w}\'s contact for {other:w} lists the capabilities "{capabilities}"',
+    values={"capabilities": _CIPHERS},
+    example={"capabilities": "aes-256-cbc, aes-128-cbc"},
+)
 def contact_capabilities(world: World, user: str, other: str, capabilities: str) -> None:
     contact = world.user(user).client.contacts.get(world.address(other))
     found = ", ".join(c.value for c in contact.capabilities) if contact else "no contact"
@@ -822,7 +1057,26 @@ def _policy(world: World, reference: str) -> Policy:
     return load_policy(str(world.resolve(reference, "a policy file")))
 
 
-@setup_or_action('{user:w}\'s client signs with "{digest}"')
+_ENCRYPTING = tuple(c.value for c in STRENGTH_ORDER)
+
+
+@setup_or_action(
+    '{user:w}\'s client encrypts with "{cipher}"',
+    values={"cipher": _ENCRYPTING},
+    example={"cipher": "aes-128-gcm"},
+)
+def encrypts_with(world: World, user: str, cipher: str) -> None:
+    """The one content cipher the user's client encrypts with; every recipient must support it."""
+    if cipher not in _ENCRYPTING:
+        raise _one_of("a cipher the client can encrypt with", _ENCRYPTING, cipher)
+    world.user(user).client.cipher = ContentCipher(cipher)
+
+
+@setup_or_action(
+    '{user:w}\'s client signs with "{digest}"',
+    values={"digest": [d.value for d in DigestAlgorithm]},
+    example={"digest": "sha1"},
+)
 def signs_with(world: World, user: str, digest: str) -> None:
     """The digest the user's client signs with (sha1, sha256, sha384, sha512)."""
     world.user(user).client.digest = parse_enum(DigestAlgorithm, digest, "digest")
@@ -842,8 +1096,23 @@ def policy_no_errors(world: World) -> None:
         raise _fail("no error-level findings", _findings_text(errors))
 
 
-@check('the policy reports "{rule_id}"')
+def _known_rule(rule_id: str) -> None:
+    """A misspelt rule ID is a mistake in the scenario, not a finding that is absent."""
+    try:
+        rule(rule_id)  # the catalogue, or a declared family of pkilint's codes
+    except InputError:
+        raise InputError(
+            "a rule ID of the catalogue (smime-harness steps --json lists them)", repr(rule_id)
+        ) from None
+
+
+# The catalogue's IDs, then each declared family of another tool's codes (pkilint's).
+_RULE_IDS = (*RULES, *(f"{family.prefix}<code>" for family in RULE_FAMILIES))
+
+
+@check('the policy reports "{rule_id}"', values={"rule_id": _RULE_IDS})
 def policy_reports(world: World, rule_id: str) -> None:
+    _known_rule(rule_id)
     findings = world.findings_of_last_send()
     if not any(f.rule_id == rule_id for f in findings):
         raise _fail(f"a finding {rule_id!r}", _findings_text(findings))
@@ -852,10 +1121,15 @@ def policy_reports(world: World, rule_id: str) -> None:
 _SEVERITY_WORDS = {"an error": Severity.ERROR, "a warning": Severity.WARNING, "info": Severity.INFO}
 
 
-@check('the policy reports "{rule_id}" as {severity}')
+@check(
+    'the policy reports "{rule_id}" as {severity}',
+    values={"rule_id": _RULE_IDS, "severity": _SEVERITY_WORDS},
+    example={"rule_id": "smime.sig.hash.sha1", "severity": "an error"},
+)
 def policy_reports_as(world: World, rule_id: str, severity: str) -> None:
+    _known_rule(rule_id)
     if severity not in _SEVERITY_WORDS:
-        raise InputError("an error, a warning or info", repr(severity))
+        raise _one_of("a severity", _SEVERITY_WORDS, severity)
     wanted = _SEVERITY_WORDS[severity]
     findings = world.findings_of_last_send()
     matching = [f for f in findings if f.rule_id == rule_id]
@@ -863,8 +1137,9 @@ def policy_reports_as(world: World, rule_id: str, severity: str) -> None:
         raise _fail(f"{rule_id!r} as {severity}", _findings_text(findings))
 
 
-@check('the policy reports nothing about "{rule_id}"')
+@check('the policy reports nothing about "{rule_id}"', values={"rule_id": _RULE_IDS})
 def policy_silent(world: World, rule_id: str) -> None:
+    _known_rule(rule_id)
     findings = world.findings_of_last_send()
     matching = tuple(f for f in findings if f.rule_id == rule_id)
     if matching:

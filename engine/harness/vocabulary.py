@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import json
 import re
+import textwrap
 
 from engine.harness.steps import STEPS
 
@@ -58,6 +59,7 @@ class Sentence:
     pattern: str
     example: str
     doc: str
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # each closed placeholder's values
 
 
 # Where a placeholder's usual example would not fit the sentence.
@@ -65,15 +67,28 @@ _PATTERN_EXAMPLES = {
     'the outcome is "{status}"': {"status": "sent"},
     "{user:w} trusts {org:w}'s certificate authority": {"org": "Fabrikam"},
     "{user:w} no longer trusts {org:w}'s certificate authority": {"org": "Fabrikam"},
+    "{user:w} is warned that {org:w}'s certificate authority is not trusted": {"org": "Fabrikam"},
+    "{user:w}'s certificate names {address} instead": {"address": "someone.else@contoso.example"},
 }
 
 
+_ENTRIES = {entry.pattern: entry for entry in STEPS}
+
+
 def _example(pattern: str) -> str:
-    override = _PATTERN_EXAMPLES.get(pattern, {})
+    """The sentence filled in: the step's own example values, else the usual sample for the
+    placeholder when the step accepts it, else the first value the step accepts."""
+    entry = _ENTRIES.get(pattern)
+    override = {**_PATTERN_EXAMPLES.get(pattern, {}), **dict(entry.example if entry else ())}
+    closed = dict(entry.values) if entry else {}
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1).split(":", 1)[0]
-        return override.get(name) or _EXAMPLES.get(name, name.upper())
+        if name in override:
+            return override[name]
+        usual = _EXAMPLES.get(name, name.upper())
+        allowed = closed.get(name)
+        return usual if allowed is None or usual in allowed else allowed[0]
 
     return re.sub(r"\{([^}]*)\}", fill, pattern)
 
@@ -88,6 +103,7 @@ def vocabulary() -> list[Sentence]:
             pattern=e.pattern,
             example=f"{e.keywords[0].capitalize()} {_example(e.pattern)}",
             doc=e.doc,
+            values=e.values,
         )
         for e in entries
     ]
@@ -100,6 +116,16 @@ def render_text() -> str:
         pattern = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", sentence.pattern)
         lines.append(f"{keywords:<11} {pattern}")
         lines.append(f"{'':<11}   e.g. {sentence.example}")
+        for name, values in sentence.values:
+            lines.extend(
+                textwrap.wrap(
+                    f"{{{name}}}: {' | '.join(values)}",
+                    width=100,
+                    initial_indent=" " * 14,
+                    subsequent_indent=" " * 16,
+                    break_on_hyphens=False,
+                )
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -111,6 +137,7 @@ def render_json() -> str:
             "pattern": s.pattern,
             "example": s.example,
             "doc": s.doc,
+            "values": {name: list(values) for name, values in s.values},
         }
         for s in vocabulary()
     ]

@@ -30,10 +30,14 @@ from engine.organization import Organization
 from engine.policy import Policy, default_policy
 from engine.profile import DEFAULT_PROFILE, ClientProfile
 from engine.prompt import Choice, Prompt
+from engine.sender import senders
 from engine.trust import TrustCache
 
 # Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
 SCENARIO_EPOCH = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
+
+# Which of a user's certificates a step means: the ones held now, or those before a renewal.
+GENERATIONS = ("current", "previous")
 
 # Path validations of judged messages, shared by the worlds of one process: scenarios
 # repeat the same pool-key certificates, anchors, CRLs and times.
@@ -59,6 +63,7 @@ class PromptEvent:
     user: str
     prompt: Prompt
     answer: Choice | None = None
+    step: str | None = None  # the step that raised it, as the feature file says it
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +122,7 @@ class World:
         self.org_policies: dict[str, Policy] = {}  # chosen for one organization
         self.findings: list[Finding] = []  # every policy finding of the scenario, for the report
         self.last_findings: tuple[Finding, ...] | None = None  # those of the last send
+        self.step: str | None = None  # the step running now, for messages that point back
         self._last_sent_by: tuple[User, SendOutcome, Artifact | None] | None = None
 
     # -- organizations and users ------------------------------------------
@@ -272,6 +278,20 @@ class World:
         self.findings.extend(f for f in found if f not in self.findings)
         return self.last_findings
 
+    def unanswered_sends(self) -> tuple[SendRecord, ...]:
+        """Sends still waiting at a prompt: their decision (who is unusable, and why) is part
+        of the record even when the scenario ends before an answer."""
+        waiting = []
+        for user in self.users.values():
+            outcome = self.last_outcome_by.get(user.name.lower())
+            if (
+                isinstance(outcome, SendOutcome)
+                and outcome.status is SendStatus.PROMPT
+                and user.client.pending_prompt is outcome.prompt
+            ):
+                waiting.append(SendRecord(sender=user, outcome=outcome, artifact=None))
+        return tuple(waiting)
+
     def findings_of_last_send(self) -> tuple[Finding, ...]:
         """The last send's findings, judged now under the default policy if none was chosen."""
         if self.last_findings is not None:
@@ -282,7 +302,23 @@ class World:
         return self.judge(sender, outcome, artifact)
 
     def note_prompt(self, name: str, prompt: Prompt) -> None:
-        self.prompt_log.append(PromptEvent(user=self.user(name).address, prompt=prompt))
+        self.prompt_log.append(
+            PromptEvent(user=self.user(name).address, prompt=prompt, step=self.step)
+        )
+
+    def unanswered(self, prompt: Prompt) -> PromptEvent | None:
+        """The newest event that showed ``prompt`` and has no answer yet."""
+        for event in reversed(self.prompt_log):
+            if event.prompt == prompt and event.answer is None:
+                return event
+        return None
+
+    def note_opened(self, name: str, received: ReceivedMessage) -> ReceivedMessage:
+        """A message a user opened; a contact the client captured from it counts as added."""
+        self.opened[name.lower()] = received
+        if received.captured is not None:
+            self.last_contact = received.captured
+        return received
 
     def note_answer(self, name: str, choice: Choice) -> None:
         """The answer to the user's newest unanswered prompt."""
@@ -295,7 +331,7 @@ class World:
     def receive(self, name: str, message: bytes, *, source: Path) -> None:
         """Deliver a message from outside the scenario (a partner's real .eml) to a mailbox."""
         user = self.user(name)
-        if not _from(message):
+        if not header_block(message).get_all("From"):
             # Not a message (a key, a password file): refuse it before it is kept as an
             # artifact, and say what it is without showing any of it.
             raise InputError(
@@ -310,7 +346,7 @@ class World:
         self._keep(
             Artifact(
                 name=f"{len(self.artifacts) + 1:02d}-received-{_slug(source.stem)}.eml",
-                sender=_from(message),
+                sender=", ".join(_authors(message)),
                 recipients=delivery.delivered,
                 data=message,
                 signed=kind == "signed",
@@ -328,9 +364,9 @@ class World:
             write_atomically(self.artifact_dir / artifact.name, artifact.data)
 
     def enrollment(self, name: str, which: str = "current") -> Enrollment:
+        if which not in GENERATIONS:
+            raise InputError(f"which certificates ({', '.join(GENERATIONS)})", repr(which))
         table = self.enrollments if which == "current" else self.previous_enrollments
-        if which not in ("current", "previous"):
-            raise InputError("current or previous", repr(which))
         try:
             return table[name.lower()]
         except KeyError:
@@ -376,9 +412,7 @@ class World:
 
     def open_last(self, name: str) -> ReceivedMessage:
         user = self.user(name)
-        received = user.client.open(self.last_message_for(name))
-        self.opened[name.lower()] = received
-        return received
+        return self.note_opened(name, user.client.open(self.last_message_for(name)))
 
     def can_read_last_message(self, name: str) -> bool:
         """Whether ``name`` can read the last message sent, with their own keys and client."""
@@ -435,7 +469,7 @@ class World:
         inbox = user.client.inbox()
         if sender is not None:
             sender_address = self.address(sender).lower()
-            inbox = tuple(m for m in inbox if _from(m) == sender_address)
+            inbox = tuple(m for m in inbox if sender_address in _authors(m))
         if not inbox:
             who = f" from {sender}" if sender else ""
             raise InputError(f"a message{who} in {name}'s inbox", "an empty inbox")
@@ -465,7 +499,8 @@ def _content_kind(message: bytes) -> str:
     return "plain"
 
 
-def _from(message: bytes) -> str:
-    from email.utils import parseaddr
-
-    return parseaddr(header_block(message).get("From") or "")[1].lower()
+def _authors(message: bytes) -> tuple[str, ...]:
+    """The From: mailboxes, lowercased, read by the engine's one address rule (engine.sender):
+    none when a From: field is unreadable."""
+    found = senders([("From", value) for value in header_block(message).get_all("From")])
+    return () if found.problem is not None else tuple(a.lower() for a in found.authors)

@@ -74,6 +74,10 @@ class RecipientRecord:
     reason: str | None
     certificate_sha256: str | None
     trust_path: tuple[str, ...] = ()
+    # The sender's verdict on that path: "trusted", "trusted on first use", "not trusted:
+    # <why>"; None when no path was judged (no certificate, or one unusable in itself).
+    trust: str | None = None
+    trusted: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
