@@ -203,6 +203,17 @@ def _error_outcome(path: str, exc: SmimeError) -> _Outcome:
     return _Outcome(EXIT_USAGE, None, {"file": path, "status": "error", "error": text}, text)
 
 
+def _unexpected_outcome(path: str, exc: Exception) -> _Outcome:
+    """An exception that is no SmimeError while checking one input of a batch: a bug in the
+    engine (malformed input is an InputError). Reported as one line for that input, so the
+    other inputs are still checked; SMIME_HARNESS_DEBUG=1 raises it with its traceback."""
+    if os.environ.get("SMIME_HARNESS_DEBUG"):
+        raise exc
+    detail = " ".join(str(exc).split())
+    text = f"{path}: unexpected {type(exc).__name__}: {detail} (a bug: please report it)"
+    return _Outcome(EXIT_USAGE, None, {"file": path, "status": "error", "error": text}, text)
+
+
 def _report_batch(outcomes: Sequence[_Outcome], *, as_json: bool, listed: bool) -> int:
     """Errors to standard error, then the results in input order, each in one write.
 
@@ -246,6 +257,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             result = verifier.verify(read_input(path, "message"))
         except SmimeError as exc:
             return _error_outcome(path, exc)
+        except Exception as exc:  # a bug, for this input alone: the others are still checked
+            return _unexpected_outcome(path, exc)
         return _verified(path, result, args.json)
 
     # Standard input is this process's: a worker would read an empty one.
@@ -341,6 +354,8 @@ def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptRe
             return _Outcome(EXIT_FAILED, f"{path}: {status} ({view['reason']})", view, None)
         except SmimeError as exc:
             return _error_outcome(path, exc)
+        except Exception as exc:  # a bug, for this input alone: the others are still decrypted
+            return _unexpected_outcome(path, exc)
         view = {"file": path, "out": out, **decryption_view(result)}
         warning = unauthenticated_warning(result)
         line = f"{path}: {view['status']} -> {out}"

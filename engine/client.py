@@ -15,7 +15,7 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Sequence
-from email import message_from_bytes, policy
+from email import policy
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, make_msgid
 
@@ -31,6 +31,7 @@ from engine.credential import Credential, certificate_emails
 from engine.envelope import encrypt
 from engine.errors import InputError, SmimeError
 from engine.layers import OpenedMessage, from_address, header, open_message
+from engine.mime import parse_email, parse_entity
 from engine.network import Delivery, MailNetwork
 from engine.organization import Organization
 from engine.profile import DEFAULT_PROFILE, ClientProfile, Fallback, Source
@@ -834,7 +835,7 @@ def _addresses_cover(value: str) -> bool:
 
 def _body_text(entity: bytes) -> str:
     """The text a person reads: :func:`_content_text`, quicker for a plain text entity."""
-    plain = message_from_bytes(entity, policy=policy.compat32)
+    plain = parse_entity(entity)
     if not plain.is_multipart() and plain.get_content_maintype() == "text":
         # What get_content() returns for text, without the header objects of policy.default.
         payload = plain.get_payload(decode=True)
@@ -849,7 +850,7 @@ def _body_text(entity: bytes) -> str:
 
 def _content_text(entity: bytes) -> str:
     """The plain (else HTML) body as ``get_content()`` reads it."""
-    parsed = message_from_bytes(entity, policy=policy.default)
+    parsed = parse_email(entity)
     part = parsed.get_body(preferencelist=("plain", "html")) if parsed.is_multipart() else parsed
     if part is None:
         return ""

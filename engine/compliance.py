@@ -26,7 +26,12 @@ from engine.client import EncryptionDecision
 from engine.clock import aware
 from engine.credential import Credential, certificate_emails
 from engine.envelope import decrypt
-from engine.errors import DecryptionError, NotARecipientError, UnsupportedAlgorithmError
+from engine.errors import (
+    DecryptionError,
+    InputError,
+    NotARecipientError,
+    UnsupportedAlgorithmError,
+)
 from engine.findings import Finding, Severity
 from engine.mime import EntityKind, classify, pkcs7_payload, split_message
 from engine.policy import Policy, Verdict, curve_label
@@ -515,6 +520,9 @@ def check_message(
                 )
             break
         current = entity
+    else:
+        # Deeper layers would go unjudged, silently: refused, as open_message does.
+        raise InputError(f"at most {MAX_DEPTH} nested S/MIME layers", "more", source=subject)
     return tuple(found)
 
 

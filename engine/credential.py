@@ -117,6 +117,45 @@ def load_pkcs12(data: bytes, password: bytes | None, *, source: str = "PKCS#12")
     return Credential(certificate=cert, private_key=key, chain=tuple(extra))
 
 
+# What cryptography raises on a certificate or CRL it cannot read, at load or when a lazily
+# parsed part is first read: ValueError, KeyError (an unknown string tag in a name),
+# TypeError (a name attribute of the wrong string type), InvalidVersion,
+# DuplicateExtension and UnsupportedGeneralNameType (no ValueErrors), and its warnings
+# (a serial number that is not positive, a country name not two letters long) when the
+# warnings filter makes them errors.
+_X509_ERRORS = (
+    ValueError,
+    KeyError,
+    TypeError,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    Warning,
+)
+
+
+def read_certificate_parts(certificate: x509.Certificate) -> x509.Certificate:
+    """``certificate``, its names and extensions parsed now (RFC 5280 §4.1.2.4, §4.1.2.6,
+    §4.2): cryptography parses them on first use, so a malformed one would otherwise fail
+    later, untyped, in path validation, a view or a policy check. The extensions stay
+    parsed (cryptography keeps them)."""
+    certificate.subject.rfc4514_string()
+    certificate.issuer.rfc4514_string()
+    certificate.extensions  # noqa: B018 - parsed (and kept) for the checks above
+    return certificate
+
+
+def certificate_from_der(der: bytes, *, what: str = "an X.509 certificate") -> x509.Certificate:
+    """One DER certificate from a file or a message, read whole (:func:`read_certificate_parts`).
+
+    Raises DecodeError naming ``what`` was expected for anything cryptography cannot read.
+    """
+    try:
+        return read_certificate_parts(x509.load_der_x509_certificate(der))
+    except _X509_ERRORS as exc:
+        raise DecodeError(what, f"{describe_bytes(der)} ({_reason(exc)})") from None
+
+
 def load_certificates(data: bytes, *, source: str = "certificate") -> tuple[x509.Certificate, ...]:
     """One or more certificates from PEM (possibly several blocks) or a single DER."""
     if not data.strip():
@@ -126,14 +165,18 @@ def load_certificates(data: bytes, *, source: str = "certificate") -> tuple[x509
             certs = tuple(x509.load_pem_x509_certificates(data))
         else:
             certs = (x509.load_der_x509_certificate(data),)
-        for cert in certs:  # names are parsed lazily: a malformed one fails here, typed
-            cert.subject.rfc4514_string()
-            cert.issuer.rfc4514_string()
-    except (ValueError, KeyError, x509.InvalidVersion):
-        # InvalidVersion (a version field of 18) is no ValueError, and rfc4514_string
-        # raises KeyError for an unknown string tag: both escaped bare before.
-        raise DecodeError("a PEM or DER certificate", describe_bytes(data), source=source) from None
+        for cert in certs:
+            read_certificate_parts(cert)
+    except _X509_ERRORS as exc:
+        found = f"{describe_bytes(data)} ({_reason(exc)})"
+        raise DecodeError("a PEM or DER certificate", found, source=source) from None
     return certs
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, one-line reason from cryptography's error, for messages."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def load_certificate(data: bytes, *, source: str = "certificate") -> x509.Certificate:
@@ -148,7 +191,7 @@ def certificates_pem(certs: Sequence[x509.Certificate]) -> bytes:
 
 
 def load_crls(data: bytes, *, source: str = "CRL") -> tuple[x509.CertificateRevocationList, ...]:
-    """One or more CRLs from PEM blocks or a single DER CRL (RFC 5280 §5)."""
+    """One or more CRLs from PEM blocks or a single DER CRL (RFC 5280 §5), read whole."""
     if not data.strip():
         raise DecodeError("a PEM or DER CRL", "empty input", source=source)
     try:
@@ -161,7 +204,22 @@ def load_crls(data: bytes, *, source: str = "CRL") -> tuple[x509.CertificateRevo
             )
             if not crls:
                 raise ValueError("no CRL block")
-            return crls
-        return (x509.load_der_x509_crl(data),)
-    except ValueError:
-        raise DecodeError("a PEM or DER CRL", describe_bytes(data), source=source) from None
+        else:
+            crls = (x509.load_der_x509_crl(data),)
+        for crl in crls:
+            _read_crl_parts(crl)
+    except _X509_ERRORS as exc:
+        found = f"{describe_bytes(data)} ({_reason(exc)})"
+        raise DecodeError("a PEM or DER CRL", found, source=source) from None
+    return crls
+
+
+def _read_crl_parts(crl: x509.CertificateRevocationList) -> None:
+    # As for certificates: the issuer, the extensions and every entry (RFC 5280 §5.1.2.6,
+    # §5.3) are parsed on first use; a revocation check must not be where they fail.
+    crl.issuer.rfc4514_string()
+    crl.extensions  # noqa: B018
+    for entry in crl:
+        entry.serial_number  # noqa: B018
+        entry.revocation_date_utc  # noqa: B018
+        entry.extensions  # noqa: B018

@@ -27,8 +27,9 @@ from engine.asn1.enveloped import (
     names_equal,
 )
 from engine.asn1.signed import SignedDataContent, SignerInfoData, parse_signed_data
+from engine.credential import certificate_from_der
 from engine.envelope import unsupported_recipient
-from engine.errors import InputError, UnsupportedAlgorithmError
+from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
 from engine.layers import MAX_DEPTH
 from engine.mime import (
     PKCS7_SIGNATURE_TYPES,
@@ -366,8 +367,8 @@ def _loadable(ders: tuple[bytes, ...]) -> list[x509.Certificate]:
     loaded = []
     for der in ders:
         try:
-            loaded.append(x509.load_der_x509_certificate(der))
-        except ValueError:
+            loaded.append(certificate_from_der(der))  # names and extensions read now
+        except DecodeError:
             continue
     return loaded
 
@@ -397,8 +398,8 @@ def _some_time(certificates: tuple[bytes, ...]) -> Any:
 
     for der in certificates:
         try:
-            return x509.load_der_x509_certificate(der).not_valid_before_utc
-        except ValueError:
+            return certificate_from_der(der).not_valid_before_utc
+        except DecodeError:
             continue
     return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 

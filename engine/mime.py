@@ -20,9 +20,10 @@ import re
 import struct
 from collections.abc import Iterator, Sequence
 from email import encoders, policy
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.mime.application import MIMEApplication
 from email.parser import BytesParser, Parser
+from typing import Self
 
 import pybase64
 
@@ -44,6 +45,52 @@ _OID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
 _DEFAULT_CONTENT_TYPE = "text/plain; charset=us-ascii"  # RFC 2045 §5.2
 # Never turn body lines starting "From " into ">From ": that would alter content.
 _GENERATOR_POLICY = policy.compat32.clone(linesep="\r\n", mangle_from_=False)
+
+
+# RFC 2046 §5.1 puts no bound on nesting; the email package parses, walks and writes
+# nested entities recursively, so a few hundred levels exhaust Python's stack. No mail
+# client nests deeper than a handful: deeper than this is refused as bad input.
+MAX_NESTING = 100
+
+
+def _nest(parent: Message, child: object) -> None:
+    """Record how deep ``child`` sits under ``parent``; refuse what is nested too deep."""
+    depth = getattr(parent, "nesting", 0) + 1
+    if depth > MAX_NESTING:
+        raise InputError(
+            f"MIME entities nested at most {MAX_NESTING} levels deep (multipart, message/rfc822)",
+            f"an entity nested {depth} levels deep",
+        )
+    if isinstance(child, Message):
+        child.nesting = depth  # type: ignore[attr-defined]
+
+
+class _NestedMessage(Message):
+    # The email parser attaches each entity to its parent as it descends (feedparser),
+    # before parsing it: the limit holds before the parser's recursion goes deeper.
+    def attach(self, payload: Message | str) -> None:
+        _nest(self, payload)
+        super().attach(payload)
+
+
+class _NestedEmailMessage(EmailMessage):
+    def attach(self, payload: Self) -> None:  # type: ignore[override]  # as typeshed's
+        _nest(self, payload)
+        super().attach(payload)
+
+
+def parse_entity(data: bytes) -> Message:
+    """A whole message or entity parsed by the email package (compat32), nested at most
+    :data:`MAX_NESTING` levels deep (else an InputError, before Python's recursion limit)."""
+    return BytesParser(_NestedMessage, policy=policy.compat32).parsebytes(data)
+
+
+def parse_email(data: bytes) -> EmailMessage:
+    """:func:`parse_entity` with the ``policy.default`` API (``get_body``, ``get_content``)."""
+    parsed = BytesParser(_NestedEmailMessage, policy=policy.default).parsebytes(data)
+    if not isinstance(parsed, EmailMessage):  # pragma: no cover - the factory makes them
+        raise DecodeError("a MIME entity", type(parsed).__name__)
+    return parsed
 
 
 class EntityKind(enum.Enum):
@@ -759,7 +806,7 @@ def seven_bit(entity: bytes) -> bytes:
     _, body, body_start = _head_split(entity)  # the body is ``body[body_start:]``, in place
     if not _needs_encoding(body, body_start):
         return canonicalize(entity)
-    message = BytesParser(policy=policy.compat32).parsebytes(entity)
+    message = parse_entity(entity)
     for part in message.walk():
         if part.is_multipart():
             continue

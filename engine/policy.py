@@ -309,7 +309,63 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+# Arrays and inline tables nested inside one another: tomllib reads them recursively, so a
+# few hundred levels exhaust Python's stack. A policy nests two or three.
+MAX_TOML_NESTING = 100
+
+
+def _check_nesting(text: str, file: str) -> None:
+    """Refuse arrays and inline tables nested deeper than MAX_TOML_NESTING, before tomllib
+    recurses into them. Brackets inside strings and comments do not count (TOML 1.0)."""
+    depth = 0
+    at, size = 0, len(text)
+    while at < size:
+        char = text[at]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_TOML_NESTING:
+                raise PolicyError(
+                    file=file,
+                    key=f"line {text.count(chr(10), 0, at) + 1}",
+                    expected=f"arrays and tables nested at most {MAX_TOML_NESTING} levels deep",
+                    found=f"more than {MAX_TOML_NESTING} levels",
+                )
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "#":
+            at = text.find("\n", at)
+            if at < 0:
+                return
+            continue
+        elif char in "\"'":
+            at = _string_end(text, at)
+            continue
+        at += 1
+
+
+def _string_end(text: str, start: int) -> int:
+    """The offset just past the TOML string that starts at ``start`` (basic or literal,
+    one line or multi-line); the end of the text when it is not closed."""
+    quote = text[start]
+    delimiter = quote * 3 if text.startswith(quote * 3, start) else quote
+    at = start + len(delimiter)
+    while at < len(text):
+        if quote == '"' and text[at] == "\\":
+            at += 2  # an escape: the next character is never the closing quote
+            continue
+        if text.startswith(delimiter, at):
+            end = at + len(delimiter)
+            while len(delimiter) == 3 and text.startswith(quote, end) and end - at < 5:
+                end += 1  # up to two quotes may end a multi-line string's content
+            return end
+        if len(delimiter) == 1 and text[at] == "\n":
+            return at  # an unclosed one-line string: tomllib will say so
+        at += 1
+    return at
+
+
 def _parse(text: str, file: str) -> dict[str, Any]:
+    _check_nesting(text, file)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -23,7 +23,7 @@ from engine.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
 from engine.asn1 import signed as asn1
 from engine.asn1.memo import memoize
 from engine.clock import aware
-from engine.credential import certificate_emails
+from engine.credential import certificate_emails, certificate_from_der
 from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
 from engine.mime import (
     EntityKind,
@@ -470,22 +470,16 @@ def _load_certificates(ders: Sequence[bytes]) -> tuple[x509.Certificate, ...]:
     for index, der in enumerate(ders):
         try:
             certificates.append(_certificate(der))
-        except (ValueError, KeyError, x509.InvalidVersion):  # KeyError: unknown string tag
-            raise DecodeError(
-                "an X.509 certificate", f"undecodable bytes in certificate {index + 1}"
-            ) from None
+        except DecodeError as exc:
+            where = f"an X.509 certificate (certificate {index + 1} in the message)"
+            raise DecodeError(where, exc.found) from None
     return tuple(certificates)
 
 
 @memoize(maxsize=256, max_bytes=64 * 1024)
 def _certificate(der: bytes) -> x509.Certificate:
-    # Certificates are immutable: a batch from a few signers loads each one once.
-    certificate = x509.load_der_x509_certificate(der)
-    # cryptography parses names lazily: read them here, so a malformed issuer is a
-    # DecodeError now rather than a bare ValueError in path building or a view.
-    certificate.subject.rfc4514_string()
-    certificate.issuer.rfc4514_string()
-    return certificate
+    # Certificates are immutable: a batch from a few signers loads and reads each one once.
+    return certificate_from_der(der)
 
 
 def _matches(reference: asn1.KeyReference, certificate: x509.Certificate) -> bool:

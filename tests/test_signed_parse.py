@@ -34,10 +34,10 @@ def test_every_attribute_type_asn1crypto_knows_gets_its_value_type(oid: str, nam
     assert type(asn1._Attribute.load(encoding)["values"]) is expected
 
 
-def test_an_unknown_attribute_type_is_counted_and_its_values_kept_unread() -> None:
+def test_an_unknown_attribute_type_is_counted_and_its_values_not_interpreted() -> None:
     encoding = _attribute("1.2.3.4.5", core.Integer(1), core.Integer(2))
-    oid, field, count = asn1._attribute_field(encoding)
-    assert (oid, field, count) == ("1.2.3.4.5", None, 2)
+    parsed = asn1._attribute(encoding)
+    assert (parsed.oid, parsed.field, parsed.count, parsed.der) == ("1.2.3.4.5", None, 2, encoding)
 
 
 def test_the_attributes_the_engine_reads_come_back() -> None:
@@ -50,7 +50,7 @@ def test_the_attributes_the_engine_reads_come_back() -> None:
         microsoft_encryption_key=_ISSUER,
     )
     members = [bytes(m.dump()) for m in cms.CMSAttributes.load(der)]
-    parsed = asn1._parse_attributes(members)
+    parsed = asn1._signed_attributes([asn1._attribute(member) for member in members])
     assert parsed.content_type == asn1.OID_DATA
     assert parsed.message_digest == b"\x01" * 32
     assert parsed.signing_time == dt.datetime(2026, 6, 1, 12, 0, 1, tzinfo=dt.UTC)

@@ -4,9 +4,11 @@ Random bytes rarely get beyond a parser's first length check; a valid
 certificate, message or policy file with one thing wrong does. A mutation is
 a bit flip, a truncation, a splice (delete, duplicate, insert, or a piece of
 another seed), a change to a DER length octet (RFC 8825 / X.690 §8.1.3:
-short, long and indefinite forms), a line-level edit for text, or the same
-edits applied to DER found inside base64 (PEM blocks, MIME parts), re-encoded
-so the outer layer still parses.
+short, long and indefinite forms), a DER tag changed to another type (a string
+type for another, with different character sets: X.690 §8.23), an octet of an
+OBJECT IDENTIFIER changed (another, perhaps known, attribute or algorithm), a
+line-level edit for text, or the same edits applied to DER found inside base64
+(PEM blocks, MIME parts), re-encoded so the outer layer still parses.
 """
 
 from __future__ import annotations
@@ -115,10 +117,26 @@ def _b64_lines(raw: bytes, line_end: bytes) -> bytes:
     return b"".join(encoded[i : i + 64] + line_end for i in range(0, len(encoded), 64))
 
 
-_KINDS = ("flip", "truncate", "delete", "duplicate", "insert", "splice", "length", "line", "inner")
+_KINDS = (
+    "flip",
+    "truncate",
+    "delete",
+    "duplicate",
+    "insert",
+    "splice",
+    "length",
+    "line",
+    "tag",
+    "oid",
+    "inner",
+)
 _BYTE_KINDS = 6  # the first six need no structure
 _LENGTHS = (None, None, 0x00, 0x7F, 0x80, 0x81, 0x84, 0x85, 0xFF)  # None: +1 / -1
 _LINE_EDITS = ("drop", "double", "swap", "strip", "token")
+# X.690 / X.680 §8.4 universal tags: the string and time types (UTF8String, PrintableString,
+# TeletexString, IA5String, UTCTime, GeneralizedTime, UniversalString, BMPString), and
+# BOOLEAN, INTEGER, BIT/OCTET STRING, NULL, OID, SEQUENCE, SET and two context tags.
+_TAGS = bytes.fromhex("0c1314161718 1c1e 010203040506 3031 80a0")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -188,6 +206,22 @@ def _apply(
             old = data[where]
             new = _LENGTHS[edit.c % len(_LENGTHS)]
             value = ((old + 1) if edit.c % 2 else (old - 1)) & 0xFF if new is None else new
+            return data[:where] + bytes([value]) + data[where + 1 :]
+    if kind == "tag":
+        offsets = der_length_offsets(data)
+        if offsets:
+            where = offsets[edit.b % len(offsets)] - 1  # the (low-number) tag octet
+            return data[:where] + bytes([_TAGS[edit.c % len(_TAGS)]]) + data[where + 1 :]
+    if kind == "oid":
+        # The contents octets of an OBJECT IDENTIFIER (X.690 §8.19), short form only.
+        oids = [
+            at for at in der_length_offsets(data) if data[at - 1] == 0x06 and 0 < data[at] < 0x80
+        ]
+        if oids:
+            length_at = oids[edit.b % len(oids)]
+            where = length_at + 1 + (edit.c >> 8) % data[length_at]
+            old = data[where]
+            value = (old + 1, old - 1, old ^ 0x80, 0x00, 0x7F, edit.c >> 16)[edit.c % 6] & 0xFF
             return data[:where] + bytes([value]) + data[where + 1 :]
     if kind == "line":
         lines = data.splitlines(keepends=True)

@@ -8,9 +8,11 @@ writes DER.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar, overload
 
@@ -36,8 +38,18 @@ OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
 OID_RSASSA_PSS = "1.2.840.113549.1.1.10"
 OID_MGF1 = "1.2.840.113549.1.1.8"
 
-# Errors asn1crypto raises on malformed input (it parses lazily, on access).
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
+# Errors asn1crypto raises on malformed input (it parses lazily, on access; a string that
+# does not decode is a UnicodeDecodeError, a ValueError). RecursionError: values nested
+# thousands deep, which asn1crypto parses and re-encodes recursively.
+_ASN1_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    AttributeError,
+    RecursionError,
+)
 
 
 class _AlgorithmIdentifier(core.Sequence):  # type: ignore[misc]
@@ -217,9 +229,17 @@ def _decode(what: str, data: bytes, parse: Callable[[], _T]) -> _T:
         raise DecodeError(what, f"{describe_bytes(data)} ({_short(exc)})") from exc
 
 
-def _short(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 80 else text[:77] + "..."
+# asn1crypto quotes a time it could not parse ("Error parsing <text> to a UTCTime"): the
+# input's own bytes, which an error message never repeats.
+_QUOTED_INPUT = re.compile(r"Error parsing .*? to an? ", re.DOTALL)
+
+
+def _short(exc: BaseException) -> str:
+    """asn1crypto's reason as one printable line, without quoting the input."""
+    text = _QUOTED_INPUT.sub("Error parsing the value as ", str(exc))
+    text = " ".join(text.split()) or type(exc).__name__
+    text = "".join(c if c.isprintable() and c.isascii() else "?" for c in text)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def content_info_type(der: bytes) -> str:
@@ -318,11 +338,13 @@ def _parse_signer(info: Any) -> SignerInfoData:
     attributes: SignedAttributes | None = None
     candidates: Sequence[bytes] = ()
     if not isinstance(raw_attributes, core.Void):
+        members = [_attribute(bytes(member.dump())) for member in raw_attributes]
+        attributes = _signed_attributes(members)
         # RFC 5652 §5.4: the signature covers the attributes with the SET OF tag.
         candidates = SignedEncodings(
-            bytes(cms.CMSAttributes(contents=raw_attributes.contents).dump())
+            bytes(cms.CMSAttributes(contents=raw_attributes.contents).dump()),
+            tuple(member.der for member in members),
         )
-        attributes = _parse_attributes([bytes(member.dump()) for member in raw_attributes])
     return SignerInfoData(
         signer=signer,
         digest_oid=_digest_oid(bytes(info["digest_algorithm"].dump())),
@@ -336,19 +358,24 @@ def _parse_signer(info: Any) -> SignerInfoData:
 
 class SignedEncodings(Sequence[bytes]):
     """The encodings a signature over signed attributes may cover (RFC 5652 §5.4): as
-    received under a SET OF header, then asn1crypto's DER re-encoding when that differs
-    (BER, an unsorted SET). The re-encoding is made only when asked for, so a signature
-    that verifies over the received bytes never pays for it."""
+    received under a SET OF header, then the DER re-encoding when that differs (BER, an
+    unsorted SET). ``members`` are the attributes' own DER re-encodings, made (and so
+    checked) when the SignerInfo was parsed; the SET of them is put together only when
+    asked for, so a signature that verifies over the received bytes never pays for it."""
 
-    __slots__ = ("_all", "_received")
+    __slots__ = ("_all", "_members", "_received")
 
-    def __init__(self, received: bytes) -> None:
+    def __init__(self, received: bytes, members: Sequence[bytes]) -> None:
         self._received = received
+        self._members = tuple(members)
         self._all: tuple[bytes, ...] | None = None
 
     def _encodings(self) -> tuple[bytes, ...]:
         if self._all is None:
-            reencoded = bytes(cms.CMSAttributes.load(self._received).dump(force=True))
+            # X.690 §11.6: a DER SET OF holds its members' encodings in ascending order
+            # (asn1crypto's SetOf sorts them the same way when it re-encodes).
+            contents = b"".join(sorted(self._members))
+            reencoded = bytes(cms.CMSAttributes(contents=contents).dump())
             same = reencoded == self._received
             self._all = (self._received,) if same else (self._received, reencoded)
         return self._all
@@ -424,17 +451,17 @@ def _pss_parameters(der: bytes | None) -> PssParameters:
     )
 
 
-def _parse_attributes(members: Sequence[bytes]) -> SignedAttributes:
+def _signed_attributes(members: Sequence[_ParsedAttribute]) -> SignedAttributes:
     types: list[str] = []
     fields: dict[str, Any] = {}
     not_single: list[str] = []
     for member in members:
-        oid, field, count = _attribute_field(member)
-        if oid in _SINGLE_VALUED and (count != 1 or oid in types) and oid not in not_single:
+        oid = member.oid
+        if oid in _SINGLE_VALUED and (member.count != 1 or oid in types) and oid not in not_single:
             not_single.append(oid)
         types.append(oid)
-        if field is not None:
-            fields[field[0]] = field[1]  # a repeated attribute: the last one (see not_single)
+        if member.field is not None:
+            fields[member.field[0]] = member.field[1]  # repeated: the last one (see not_single)
     return SignedAttributes(types=tuple(types), not_single=tuple(not_single), **fields)
 
 
@@ -465,16 +492,39 @@ class _Attribute(core.Sequence):  # type: ignore[misc]
 _SINGLE_VALUED = frozenset({OID_CONTENT_TYPE, OID_MESSAGE_DIGEST, OID_SIGNING_TIME})
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _ParsedAttribute:
+    """One signed Attribute (RFC 5652 §5.3), parsed to the last field."""
+
+    oid: str
+    count: int  # how many values it has
+    field: tuple[str, Any] | None  # the SignedAttributes field its first value sets, if any
+    der: bytes  # its DER re-encoding, for the SET OF the signature may cover (RFC 5652 §5.4)
+
+
 @memoize(maxsize=512, max_bytes=4096)
-def _attribute_field(encoding: bytes) -> tuple[str, tuple[str, Any] | None, int]:
-    """One Attribute (RFC 5652 §5.3): its type, the SignedAttributes field its first
-    value sets if the engine understands it (RFC 5652 §11, RFC 8551 §2.5), and how many
-    values it has."""
+def _attribute(encoding: bytes) -> _ParsedAttribute:
+    """One Attribute (RFC 5652 §5.3), parsed eagerly and whole: its type, the field its first
+    value sets when the engine understands it (RFC 5652 §11, RFC 8551 §2.5), and its DER.
+
+    asn1crypto parses lazily: a value is decoded only when read. Re-encoding the attribute
+    as DER reads every value to its last string and time, an unknown attribute's too (as
+    the untagged universal types it holds), so a malformed one fails here, in the parse
+    (a DecodeError from :func:`parse_signed_data`), not later in a signature check."""
     attribute = _Attribute.load(encoding)
     oid = _dotted(attribute["type"])
-    values = attribute["values"]
-    count = len(values)
-    return oid, _first_value_field(oid, values) if count else None, count
+    try:
+        values = attribute["values"]
+        count = len(values)
+        field = _first_value_field(oid, values) if count else None
+        der = bytes(attribute.dump(force=True))
+    except _ASN1_ERRORS as exc:
+        name = cms.CMSAttributeType._map.get(oid)
+        what = f"{name} ({oid})" if name else oid
+        raise DecodeError(
+            f"signed attribute {what} with values of its type (RFC 5652 §5.3)", _short(exc)
+        ) from None
+    return _ParsedAttribute(oid=oid, count=count, field=field, der=der)
 
 
 def _first_value_field(oid: str, values: Any) -> tuple[str, Any] | None:
@@ -484,7 +534,7 @@ def _first_value_field(oid: str, values: Any) -> tuple[str, Any] | None:
     if oid == OID_MESSAGE_DIGEST:
         return ("message_digest", bytes(first.native))
     if oid == OID_SIGNING_TIME:
-        return ("signing_time", first.native)
+        return ("signing_time", _signing_time(first))
     if oid == OID_SMIME_CAPABILITIES:
         capabilities = tuple(
             Capability(
@@ -502,6 +552,18 @@ def _first_value_field(oid: str, values: Any) -> tuple[str, Any] | None:
         value = cms.IssuerAndSerialNumber.load(bytes(first.dump()))
         return ("microsoft_encryption_key", _issuer_serial(value))
     return None
+
+
+def _signing_time(value: Any) -> dt.datetime:
+    # RFC 5652 §11.3: UTCTime or GeneralizedTime. asn1crypto reads year 0 as its own
+    # extended_datetime and keeps a GeneralizedTime's offset: neither is a UTC instant
+    # the engine can compare (0001-01-01T00:00:00+01:00 is before year 1 in UTC).
+    moment = value.native
+    if isinstance(moment, dt.datetime) and moment.tzinfo is not None:
+        with contextlib.suppress(OverflowError):
+            return moment.astimezone(dt.UTC)
+    written = bytes(value.chosen.contents).decode("latin-1")
+    raise DecodeError("a signingTime from 0001 to 9999 in UTC (RFC 5652 §11.3)", repr(written))
 
 
 def _key_preference(choice: Any) -> KeyReference | None:

@@ -32,6 +32,7 @@ from engine.client import (
     SendOutcome,
     SendStatus,
 )
+from engine.clock import duration
 from engine.contacts import Contact
 from engine.credential import (
     certificate_emails,
@@ -379,7 +380,7 @@ def user_profile(world: World, user: str, profile: str) -> None:
 
 @setup_or_action("the client processing delay is {minutes:d} minutes")
 def processing_delay(world: World, minutes: int) -> None:
-    delay = dt.timedelta(minutes=minutes)
+    delay = duration(minutes=minutes)
     world.default_profile = world.default_profile.with_delay(delay)
     for user in world.users.values():
         user.client.profile = user.client.profile.with_delay(delay)
@@ -401,7 +402,7 @@ _UNITS = {
 def time_passes(world: World, count: int, unit: str) -> None:
     if unit not in _UNITS:
         raise _one_of("a unit of time", _UNITS, unit)
-    world.advance(dt.timedelta(**{_UNITS[unit]: count}))
+    world.advance(duration(**{_UNITS[unit]: count}))
 
 
 @setup_or_action(
