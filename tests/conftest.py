@@ -15,6 +15,9 @@ from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
 from engine.keys import KeyPool
 
+# The step library, the world fixture and Gherkin tags as markers (README: plugin use).
+pytest_plugins = ["smime_harness.steps"]
+
 # Hypothesis profiles (docs/hypothesis.md). ``ci`` is the default: derandomized, no
 # example database, bounded examples so the property suite stays far below a minute.
 # ``long`` (``--hypothesis-profile=long`` or SMIME_HARNESS_HYPOTHESIS=long) is the
