@@ -661,7 +661,7 @@ def help_row(say: Say, budget: float) -> dict[str, Any]:
     probe = (
         "import sys, engine.cli; engine.cli.build_parser(); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'cryptography', 'asn1crypto', 'pytest', 'pytest_bdd', 'jinja2', 'email'}))"
+        "{'cryptography', 'asn1crypto', 'pytest', 'pytest_bdd', 'jinja2', 'email', 'pkilint'}))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True

@@ -71,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "InputError": "engine.errors",
     "DecodeError": "engine.errors",
     "UnsupportedAlgorithmError": "engine.errors",
+    "UnsupportedKeyError": "engine.errors",
     "KeyMismatchError": "engine.errors",
     "PasswordError": "engine.errors",
     "DecryptionError": "engine.errors",
@@ -131,6 +132,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         PasswordError,
         SmimeError,
         UnsupportedAlgorithmError,
+        UnsupportedKeyError,
     )
     from engine.inspection import inspect
     from engine.keys import FreshKeys, KeyPool, KeySource, KeyType, load_private_key

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from engine.asn1.certificate import assemble_certificate, v1_tbs_certificate
 from engine.clock import Clock, aware
@@ -31,6 +31,7 @@ from engine.errors import CertificateError, EnrollmentError, InputError, KeyReco
 from engine.keys import FreshKeys, KeyPool, KeySource, KeyType, PrivateKey
 from engine.purpose import CertificatePurpose as CertificatePurpose
 from engine.revocation import RevocationReason, RevokedInfo, build_crl, signature_hash
+from engine.smbr import CertificateProfile
 
 # Certificates start a little in the past so a peer whose clock runs slow accepts them.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -79,6 +80,11 @@ class CertificateSpec:
     - ``extended_key_usage``: ``None`` means emailProtection; ``()`` leaves it out.
     - ``not_before`` / ``not_after``: an explicit window instead of now-skew .. +validity.
     - ``key``: use this private key instead of a new one from the key source.
+    - ``profile``: make the certificate meet an SMBR certificate profile: it asserts
+      the profile's reserved policy OID (SMBR 7.1.6.4), carries authorityInformationAccess
+      (SMBR 7.1.2.3 (c)), and its subject holds the mailbox as commonName and no
+      organizationName (mailbox-validated, SMBR 7.1.4.2.2) unless ``organization`` is
+      given on purpose.
     """
 
     email: str
@@ -96,6 +102,7 @@ class CertificateSpec:
     not_after: dt.datetime | None = None
     crl_distribution_point: bool = True
     key: PrivateKey | None = None
+    profile: CertificateProfile | None = None
 
     def __post_init__(self) -> None:
         _check_email(self.email, "email")
@@ -114,6 +121,11 @@ class CertificateSpec:
             raise CertificateError(
                 "a version 1 certificate has no extensions, "
                 "so san_emails, key_usage and extended_key_usage must stay unset"
+            )
+        if self.version == 1 and self.profile is not None:
+            raise CertificateError(
+                f"profile={self.profile.value}, but a version 1 certificate has no extensions "
+                "to meet it with"
             )
         if self.validity <= dt.timedelta(0):
             raise CertificateError(f"validity={self.validity}, but it must be positive")
@@ -198,6 +210,7 @@ class OrgCA:
         root: Credential,
         issuer: Credential,
         crl_validity: dt.timedelta = DEFAULT_CRL_VALIDITY,
+        profile: CertificateProfile | None = None,
     ) -> None:
         self.name = name
         self.domain = domain
@@ -206,6 +219,9 @@ class OrgCA:
         self._root = root
         self.issuer = issuer
         self.crl_validity = crl_validity
+        # The SMBR profile enrollments and renewals follow (the organization's policy
+        # says which; the CA itself never reads policies). None: no profile claimed.
+        self.profile = profile
         self._tokens: dict[str, _Token] = {}
         self._arrangements: dict[str, _Arrangement] = {}
         self._enrollments: dict[str, list[Enrollment]] = {}
@@ -228,6 +244,7 @@ class OrgCA:
         key_type: KeyType = KeyType.RSA_2048,
         intermediate: bool = False,
         crl_validity: dt.timedelta = DEFAULT_CRL_VALIDITY,
+        profile: CertificateProfile | None = None,
     ) -> OrgCA:
         """A new organization CA named ``name`` for mail domain ``domain``."""
         if not name.strip():
@@ -251,6 +268,7 @@ class OrgCA:
             root=root,
             issuer=issuer,
             crl_validity=crl_validity,
+            profile=profile,
         )
         if intermediate:
             ca._remember(issuer.certificate, root.certificate)
@@ -280,6 +298,11 @@ class OrgCA:
     def crl_url(self) -> str:
         """Where the CRL for end-entity certificates is published (their CRL distribution point)."""
         return _crl_url(self.domain, _slug(self.name))
+
+    @property
+    def ca_issuers_url(self) -> str:
+        """Where the issuing CA's certificate is published (the caIssuers access location)."""
+        return f"http://pki.{self.domain}/{_slug(self.name)}.cer"
 
     @property
     def root_crl_url(self) -> str:
@@ -355,6 +378,7 @@ class OrgCA:
                 purpose=purpose,
                 key_type=arrangement.key_type,
                 validity=arrangement.validity,
+                profile=self.profile,
             )
 
         if arrangement.separate_encryption_key:
@@ -385,7 +409,8 @@ class OrgCA:
         # A pool view never hands out a key twice, so within one CA each memo key is new.
         pooled = spec.key is None and isinstance(self.keys, KeyPool)
         build = _pooled_credential if pooled else _build_credential
-        credential = build(self.issuer, self.crl_url, spec, subject, key, not_before, not_after)
+        urls = _IssuerUrls(crl=self.crl_url, ca_issuers=self.ca_issuers_url)
+        credential = build(self.issuer, urls, spec, subject, key, not_before, not_after)
         certificate = credential.certificate
         ref = self._remember(certificate, self.issuer.certificate)
         if spec.archived:
@@ -395,6 +420,8 @@ class OrgCA:
         return credential
 
     def _subject(self, spec: CertificateSpec) -> x509.Name:
+        if spec.profile is not None:
+            return _mailbox_validated_subject(spec)
         attributes = [
             x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name or _common_name(spec.email)),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organization or self.name),
@@ -552,6 +579,33 @@ def _crl_url(domain: str, stem: str) -> str:
     return f"http://pki.{domain}/{stem}.crl"
 
 
+def _mailbox_validated_subject(spec: CertificateSpec) -> x509.Name:
+    # SMBR 7.1.4.2.2: a mailbox-validated subject may hold commonName (the mailbox
+    # address, (a)) and emailAddress; organizationName is not allowed. A mailbox too
+    # long for a commonName (ub-common-name 64) goes into emailAddress instead.
+    email = spec.email
+    attributes: list[x509.NameAttribute[str]] = []
+    if spec.common_name is not None:
+        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name))
+    elif len(email) <= UB_COMMON_NAME:
+        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, email))
+    if spec.organization is not None:  # a deliberate deviation, for negative tests
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organization))
+    subject_email = spec.subject_email
+    if subject_email is None and not attributes:
+        subject_email = email
+    if subject_email is not None:
+        attributes.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, subject_email))
+    return x509.Name(attributes)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _IssuerUrls:
+    # Where relying parties fetch the issuer's CRL and certificate (RFC 5280 §4.2.1.13, §4.2.2.1).
+    crl: str
+    ca_issuers: str
+
+
 def _ref(certificate: x509.Certificate) -> tuple[bytes, int]:
     return (certificate.issuer.public_bytes(), certificate.serial_number)
 
@@ -597,7 +651,7 @@ def _key_usage(bits: Iterable[KeyUsageBit]) -> x509.KeyUsage:
 
 def _build_credential(
     issuer: Credential,
-    crl_url: str,
+    urls: _IssuerUrls,
     spec: CertificateSpec,
     subject: x509.Name,
     key: PrivateKey,
@@ -607,7 +661,7 @@ def _build_credential(
     if spec.version == 1:
         certificate = _build_v1(issuer, subject, key, not_before, not_after)
     else:
-        certificate = _build_v3(issuer, crl_url, spec, subject, key, not_before, not_after)
+        certificate = _build_v3(issuer, urls, spec, subject, key, not_before, not_after)
     chain = (issuer.certificate, *issuer.chain)
     return Credential(certificate=certificate, private_key=key, chain=chain)
 
@@ -617,7 +671,7 @@ _pooled_credential = functools.lru_cache(maxsize=4096)(_build_credential)
 
 def _build_v3(
     issuer: Credential,
-    crl_url: str,
+    urls: _IssuerUrls,
     spec: CertificateSpec,
     subject: x509.Name,
     key: PrivateKey,
@@ -660,7 +714,17 @@ def _build_v3(
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
     if spec.crl_distribution_point:
-        builder = builder.add_extension(_crl_distribution(crl_url), critical=False)
+        builder = builder.add_extension(_crl_distribution(urls.crl), critical=False)
+    if spec.profile is not None:
+        # SMBR 7.1.2.3 (a), 7.1.6.4: the reserved CA/B Forum policy OID of the profile.
+        policy = x509.PolicyInformation(x509.ObjectIdentifier(spec.profile.policy_oid), None)
+        builder = builder.add_extension(x509.CertificatePolicies([policy]), critical=False)
+        # SMBR 7.1.2.3 (c): where the issuing CA's certificate is published (HTTP).
+        access = x509.AccessDescription(
+            AuthorityInformationAccessOID.CA_ISSUERS,
+            x509.UniformResourceIdentifier(urls.ca_issuers),
+        )
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
     return builder.sign(issuer.private_key, signature_hash(issuer.private_key))
 
 

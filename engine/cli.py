@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from engine.credential import Credential
+    from engine.envelope import DecryptResult
     from engine.verification import VerificationResult
 
 PROG = "smime-harness"
@@ -191,6 +192,7 @@ class _Outcome(NamedTuple):
     line: str | None  # the text-mode line on standard output
     view: dict[str, Any]  # the --json entry
     error: str | None  # the one-line error on standard error
+    warning: str | None = None  # a one-line warning on standard error (the input still counts)
 
 
 def _error_outcome(path: str, exc: SmimeError) -> _Outcome:
@@ -207,6 +209,7 @@ def _report_batch(outcomes: Sequence[_Outcome], *, as_json: bool, listed: bool) 
     ``listed``: JSON is ``{"results": [...]}``, else the one input's view alone
     (none when that input is bad: its error says it all)."""
     errors = [f"{PROG}: error: {o.error}\n" for o in outcomes if o.error is not None]
+    errors += [f"{PROG}: warning: {o.warning}\n" for o in outcomes if o.warning is not None]
     if errors:
         sys.stderr.write("".join(errors))
     if as_json:
@@ -263,17 +266,36 @@ def _verified(path: str, result: VerificationResult, as_json: bool) -> _Outcome:
     return _Outcome(code, line, {}, None)
 
 
+def _decryptor(args: argparse.Namespace) -> Callable[[bytes], DecryptResult]:
+    """Decryption with the command's key. A well-formed key of a type the engine cannot
+    decrypt with (X25519, Ed25519, DSA) is not a recipient of any message (exit 1), not
+    unreadable input: each input is still read and checked to be an encrypted message."""
+    from engine.envelope import decrypt, refuse_unusable_key
+    from engine.errors import UnsupportedKeyError
+
+    try:
+        credential = load_credential(args.cert, args.key, args.p12, args.password_file)
+    except UnsupportedKeyError as exc:
+        key_type = exc.key_type
+
+        def refuse(data: bytes) -> DecryptResult:
+            refuse_unusable_key(data, key_type)
+
+        return refuse
+    return lambda data: decrypt(data, credential)
+
+
 def cmd_decrypt(args: argparse.Namespace) -> int:
-    from engine.envelope import decrypt
+    from engine.envelope import unauthenticated_warning
     from engine.errors import DecryptionError, NotARecipientError
     from engine.views import decryption_view
 
-    credential = load_credential(args.cert, args.key, args.p12, args.password_file)
+    decrypt = _decryptor(args)
     if len(args.infile) > 1 or args.out_dir is not None:
-        return _decrypt_many(args, credential)
+        return _decrypt_many(args, decrypt)
     data = read_input(args.infile[0], "message")
     try:
-        result = decrypt(data, credential)
+        result = decrypt(data)
     except (NotARecipientError, DecryptionError) as exc:
         status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
         if args.json:
@@ -282,15 +304,18 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if args.out is not None or not args.json:
         write_output(args.out, result.content)
+    warning = unauthenticated_warning(result)
+    if warning is not None:
+        print(f"{PROG}: warning: {args.infile[0]}: {warning}", file=sys.stderr)
     if args.json:
         emit_json(decryption_view(result))
     return EXIT_OK
 
 
-def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
+def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptResult]) -> int:
     """Decrypt every input with one credential into --out-dir, under the input's name."""
     from engine.batch import map_in_order
-    from engine.envelope import decrypt
+    from engine.envelope import unauthenticated_warning
     from engine.errors import DecryptionError, NotARecipientError
     from engine.views import decryption_view
 
@@ -308,7 +333,7 @@ def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
     def open_one(path: str) -> _Outcome:
         out = str(folder / Path(path).name)
         try:
-            result = decrypt(read_input(path, "message"), credential)
+            result = decrypt(read_input(path, "message"))
             write_output(out, result.content)
         except (NotARecipientError, DecryptionError) as exc:
             status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
@@ -317,7 +342,10 @@ def _decrypt_many(args: argparse.Namespace, credential: Credential) -> int:
         except SmimeError as exc:
             return _error_outcome(path, exc)
         view = {"file": path, "out": out, **decryption_view(result)}
-        return _Outcome(EXIT_OK, f"{path}: {view['status']} -> {out}", view, None)
+        warning = unauthenticated_warning(result)
+        line = f"{path}: {view['status']} -> {out}"
+        warned = None if warning is None else f"{path}: {warning}"
+        return _Outcome(EXIT_OK, line, view, None, warned)
 
     outcomes = map_in_order(open_one, args.infile, jobs=args.jobs)
     return _report_batch(outcomes, as_json=args.json, listed=True)
@@ -356,6 +384,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         clock=SystemClock(),
         quiet=args.quiet,
         workers=args.workers,
+        allow_files=[Path(folder).resolve() for folder in args.allow_files],
     )
     return result.exit_code
 
@@ -535,7 +564,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run Gherkin feature files with the built-in steps",
         description="Run the scenarios of .feature files (the built-in features by default) "
         "with the shipped step library. Exit 0 when every scenario passed, 1 when one failed, "
-        "2 for a missing path, a file that does not parse or no scenario selected.",
+        "2 for a missing path, a file that does not parse or holds a scenario that checks "
+        "nothing (no Then step, a step lost to a misspelled keyword), or no scenario selected. "
+        "Files named in steps must be inside the feature file's folder tree (see --allow-files).",
     )
     run.add_argument("paths", nargs="*", metavar="PATH", help=".feature files or folders of them")
     run.add_argument(
@@ -562,6 +593,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="a short machine-readable summary of outcomes (default REPORT/summary.json)",
+    )
+    run.add_argument(
+        "--allow-files",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="steps may also name files under DIR (repeatable); without it a file named in "
+        "a step must be inside the feature file's folder tree",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="less progress output")
     run.add_argument(

@@ -147,7 +147,10 @@ class MessageStatus(enum.Enum):
     EXPIRED = "expired"
     NOT_YET_VALID = "not-yet-valid"
     REVOKED = "revoked"
+    NAME_CONSTRAINTS = "name-constraints"  # a CA on the path may not vouch for the address
     TAMPERED = "tampered"
+    ALGORITHM_MISMATCH = "algorithm-mismatch"  # signed with another hash than it declares
+    MALFORMED_MULTIPART = "malformed-multipart"  # not exactly two parts: some not signed
     ADDRESS_MISMATCH = "address-mismatch"
     INVALID = "invalid"
     UNSIGNED = "unsigned"

@@ -240,6 +240,17 @@ def _signature_hash(case: _CertificateCase) -> Iterator[Finding]:
     )
 
 
+def _profile(case: _CertificateCase) -> Iterator[Finding]:
+    # The SMBR profile the policy claims, with pkilint's validators (engine.lint): the
+    # policy reports at least every finding the linter reports for that profile.
+    profile = case.policy.certificates.profile
+    if profile is None:
+        return
+    from engine.lint import lint_certificate  # pkilint loads only when a profile is claimed
+
+    yield from lint_certificate(case.certificate, profile, subject=case.label)
+
+
 def _revocation(case: _CertificateCase) -> Iterator[Finding]:
     if case.crls is None or not case.policy.revocation_checking:
         return
@@ -290,6 +301,7 @@ def _certificate_checks(policy: Policy) -> AllOf[_CertificateCase]:
             Single("extended-key-usage", _extended_key_usage),
             Single("public-key", _public_key),
             Single("signature-hash", _signature_hash),
+            Single("profile", _profile),
             Single("revocation", _revocation),
         ],
         label=label,
@@ -378,18 +390,10 @@ def content_cipher_findings(cipher: ContentCipher, policy: Policy, subject: str)
                 subject,
             )
         )
-    elif not cipher.authenticated:
-        verdict = rules.unauthenticated_encryption
-        severity = _VERDICT_SEVERITY[verdict] if allowed else Severity.ERROR
-        found.append(
-            finding(
-                "smime.alg.content.cbc-unauthenticated",
-                severity,
-                f"{cipher.value} has no integrity protection (EFAIL); "
-                + (f"policy: {verdict.value}" if allowed else "the policy does not allow it"),
-                subject,
-            )
-        )
+    if not cipher.authenticated:
+        # Every CBC cipher, 3DES too: EFAIL's malleability is CBC's, whatever the block
+        # cipher (RFC 8551 §6), so the legacy finding does not stand in for this one.
+        found.append(_unauthenticated_finding(cipher.value, allowed, policy, subject))
     elif not allowed:
         names = ", ".join(c.value for c in rules.content_encryption)
         found.append(
@@ -411,6 +415,18 @@ def content_cipher_findings(cipher: ContentCipher, policy: Policy, subject: str)
             )
         )
     return found
+
+
+def _unauthenticated_finding(name: str, allowed: bool, policy: Policy, subject: str) -> Finding:
+    verdict = policy.algorithms.unauthenticated_encryption
+    severity = _VERDICT_SEVERITY[verdict] if allowed else Severity.ERROR
+    return finding(
+        "smime.alg.content.cbc-unauthenticated",
+        severity,
+        f"{name} has no integrity protection (EFAIL); "
+        + (f"policy: {verdict.value}" if allowed else "the policy does not allow it"),
+        subject,
+    )
 
 
 def key_transport_findings(
@@ -490,7 +506,9 @@ def check_message(
                     finding(
                         "smime.msg.unprotected",
                         Severity.INFO,
-                        "neither signed nor encrypted",
+                        "neither signed nor encrypted"
+                        if kind is EntityKind.PLAIN
+                        else f"not S/MIME: a {kind.value} entity, not checked",
                         subject,
                     )
                 )
@@ -505,7 +523,8 @@ def _open(current: bytes, credentials: Sequence[Credential]) -> bytes | None:
             return decrypt(current, credential).content
         except NotARecipientError:
             continue
-        except DecryptionError:
+        except (DecryptionError, UnsupportedAlgorithmError):
+            # An algorithm the engine cannot decrypt with has its own finding already.
             return None
     return None
 
@@ -525,6 +544,11 @@ def _enveloped_findings(entity: bytes, policy: Policy, subject: str) -> list[Fin
                 subject,
             )
         )
+        if not envelope.authenticated:
+            # EnvelopedData gives no integrity whatever its cipher (RFC 5652 §6, RFC 8551 §6):
+            # an unknown one (aes-192-cbc, camellia) is as malleable as AES-CBC. The
+            # cipher itself is judged above; this is the policy's word on EFAIL.
+            found.append(_unauthenticated_finding(envelope.algorithm_oid, True, policy, subject))
     else:
         found.extend(content_cipher_findings(cipher, policy, subject))
     seen: set[str] = set()
@@ -548,7 +572,8 @@ def _signature_findings(
     found: list[Finding] = []
     if not result.intact:
         reasons = "; ".join(result.reasons) or "the signature does not verify"
-        found.append(finding("smime.msg.signature.intact", Severity.ERROR, reasons, subject))
+        message = f"{result.integrity.value}: {reasons}"
+        found.append(finding("smime.msg.signature.intact", Severity.ERROR, message, subject))
     if result.signer is not None and not result.trust.trusted:
         found.append(
             finding(
@@ -567,7 +592,10 @@ def _signature_findings(
                 subject,
             )
         )
-    found.extend(_digest_findings(result.digest.value, policy, subject, "the signature"))
+    # Every hash the signature uses, not only digestAlgorithm's: a sha1WithRSAEncryption
+    # signature over a sha256 digest, or RSASSA-PSS with MGF1-SHA1, uses SHA-1.
+    for used in result.hashes:
+        found.extend(_digest_findings(used.value, policy, subject, "the signature"))
     if not result.capability_oids:
         found.append(
             finding(

@@ -11,10 +11,18 @@ from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from engine.errors import DecodeError, InputError, KeyMismatchError, PasswordError
-from engine.keys import KeyType, PrivateKey, describe_bytes
+from engine.errors import (
+    DecodeError,
+    InputError,
+    KeyMismatchError,
+    PasswordError,
+    UnsupportedKeyError,
+    describe_bytes,
+)
+from engine.keys import PrivateKey, key_type_name
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,8 +109,12 @@ def load_pkcs12(data: bytes, password: bytes | None, *, source: str = "PKCS#12")
         raise InputError(
             "a PKCS#12 file with a certificate and its key", "one without", source=source
         )
-    KeyType.of(key)  # type: ignore[arg-type]  # refuses DSA/Ed25519 with a clear error
-    return Credential(certificate=cert, private_key=key, chain=tuple(extra))  # type: ignore[arg-type]
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        # DSA, Ed25519, X25519...: the same refusal as load_private_key's (KeyType.of, used
+        # here before, failed on them with an AttributeError and refused RSA and EC sizes
+        # and curves that a PEM key of the same kind may have).
+        raise UnsupportedKeyError(key_type_name(key), source=source)
+    return Credential(certificate=cert, private_key=key, chain=tuple(extra))
 
 
 def load_certificates(data: bytes, *, source: str = "certificate") -> tuple[x509.Certificate, ...]:

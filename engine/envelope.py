@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Sequence
+from typing import NoReturn
 
 from cryptography import x509
 from cryptography.exceptions import InvalidTag
@@ -34,6 +35,7 @@ from engine.errors import (
     NotARecipientError,
     UnsupportedAlgorithmError,
 )
+from engine.keys import key_type_name
 from engine.mime import (
     EntityKind,
     canonicalize,
@@ -85,7 +87,8 @@ _GCM_TAG_LENGTH = 16
 class DecryptResult:
     """What decryption produced and how the message was protected.
 
-    ``content`` is the decrypted content (for :func:`decrypt`, the inner MIME entity);
+    ``content`` is the decrypted content exactly as it was encrypted (for :func:`decrypt`,
+    the inner MIME entity, line ends untouched);
     ``recipients`` counts the RecipientInfos in the message; ``inner_content_type``
     is "data" or another CMS type name (a dotted OID when unknown).
     """
@@ -139,9 +142,20 @@ def decrypt(message: bytes, credential: Credential) -> DecryptResult:
     """Decrypt a whole message or bare entity of type application/pkcs7-mime
     (or the legacy application/x-pkcs7-mime) holding (Auth)EnvelopedData.
 
-    The result's ``content`` is the inner MIME entity with CRLF line ends.
+    The result's ``content`` is the inner MIME entity exactly as it was encrypted, byte
+    for byte (as ``openssl cms -decrypt -binary`` and gpgsm give it): line ends are not
+    touched, because a signature inside may cover LF-only bytes (RFC 8551 §3.1 asks
+    senders for canonical form; not every one complies). Canonical form is a matter
+    for whoever checks a signature (:mod:`engine.verification`), never of what is
+    handed back.
     """
     _, entity = split_message(message)
+    payload = asn1.Handover(_enveloped_payload(entity))
+    del entity  # a large message is held once, not twice, while it is decrypted
+    return _decrypt_content(payload, credential)
+
+
+def _enveloped_payload(entity: bytes) -> bytes:
     kind = classify(entity)
     if kind not in (EntityKind.ENVELOPED, EntityKind.AUTH_ENVELOPED):
         found = content_type(entity)
@@ -150,10 +164,35 @@ def decrypt(message: bytes, credential: Credential) -> DecryptResult:
         raise InputError(
             "an application/pkcs7-mime entity with enveloped-data or authEnveloped-data", found
         )
-    payload = asn1.Handover(pkcs7_payload(entity))
-    del entity  # a large message is held once, not twice, while it is decrypted
-    result = _decrypt_content(payload, credential)
-    return dataclasses.replace(result, content=canonicalize(result.content))
+    return pkcs7_payload(entity)
+
+
+def unauthenticated_warning(result: DecryptResult) -> str | None:
+    """One line saying that tampering with the content could go unseen, or None (GCM).
+
+    CBC (and 3DES) in EnvelopedData has no integrity protection: flipping ciphertext
+    bits changes the plaintext predictably and decryption still succeeds (RFC 8551 §6,
+    EFAIL). The content is still handed back, since real mail uses CBC. When the
+    content is itself signed, the signature inside is what can detect a change, once
+    it is verified; unsigned content has nothing that can.
+    """
+    if result.authenticated:
+        return None
+    what = f"content encrypted with {result.cipher.value} is not authenticated"
+    if content_is_signed(result):
+        return f"{what}; only the signature inside can detect tampering: verify it"
+    return f"{what}; tampering cannot be detected (unsigned; EFAIL, RFC 8551 §6)"
+
+
+def content_is_signed(result: DecryptResult) -> bool:
+    """Whether the decrypted content is a signed entity (or CMS SignedData)."""
+    if result.inner_content_type == "signed-data":
+        return True
+    try:
+        kind = classify(result.content)
+    except InputError:
+        return False
+    return kind in (EntityKind.SIGNED_MULTIPART, EntityKind.SIGNED_OPAQUE)
 
 
 # --- encryption -------------------------------------------------------------------------------
@@ -385,10 +424,7 @@ def _decrypt_content(handed: asn1.Handover[bytes], credential: Credential) -> De
         container = "AuthEnvelopedData" if message.authenticated else "EnvelopedData"
         wanted = "an AEAD cipher" if message.authenticated else "a non-AEAD cipher"
         raise InputError(f"{wanted} in {container}", cipher.value)
-    match = _find_recipient(message.recipients, credential.certificate)
-    if match is None:
-        raise NotARecipientError(len(message.recipients))
-    recipient, rid = match
+    recipient, rid = _find_recipient(message.recipients, credential)
     if isinstance(recipient, asn1.KeyTransRecipient):
         cek, transport = _unwrap_key_transport(recipient, credential, cipher)
     else:
@@ -412,25 +448,110 @@ def _decrypt_content(handed: asn1.Handover[bytes], credential: Credential) -> De
 
 
 def _find_recipient(
-    recipients: Sequence[asn1.Recipient], certificate: x509.Certificate
-) -> tuple[asn1.KeyTransRecipient | asn1.KeyAgreeRecipient, asn1.RecipientId] | None:
+    recipients: Sequence[asn1.Recipient], credential: Credential
+) -> tuple[asn1.KeyTransRecipient | asn1.KeyAgreeRecipient, asn1.RecipientId]:
+    """The first RecipientInfo that names the credential's certificate and that its key
+    can open.
+
+    RFC 5652 §6.2: a message carries a RecipientInfo per recipient, of whatever kind;
+    those the engine cannot use (KEK, password, X25519/X448 key agreement, an unknown
+    oriType, an algorithm it does not implement) are skipped, never fatal to the others.
+    Raises NotARecipientError when none is left for this credential, or the
+    UnsupportedAlgorithmError of one that names it with an algorithm the engine lacks.
+    """
+    certificate = credential.certificate
+    key = credential.private_key
     named = asn1.IssuerSerial.of(certificate)  # cached per certificate
     issuer, serial = named.issuer, named.serial
     ski = _subject_key_identifier(certificate)
+    is_rsa = isinstance(key, rsa.RSAPrivateKey)
+    is_ec = isinstance(key, ec.EllipticCurvePrivateKey)
 
     def names(rid: asn1.RecipientId) -> bool:
         if isinstance(rid, asn1.IssuerSerial):
             return rid.serial == serial and asn1.names_equal(rid.issuer, issuer)
         return rid.key_identifier == ski
 
+    lacking: UnsupportedAlgorithmError | None = None
     for recipient in recipients:
-        if isinstance(recipient, asn1.KeyTransRecipient) and names(recipient.rid):
-            return recipient, recipient.rid
-        if isinstance(recipient, asn1.KeyAgreeRecipient):
-            for entry in recipient.encrypted_keys:
-                if names(entry.rid):
-                    return recipient, entry.rid
+        if isinstance(recipient, asn1.KeyTransRecipient) and is_rsa:
+            rids: tuple[asn1.RecipientId, ...] = (recipient.rid,)
+        elif (
+            isinstance(recipient, asn1.KeyAgreeRecipient)
+            and is_ec
+            # X25519/X448 (RFC 8418) or a static originator: never an EC key's.
+            and recipient.originator_key_oid == asn1.ID_EC_PUBLIC_KEY
+        ):
+            rids = tuple(entry.rid for entry in recipient.encrypted_keys)
+        else:
+            continue  # kekri, pwri, ori, or not for this kind of key
+        rid = next((r for r in rids if names(r)), None)
+        if rid is None:
+            continue
+        unsupported = _unsupported_algorithm(recipient)
+        if unsupported is None:
+            return recipient, rid
+        lacking = lacking or unsupported
+    if lacking is not None:
+        raise lacking  # named, but only with an algorithm the engine lacks: say which
+    if not (is_rsa or is_ec):
+        raise NotARecipientError(len(recipients), key_type=key_type_name(key))
+    raise NotARecipientError(len(recipients))
+
+
+_ORIGINATOR_KEY_NAMES = {
+    "1.3.101.110": "X25519",  # RFC 8410 / RFC 8418
+    "1.3.101.111": "X448",
+}
+_OTHER_RECIPIENT_NAMES = {
+    "kekri": "a KEKRecipientInfo (a pre-shared key-encryption key, RFC 5652 §6.2.3)",
+    "pwri": "a PasswordRecipientInfo (a password, RFC 5652 §6.2.4, RFC 3211)",
+}
+
+
+def unsupported_recipient(recipient: asn1.Recipient) -> str | None:
+    """Why the engine cannot open ``recipient`` with any key, or None when it can with
+    the right one: what ``inspect`` says of it and what decryption skips."""
+    if isinstance(recipient, asn1.KeyAgreeRecipient):
+        oid = recipient.originator_key_oid
+        if oid is None:
+            return "static-static key agreement (an originator named by certificate)"
+        if oid != asn1.ID_EC_PUBLIC_KEY:
+            name = _ORIGINATOR_KEY_NAMES.get(oid, oid)
+            return f"unsupported key agreement with an {name} originator key (RFC 8418)"
+    if isinstance(recipient, asn1.KeyTransRecipient | asn1.KeyAgreeRecipient):
+        lacking = _unsupported_algorithm(recipient)
+        return None if lacking is None else lacking.found
+    if recipient.kind in _OTHER_RECIPIENT_NAMES:
+        return f"{_OTHER_RECIPIENT_NAMES[recipient.kind]} is not supported"
+    if recipient.kind == "ori":
+        return f"an OtherRecipientInfo of type {recipient.algorithm_oid} is not supported"
+    return f"a {recipient.kind} recipient info is not supported"
+
+
+def _unsupported_algorithm(
+    recipient: asn1.KeyTransRecipient | asn1.KeyAgreeRecipient,
+) -> UnsupportedAlgorithmError | None:
+    if isinstance(recipient, asn1.KeyTransRecipient):
+        if recipient.unsupported is not None:
+            return UnsupportedAlgorithmError(*recipient.unsupported)
+        if recipient.algorithm_oid not in (asn1.RSAES_PKCS1_V1_5, asn1.RSAES_OAEP):
+            return UnsupportedAlgorithmError("key transport algorithm", recipient.algorithm_oid)
+        return None
+    if recipient.algorithm_oid not in _KEY_AGREEMENT_SCHEMES:
+        return UnsupportedAlgorithmError("key agreement algorithm", recipient.algorithm_oid)
+    if recipient.wrap_oid not in _KEY_WRAPS:
+        return UnsupportedAlgorithmError("key wrap algorithm", recipient.wrap_oid)
     return None
+
+
+def refuse_unusable_key(message: bytes, key_type: str) -> NoReturn:
+    """Decrypting ``message`` with a key of a type the engine cannot use (``key_type``,
+    e.g. "X25519"): NotARecipientError, once ``message`` is known to be an
+    (Auth)EnvelopedData message (else the InputError :func:`decrypt` would raise)."""
+    _, entity = split_message(message)
+    envelope = asn1.decode_enveloped(_enveloped_payload(entity))
+    raise NotARecipientError(len(envelope.recipients), key_type=key_type)
 
 
 def _unwrap_key_transport(

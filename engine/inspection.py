@@ -10,25 +10,33 @@ it is identified). Nothing secret is shown because nothing secret is known.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Any
 
 from cryptography import x509
 
-from engine.algorithms import ContentCipher
+from engine.algorithms import ContentCipher, DigestAlgorithm
 from engine.asn1.container import name_text
 from engine.asn1.enveloped import (
     EnvelopedMessage,
     IssuerSerial,
     KeyAgreeRecipient,
     KeyTransRecipient,
+    OtherRecipient,
     decode_enveloped,
+    names_equal,
 )
-from engine.asn1.signed import parse_signed_data
-from engine.errors import UnsupportedAlgorithmError
+from engine.asn1.signed import SignedDataContent, SignerInfoData, parse_signed_data
+from engine.envelope import unsupported_recipient
+from engine.errors import InputError, UnsupportedAlgorithmError
+from engine.layers import MAX_DEPTH
 from engine.mime import (
+    PKCS7_SIGNATURE_TYPES,
     EntityKind,
     classify,
     content_type,
+    entity_parameter,
+    multipart_first_part,
     pkcs7_payload,
     signed_parts,
     split_message,
@@ -37,12 +45,33 @@ from engine.verification import verify
 from engine.views import certificate_view
 
 _KEY_ENCRYPTION_NAMES = {
+    "2.16.840.1.101.3.4.1.5": "aes128-wrap",
+    "2.16.840.1.101.3.4.1.25": "aes192-wrap",
+    "2.16.840.1.101.3.4.1.45": "aes256-wrap",
+    "1.2.840.113549.1.9.16.3.9": "pwri-kek",
+    "1.2.840.113549.1.5.12": "pbkdf2",
     "1.2.840.113549.1.1.1": "rsaes-pkcs1-v1_5",
     "1.2.840.113549.1.1.7": "rsaes-oaep",
     "1.3.132.1.11.1": "ecdh (dhSinglePass-stdDH-sha256kdf)",
     "1.3.132.1.11.2": "ecdh (dhSinglePass-stdDH-sha384kdf)",
     "1.3.132.1.11.3": "ecdh (dhSinglePass-stdDH-sha512kdf)",
     "1.3.133.16.840.63.0.2": "ecdh (dhSinglePass-stdDH-sha1kdf)",
+}
+
+_ORIGINATOR_NAMES = {"1.3.101.110": "x25519", "1.3.101.111": "x448"}
+
+_SIGNATURE_NAMES = {
+    "1.2.840.113549.1.1.1": "rsa-pkcs1-v1_5",
+    "1.2.840.113549.1.1.5": "rsa-pkcs1-v1_5",
+    "1.2.840.113549.1.1.11": "rsa-pkcs1-v1_5",
+    "1.2.840.113549.1.1.12": "rsa-pkcs1-v1_5",
+    "1.2.840.113549.1.1.13": "rsa-pkcs1-v1_5",
+    "1.2.840.113549.1.1.10": "rsassa-pss",
+    "1.2.840.10045.2.1": "ecdsa",
+    "1.2.840.10045.4.1": "ecdsa",
+    "1.2.840.10045.4.3.2": "ecdsa",
+    "1.2.840.10045.4.3.3": "ecdsa",
+    "1.2.840.10045.4.3.4": "ecdsa",
 }
 
 _ATTRIBUTE_NAMES = {
@@ -55,67 +84,217 @@ _ATTRIBUTE_NAMES = {
 }
 
 
+class Support(enum.Enum):
+    """Whether the engine can process a layer or recipient, or only describe it."""
+
+    SUPPORTED = "supported"
+    UNSUPPORTED = "unsupported"
+
+
+class RecipientKind(enum.Enum):
+    """The RecipientInfo choices of RFC 5652 §6.2, by their ASN.1 names."""
+
+    KEY_TRANSPORT = "ktri"
+    KEY_AGREEMENT = "kari"
+    KEK = "kekri"
+    PASSWORD = "pwri"
+    OTHER = "ori"
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class InspectedLayer:
-    kind: str  # entity kind: signed-multipart, signed-opaque, enveloped, auth-enveloped, plain
-    details: dict[str, Any]
+class InspectedRecipient:
+    kind: RecipientKind
+    key_encryption: str
+    identifier: dict[str, Any] | None
+    support: Support
+    reason: str | None = None  # why it is unsupported
 
     def view(self) -> dict[str, Any]:
-        return {"kind": self.kind, **self.details}
+        return {
+            "type": self.kind.value,
+            "key_encryption": self.key_encryption,
+            "identifier": self.identifier,
+            "supported": self.support is Support.SUPPORTED,
+            "unsupported": self.reason,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class InspectedLayer:
+    """One layer. ``kind`` is the entity kind (signed-multipart, signed-opaque, enveloped,
+    auth-enveloped, plain) or what the engine cannot process (pgp-signed, pgp-encrypted,
+    multipart-encrypted, detached-signature, pkcs7-mime); ``support`` says whether the
+    engine can process it, ``reason`` why not; ``recipients`` is for encrypted layers."""
+
+    kind: str
+    details: dict[str, Any]
+    support: Support = Support.SUPPORTED
+    reason: str | None = None
+    recipients: tuple[InspectedRecipient, ...] = ()
+
+    def view(self) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "kind": self.kind,
+            "supported": self.support is Support.SUPPORTED,
+            "unsupported": self.reason,
+            **self.details,
+        }
+        if self.kind in _ENCRYPTED_KINDS:
+            view["recipients"] = [recipient.view() for recipient in self.recipients]
+        return view
 
     def summary(self) -> str:
         details = self.details
-        if self.kind.startswith("signed"):
+        if self.kind.startswith("signed") or self.kind == "detached-signature":
             signer = details.get("signer") or {}
-            return (
+            text = (
                 f"{self.kind}: {details['digest']} {details['signature_scheme']}, "
                 f"signer {signer.get('email') or signer.get('subject')}, "
                 f"intact={details['intact']}, {len(details['certificates'])} certificate(s)"
             )
-        if self.kind in ("enveloped", "auth-enveloped"):
-            kinds = ", ".join(r["key_encryption"] for r in details["recipients"])
-            return (
-                f"{self.kind}: {details['content_encryption']}, "
-                f"{len(details['recipients'])} recipient(s) [{kinds}]"
+        elif self.kind in _ENCRYPTED_KINDS:
+            kinds = ", ".join(
+                f"{recipient.kind.value} {recipient.key_encryption}"
+                + (
+                    ""
+                    if recipient.support is Support.SUPPORTED
+                    else f" (unsupported: {recipient.reason})"
+                )
+                for recipient in self.recipients
             )
-        return f"{self.kind}: {details['content_type']}"
+            text = (
+                f"{self.kind}: {details['content_encryption']}, "
+                f"{len(self.recipients)} recipient(s) [{kinds}]"
+            )
+        else:
+            text = f"{self.kind}: {details['content_type']}"
+        if self.support is Support.UNSUPPORTED:
+            text += f" [unsupported: {self.reason}]"
+        return text
+
+
+_ENCRYPTED_KINDS = ("enveloped", "auth-enveloped")
 
 
 def inspect(message: bytes) -> tuple[InspectedLayer, ...]:
-    """Every layer that can be opened without a key, from the outside in."""
+    """Every layer that can be opened without a key, from the outside in.
+
+    What the engine cannot process is described and marked unsupported rather than
+    refused: a PGP/MIME layer (RFC 3156) around or inside S/MIME, a detached signature
+    without its content, an unknown content-encryption or signature algorithm.
+    """
     _, entity = split_message(message)
     layers: list[InspectedLayer] = []
     current = message
-    for _ in range(8):
-        kind = classify(entity)
+    for _ in range(MAX_DEPTH):
+        ctype = content_type(entity)
+        if ctype == "multipart/encrypted":
+            layers.append(_multipart_encrypted(entity))
+            break
+        if ctype in PKCS7_SIGNATURE_TYPES:
+            layers.append(_detached_alone(pkcs7_payload(entity)))
+            break
+        try:
+            kind = classify(entity)
+        except InputError as exc:
+            # An application/pkcs7-mime entity with another CMS content type
+            # (CompressedData, AuthenticatedData, ...).
+            layers.append(
+                InspectedLayer(
+                    kind="pkcs7-mime",
+                    details={"content_type": ctype},
+                    support=Support.UNSUPPORTED,
+                    reason=str(exc),
+                )
+            )
+            break
+        if kind is EntityKind.PGP_SIGNED:
+            layer, first = _other_signed(entity, "application/pgp-signature")
+            layers.append(layer)
+            entity = current = first
+            continue
         if kind in (EntityKind.SIGNED_MULTIPART, EntityKind.SIGNED_OPAQUE):
             layer, inner = _signed(current, entity, kind)
             layers.append(layer)
+            if inner is None:
+                break
             entity = current = inner
             continue
         if kind in (EntityKind.ENVELOPED, EntityKind.AUTH_ENVELOPED):
             layers.append(_enveloped(decode_enveloped(pkcs7_payload(entity)), kind))
         else:
-            layers.append(
-                InspectedLayer(kind=kind.value, details={"content_type": content_type(entity)})
-            )
+            layers.append(InspectedLayer(kind=kind.value, details={"content_type": ctype}))
         break
+    else:
+        raise InputError(f"at most {MAX_DEPTH} nested layers", "more")
     return tuple(layers)
 
 
-def _signed(current: bytes, entity: bytes, kind: EntityKind) -> tuple[InspectedLayer, bytes]:
-    der = (
-        signed_parts(entity).signature
-        if kind is EntityKind.SIGNED_MULTIPART
-        else pkcs7_payload(entity)
+def _multipart_encrypted(entity: bytes) -> InspectedLayer:
+    # RFC 1847 §2.2 multipart/encrypted: PGP/MIME (RFC 3156 §4) in practice; S/MIME
+    # never uses it (RFC 8551 §3.3), so there is nothing the engine could open.
+    protocol = (entity_parameter(entity, "protocol") or "").strip().lower()
+    pgp = protocol == "application/pgp-encrypted"
+    return InspectedLayer(
+        kind="pgp-encrypted" if pgp else "multipart-encrypted",
+        details={"content_type": "multipart/encrypted", "protocol": protocol or None},
+        support=Support.UNSUPPORTED,
+        reason=(
+            "PGP/MIME encryption (RFC 3156 §4), not S/MIME"
+            if pgp
+            else f"multipart/encrypted with protocol {protocol or '(none)'}, not S/MIME"
+        ),
     )
+
+
+def _other_signed(entity: bytes, protocol: str) -> tuple[InspectedLayer, bytes]:
+    # RFC 1847 §2.1 multipart/signed with another protocol: PGP/MIME (RFC 3156 §5) in
+    # practice. Its first part is the signed content, which may itself be S/MIME.
+    pgp = protocol == "application/pgp-signature"
+    layer = InspectedLayer(
+        kind="pgp-signed" if pgp else "signed-multipart",
+        details={
+            "content_type": "multipart/signed",
+            "protocol": protocol,
+            "micalg": entity_parameter(entity, "micalg"),
+        },
+        support=Support.UNSUPPORTED,
+        reason=(
+            "a PGP/MIME signature (RFC 3156 §5), not S/MIME: not checked"
+            if pgp
+            else f"multipart/signed with protocol {protocol}, not S/MIME: not checked"
+        ),
+    )
+    return layer, multipart_first_part(entity)
+
+
+def _signed(current: bytes, entity: bytes, kind: EntityKind) -> tuple[InspectedLayer, bytes | None]:
+    content: bytes | None
+    if kind is EntityKind.SIGNED_MULTIPART:
+        protocol = (entity_parameter(entity, "protocol") or "").strip().lower()
+        if protocol and protocol not in PKCS7_SIGNATURE_TYPES:
+            return _other_signed(entity, protocol)
+        parts = signed_parts(entity)
+        der, content = parts.signature, parts.content
+    else:
+        der = pkcs7_payload(entity)
+        content = None
     parsed = parse_signed_data(der)
+    if content is None:
+        content = parsed.content
+    if content is None:
+        return _detached_alone(der, parsed), None
     signer_info = parsed.signers[0] if parsed.signers else None
     signing_time = (
         signer_info.attributes.signing_time if signer_info and signer_info.attributes else None
     )
     # Trust needs anchors, which inspection has none of: only "intact" is meaningful here.
-    result = verify(current, anchors=(), at=signing_time or _some_time(parsed.certificates))
+    try:
+        result = verify(current, anchors=(), at=signing_time or _some_time(parsed.certificates))
+    except UnsupportedAlgorithmError as exc:
+        # An unknown digest or signature algorithm: described, not checked.
+        layer = _unverified(kind.value, parsed, reason=f"{exc.found}: the signature is not checked")
+        return layer, content
     attributes = signer_info.attributes if signer_info else None
     details: dict[str, Any] = {
         "intact": result.intact,
@@ -138,6 +317,81 @@ def _signed(current: bytes, entity: bytes, kind: EntityKind) -> tuple[InspectedL
     return InspectedLayer(kind=kind.value, details=details), result.content
 
 
+def _detached_alone(der: bytes, parsed: SignedDataContent | None = None) -> InspectedLayer:
+    """A SignedData without its content (application/pkcs7-signature on its own, or
+    signed-data whose eContent is absent, RFC 5652 §5.2): what it says, unchecked."""
+    return _unverified(
+        "detached-signature",
+        parsed if parsed is not None else parse_signed_data(der),
+        reason="a detached signature without its content: nothing to check it against",
+    )
+
+
+def _unverified(kind: str, parsed: SignedDataContent, *, reason: str) -> InspectedLayer:
+    signer_info = parsed.signers[0] if parsed.signers else None
+    attributes = signer_info.attributes if signer_info else None
+    certificates = _loadable(parsed.certificates)
+    signer = None if signer_info is None else _signer_of(signer_info, certificates)
+    details: dict[str, Any] = {
+        "intact": None,  # not checked
+        "digest": "none" if signer_info is None else _digest_name(signer_info.digest_oid),
+        "signature_scheme": "none"
+        if signer_info is None
+        else _SIGNATURE_NAMES.get(
+            signer_info.signature_algorithm.oid, signer_info.signature_algorithm.oid
+        ),
+        "signer": None if signer is None else certificate_view(signer),
+        "signing_time": None
+        if attributes is None or attributes.signing_time is None
+        else attributes.signing_time.isoformat(),
+        "signed_attributes": [
+            _ATTRIBUTE_NAMES.get(oid, oid) for oid in (attributes.types if attributes else ())
+        ],
+        "capability_oids": [c.oid for c in (attributes.capabilities if attributes else ())],
+        "certificates": [certificate_view(c) for c in certificates],
+        "signers": len(parsed.signers),
+        "reasons": [],
+    }
+    return InspectedLayer(kind=kind, details=details, support=Support.UNSUPPORTED, reason=reason)
+
+
+def _digest_name(oid: str) -> str:
+    try:
+        return DigestAlgorithm.from_oid(oid).value
+    except UnsupportedAlgorithmError:
+        return oid
+
+
+def _loadable(ders: tuple[bytes, ...]) -> list[x509.Certificate]:
+    loaded = []
+    for der in ders:
+        try:
+            loaded.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            continue
+    return loaded
+
+
+def _signer_of(
+    info: SignerInfoData, certificates: list[x509.Certificate]
+) -> x509.Certificate | None:
+    reference = info.signer
+    for certificate in certificates:
+        if reference.issuer_serial is not None:
+            if certificate.serial_number == reference.issuer_serial.serial and names_equal(
+                certificate.issuer.public_bytes(), reference.issuer_serial.issuer
+            ):
+                return certificate
+        elif reference.subject_key_identifier is not None:
+            try:
+                ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+            except (x509.ExtensionNotFound, ValueError):
+                continue
+            if ski.value.digest == reference.subject_key_identifier:
+                return certificate
+    return None
+
+
 def _some_time(certificates: tuple[bytes, ...]) -> Any:
     import datetime as dt
 
@@ -150,41 +404,75 @@ def _some_time(certificates: tuple[bytes, ...]) -> Any:
 
 
 def _enveloped(message: EnvelopedMessage, kind: EntityKind) -> InspectedLayer:
+    support, reason = Support.SUPPORTED, None
     try:
         cipher: str = ContentCipher.from_oid(message.algorithm_oid).value
-    except UnsupportedAlgorithmError:
+    except UnsupportedAlgorithmError as exc:
         cipher = message.algorithm_oid
-    recipients: list[dict[str, Any]] = []
+        support, reason = Support.UNSUPPORTED, f"{exc.found}: cannot be decrypted"
+    recipients: list[InspectedRecipient] = []
     for recipient in message.recipients:
+        problem = unsupported_recipient(recipient)
+        state = Support.SUPPORTED if problem is None else Support.UNSUPPORTED
         if isinstance(recipient, KeyTransRecipient):
             recipients.append(
-                {
-                    "key_encryption": _KEY_ENCRYPTION_NAMES.get(
+                InspectedRecipient(
+                    kind=RecipientKind.KEY_TRANSPORT,
+                    key_encryption=_KEY_ENCRYPTION_NAMES.get(
                         recipient.algorithm_oid, recipient.algorithm_oid
                     ),
-                    "identifier": _rid(recipient.rid),
-                }
+                    identifier=_rid(recipient.rid),
+                    support=state,
+                    reason=problem,
+                )
             )
         elif isinstance(recipient, KeyAgreeRecipient):
+            name = _KEY_ENCRYPTION_NAMES.get(recipient.algorithm_oid, recipient.algorithm_oid)
+            if recipient.originator_key_oid in _ORIGINATOR_NAMES:
+                name = f"{_ORIGINATOR_NAMES[recipient.originator_key_oid]} {name}"
             for key in recipient.encrypted_keys:
                 recipients.append(
-                    {
-                        "key_encryption": _KEY_ENCRYPTION_NAMES.get(
-                            recipient.algorithm_oid, recipient.algorithm_oid
-                        ),
-                        "identifier": _rid(key.rid),
-                    }
+                    InspectedRecipient(
+                        kind=RecipientKind.KEY_AGREEMENT,
+                        key_encryption=name,
+                        identifier=_rid(key.rid),
+                        support=state,
+                        reason=problem,
+                    )
                 )
         else:
-            recipients.append({"key_encryption": recipient.kind, "identifier": None})
+            recipients.append(_other_recipient(recipient, problem))
     return InspectedLayer(
         kind=kind.value,
         details={
             "content_encryption": cipher,
             "authenticated": message.authenticated,
             "inner_content_type": message.content_type,
-            "recipients": recipients,
         },
+        support=support,
+        reason=reason,
+        recipients=tuple(recipients),
+    )
+
+
+def _other_recipient(recipient: OtherRecipient, problem: str | None) -> InspectedRecipient:
+    kinds = {k.value: k for k in RecipientKind}
+    kind = kinds.get(recipient.kind, RecipientKind.OTHER)
+    identifier: dict[str, Any] | None = None
+    algorithm = recipient.algorithm_oid or recipient.kind
+    if kind is RecipientKind.KEK:
+        identifier = {"kek_identifier": recipient.identifier}
+    elif kind is RecipientKind.PASSWORD:
+        derivation = recipient.identifier
+        identifier = {"key_derivation": _KEY_ENCRYPTION_NAMES.get(derivation or "", derivation)}
+    elif kind is RecipientKind.OTHER:
+        identifier = {"ori_type": recipient.algorithm_oid}
+    return InspectedRecipient(
+        kind=kind,
+        key_encryption=_KEY_ENCRYPTION_NAMES.get(algorithm, algorithm),
+        identifier=identifier,
+        support=Support.UNSUPPORTED,
+        reason=problem or f"a {recipient.kind} recipient info is not supported",
     )
 
 

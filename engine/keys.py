@@ -19,7 +19,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from engine.algorithms import parse_enum
-from engine.errors import DecodeError, InputError, PasswordError
+from engine.errors import (
+    DecodeError,
+    InputError,
+    PasswordError,
+    UnsupportedKeyError,
+    describe_bytes,
+)
 from engine.files import write_atomically
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -198,12 +204,20 @@ def load_private_key(
     except ValueError as exc:
         if password is not None and b"ENCRYPTED" in stripped[:64]:
             raise PasswordError("the right password", "a wrong password", source=source) from exc
-        raise DecodeError("a PEM or DER private key", _describe(data), source=source) from exc
+        raise DecodeError("a PEM or DER private key", describe_bytes(data), source=source) from exc
     except Exception as exc:  # cryptography may raise UnsupportedAlgorithm
-        raise DecodeError("a PEM or DER private key", _describe(data), source=source) from exc
+        raise DecodeError("a PEM or DER private key", describe_bytes(data), source=source) from exc
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise InputError("an RSA or EC private key", type(key).__name__, source=source)
+        raise UnsupportedKeyError(key_type_name(key), source=source)
     return key
+
+
+def key_type_name(key: object) -> str:
+    """A readable name for a key's type: ``X25519``, ``Ed25519``, ``DSA``."""
+    name = type(key).__name__.removeprefix("_")
+    for suffix in ("PrivateKey", "PublicKey"):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def private_key_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
@@ -216,17 +230,3 @@ def private_key_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
-
-
-def _describe(data: bytes) -> str:
-    if not data:
-        return "empty input"
-    head = data.lstrip()[:30]
-    if head.startswith(b"-----BEGIN"):
-        return repr(head.split(b"\n", 1)[0].decode("ascii", "replace"))
-    return f"{len(data)} bytes starting {data[:4].hex()}"
-
-
-def describe_bytes(data: bytes) -> str:
-    """A short description of unexpected bytes, for error messages."""
-    return _describe(data)

@@ -55,6 +55,10 @@ class EntityKind(enum.Enum):
     AUTH_ENVELOPED = "auth-enveloped"
     CERTS_ONLY = "certs-only"
     PLAIN = "plain"
+    # PGP/MIME (RFC 3156 §4, §5) uses RFC 1847's multipart/signed and multipart/encrypted
+    # too: not an S/MIME layer, so content to whatever peels S/MIME layers.
+    PGP_SIGNED = "pgp-signed"
+    PGP_ENCRYPTED = "pgp-encrypted"
 
 
 _SMIME_TYPES = {
@@ -78,6 +82,15 @@ class SignedParts:
     micalg: str | None
     protocol: str
     signature_type: str
+    # Why the entity is not exactly two body parts closed by the close delimiter (RFC 1847
+    # §2.1, RFC 2046 §5.1.1): a third part nobody signed, or no close delimiter. The
+    # signature can still be checked over the first part, but the message as it stands
+    # is not what was signed: a verifier must not call it valid.
+    problems: tuple[str, ...] = ()
+    # The first part as received, before canonicalization: the bytes a signer that
+    # signed without converting line ends (``openssl cms -sign -binary``, some NSS
+    # builds) covered. Equal to ``content`` when the part was already canonical.
+    raw: bytes = b""
 
 
 class HeaderBlock:
@@ -347,7 +360,15 @@ def classify(entity: bytes) -> EntityKind:
     head = header_block(entity)
     ctype = head.content_type
     if ctype == "multipart/signed":
+        protocol = str(head.param("protocol") or "").strip().lower()
+        if protocol == "application/pgp-signature":
+            return EntityKind.PGP_SIGNED
         return EntityKind.SIGNED_MULTIPART
+    if ctype == "multipart/encrypted":
+        protocol = str(head.param("protocol") or "").strip().lower()
+        if protocol == "application/pgp-encrypted":
+            return EntityKind.PGP_ENCRYPTED
+        return EntityKind.PLAIN
     filename = head.file_name.lower()
     is_p7m = ctype == "application/octet-stream" and filename.endswith(".p7m")  # RFC 8551 §3.2.2
     if ctype not in PKCS7_MIME_TYPES and not is_p7m:
@@ -625,7 +646,10 @@ def signed_parts(entity: bytes) -> SignedParts:
 
     The first part is cut from the raw bytes between the boundaries and put in
     CRLF form, so LF-only stored messages still verify; it is never
-    re-serialized through the email generator.
+    re-serialized through the email generator. The preamble before the first
+    delimiter and the epilogue after the close delimiter are ignored (RFC 2046
+    §5.1.1); a body part more than two, or a missing close delimiter, is named in
+    ``problems`` (RFC 1847 §2.1: exactly two parts).
     """
     head, body, begin = _head_split(entity)  # the body is ``body[begin:]``, read in place
     ctype = head.content_type
@@ -648,14 +672,36 @@ def signed_parts(entity: bytes) -> SignedParts:
             "a 7-bit boundary on multipart/signed (RFC 2046 §5.1.1)", repr(boundary)
         ) from None
     positions = _boundary_positions(body, boundary_bytes, begin)
-    if len(positions) < 3:
-        found = f"{len(positions)} boundary line(s)"
+    # RFC 2046 §5.1.1: the close delimiter ends the body parts; what follows it is the
+    # epilogue, ignored, even a line that looks like a delimiter.
+    close = next((i for i, (_, _, is_close) in enumerate(positions) if is_close), None)
+    delimiters = positions if close is None else positions[:close]
+    ends = [start for start, _, _ in positions[1 : len(delimiters) + 1]]
+    if close is None:
+        # The last part runs to the end of the body; a delimiter followed by nothing
+        # (a close delimiter with its "--" lost) starts no part.
+        last_start = delimiters[-1][1] if delimiters else 0
+        if delimiters and not body[last_start:].strip():
+            delimiters = delimiters[:-1]
+        else:
+            ends.append(len(body))
+    if len(delimiters) < 2:
+        found = f"{len(delimiters)} body part(s)"
         raise DecodeError("two body parts between boundaries in multipart/signed", found)
-    (_, first_start, first_close), (second_at, second_start, second_close), third = positions[:3]
-    if first_close or second_close:
-        raise DecodeError("two body parts in multipart/signed", "fewer than two parts")
-    content = canonicalize(body[first_start:second_at])
-    signature_entity = body[second_start : third[0]]
+    problems: list[str] = []
+    if len(delimiters) > 2:
+        problems.append(
+            f"the multipart/signed has {len(delimiters)} body parts, but exactly two (the "
+            "content and its signature) are allowed: the others are not signed (RFC 1847 §2.1)"
+        )
+    if close is None:
+        problems.append(
+            "the multipart/signed has no close delimiter (--boundary--): the message is "
+            "cut short or altered (RFC 2046 §5.1.1, RFC 1847 §2.1)"
+        )
+    raw = body[delimiters[0][1] : ends[0]]
+    content = canonicalize(raw)
+    signature_entity = body[delimiters[1][1] : ends[1]]
     signature_head, signature_body = _head(signature_entity)
     signature_type = signature_head.content_type
     name = signature_head.file_name
@@ -672,6 +718,8 @@ def signed_parts(entity: bytes) -> SignedParts:
         micalg=micalg,
         protocol=protocol or "application/pkcs7-signature",
         signature_type=signature_type,
+        problems=tuple(problems),
+        raw=raw,
     )
 
 
@@ -749,3 +797,27 @@ def _guess_charset(raw: bytes) -> str:
     except UnicodeDecodeError:
         return "iso-8859-1"
     return "utf-8"
+
+
+def multipart_first_part(entity: bytes) -> bytes:
+    """The first body part of a multipart entity, exactly as it appears (RFC 2046 §5.1.1):
+    for describing a layer the engine cannot process, such as PGP/MIME's multipart/signed
+    (RFC 3156 §5), whose first part is the signed content."""
+    head, body, begin = _head_split(entity)
+    boundary = head.param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise DecodeError(f"a boundary parameter on {head.content_type}", "none")
+    try:
+        boundary_bytes = boundary.encode("ascii")
+    except UnicodeEncodeError:
+        raise DecodeError("a 7-bit boundary (RFC 2046 §5.1.1)", repr(boundary)) from None
+    positions = _boundary_positions(body, boundary_bytes, begin)
+    if len(positions) < 2 or positions[0][2]:
+        raise DecodeError(f"a first body part in {head.content_type}", "none")
+    return body[positions[0][1] : positions[1][0]]
+
+
+def entity_parameter(entity: bytes, name: str) -> str | None:
+    """A Content-Type parameter of an entity (``protocol``, ``smime-type``), or None."""
+    value = header_block(entity).param(name)
+    return str(value) if value else None

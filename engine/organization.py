@@ -21,6 +21,7 @@ from engine.errors import InputError
 from engine.keys import FreshKeys, KeySource, KeyType
 from engine.network import MailNetwork, MailServer
 from engine.revocation import RevocationReason
+from engine.smbr import CertificateProfile
 from engine.usability import STRENGTH_ORDER
 
 
@@ -32,6 +33,9 @@ class CipherPolicy(Protocol):
 
     @property
     def content_ciphers(self) -> tuple[ContentCipher, ...]: ...
+
+    @property
+    def certificate_profile(self) -> CertificateProfile | None: ...
 
 
 class Organization:
@@ -71,8 +75,11 @@ class Organization:
             self.adopt(policy, allowed_ciphers=allowed_ciphers is None)
 
     def adopt(self, policy: CipherPolicy, *, allowed_ciphers: bool = True) -> None:
-        """Follow ``policy``: its allowed content ciphers become the organization's."""
+        """Follow ``policy``: its allowed content ciphers become the organization's, and
+        certificates issued from now on meet the SMBR profile it claims (those issued
+        earlier stay as they are)."""
         self.policy = policy
+        self.ca.profile = policy.certificate_profile
         if allowed_ciphers:
             self.allowed_ciphers = frozenset(policy.content_ciphers)
 

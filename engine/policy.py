@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from engine.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
 from engine.errors import InputError
 from engine.profile import PROFILES, ClientProfile, Fallback, profile_named
+from engine.smbr import CertificateProfile
 
 if TYPE_CHECKING:
     from engine.client import MailClient
@@ -91,6 +92,9 @@ class CertificatePolicy:
     require_email_protection: bool
     email_protection_only: bool
     max_validity_days: int | None
+    # The SMBR certificate profile the policy claims: certificates are linted against it
+    # with pkilint (engine.lint) and the organization's CA issues to it. None: no claim.
+    profile: CertificateProfile | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +139,11 @@ class Policy:
             capabilities=tuple(announced),
         )
 
+    @property
+    def certificate_profile(self) -> CertificateProfile | None:
+        """The SMBR profile the policy claims (what an organization's CA issues to)."""
+        return self.certificates.profile
+
     def configure(self, client: MailClient) -> None:
         """Make a mail client behave as this policy says (profile, delay, trust, revocation)."""
         client.profile = self.client_profile()
@@ -171,6 +180,8 @@ _CIPHERS = tuple(c.value for c in ContentCipher)
 _TRANSPORTS = tuple(t.value for t in KeyTransport)
 _HASHES = tuple(d.value for d in DigestAlgorithm if d is not DigestAlgorithm.SHA1)
 _VERDICTS = tuple(v.value for v in Verdict)
+NO_PROFILE = "none"
+_CERTIFICATE_PROFILES = (NO_PROFILE, *(p.value for p in CertificateProfile))
 
 SCHEMA: dict[str, Any] = {
     "name": _Field("str"),
@@ -195,6 +206,7 @@ SCHEMA: dict[str, Any] = {
         "require_email_protection": _Field("bool"),
         "email_protection_only": _Field("bool"),
         "max_validity_days": _Field("int", minimum=1, required=False),
+        "profile": _Field("choice", _CERTIFICATE_PROFILES, required=False),
     },
     "revocation": {"check": _Field("bool")},
     "client": {
@@ -382,6 +394,7 @@ def _build(data: Mapping[str, Any], reader: _Reader, *, source: str) -> Policy:
             require_email_protection=certificates["require_email_protection"],
             email_protection_only=certificates["email_protection_only"],
             max_validity_days=certificates.get("max_validity_days"),
+            profile=_certificate_profile(certificates.get("profile", NO_PROFILE)),
         ),
         revocation_checking=data["revocation"]["check"],
         client=ClientPolicy(
@@ -391,6 +404,10 @@ def _build(data: Mapping[str, Any], reader: _Reader, *, source: str) -> Policy:
             trust_on_first_use=client["trust_on_first_use"],
         ),
     )
+
+
+def _certificate_profile(value: str) -> CertificateProfile | None:
+    return None if value == NO_PROFILE else CertificateProfile(value)
 
 
 def load_policy_file(path: Path) -> Policy:

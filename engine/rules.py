@@ -7,6 +7,13 @@ anything with ``name`` and ``run(subject)``; :class:`AllOf` runs several and
 reports them all, :class:`AnyOf` passes when one alternative has no error.
 A check that raises becomes a ``smime.internal`` finding instead of ending the
 evaluation (pkilint's lesson).
+
+Findings of pkilint, the CA/B Forum S/MIME linter run for the profile a policy
+claims, keep pkilint's own dotted code behind a ``pkilint.`` prefix
+(``pkilint.cabf.smime.prohibited_attribute``). Those codes are pkilint's, not
+ours, so they are declared here by family (:data:`RULE_FAMILIES`, one per code
+namespace, each with its citation) and, where the section is known, code by code
+(:data:`PKILINT_CITATIONS`).
 """
 
 from __future__ import annotations
@@ -101,6 +108,11 @@ RULES: dict[str, Rule] = _rules(
         id="smime.cert.signature.hash",
         citation="SMBR 7.1.3.2; RFC 8551 §2.1",
         summary="the issuer signed the certificate with an allowed hash",
+    ),
+    Rule(
+        id="smime.cert.profile.unlinted",
+        citation="SMBR 7.1; smime-harness (pkilint could not read the certificate)",
+        summary="the certificate could be checked against the policy's SMBR profile",
     ),
     Rule(
         id="smime.cert.revoked",
@@ -198,11 +210,117 @@ RULES: dict[str, Rule] = _rules(
 )
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RuleFamily:
+    """Rules named by another tool: every ID that starts with ``prefix``."""
+
+    prefix: str
+    citation: str
+    summary: str
+
+
+# pkilint's code namespaces, as run for an SMBR certificate profile (engine.lint); the
+# longest matching prefix wins, and "pkilint." keeps a code from a namespace pkilint
+# adds later a finding with an honest citation rather than a crash.
+RULE_FAMILIES: tuple[RuleFamily, ...] = (
+    RuleFamily(
+        prefix="pkilint.cabf.smime.",
+        citation="SMBR 7.1 (pkilint cabf.smime)",
+        summary="the S/MIME Baseline Requirements certificate profile",
+    ),
+    RuleFamily(
+        prefix="pkilint.cabf.",
+        citation="SMBR 7.1 (pkilint cabf: CA/B Forum requirements common to its BRs)",
+        summary="CA/B Forum requirements shared by its Baseline Requirements",
+    ),
+    RuleFamily(
+        prefix="pkilint.pkix.",
+        citation="RFC 5280 §4.1, §4.2 (pkilint pkix)",
+        summary="the X.509 certificate profile of RFC 5280",
+    ),
+    RuleFamily(
+        prefix="pkilint.itu.",
+        citation="RFC 5280 §4.1 (DER, X.690; pkilint itu)",
+        summary="the certificate is valid DER",
+    ),
+    RuleFamily(
+        prefix="pkilint.iso.",
+        citation="SMBR 7.1.2.3 (ISO 17442 LEI; pkilint iso)",
+        summary="a Legal Entity Identifier extension is well formed",
+    ),
+    RuleFamily(
+        prefix="pkilint.msft.",
+        citation="SMBR 7.1.2.3 (Microsoft UPN otherName; pkilint msft)",
+        summary="a Microsoft user principal name is well formed",
+    ),
+    RuleFamily(
+        prefix="pkilint.adbe.",
+        citation="SMBR 7.1.2.3 (Adobe timestamp extension; pkilint adbe)",
+        summary="an Adobe timestamp extension is well formed",
+    ),
+    RuleFamily(
+        prefix="pkilint.googl.",
+        citation="SMBR 7.1 (Gmail's S/MIME certificate requirements; pkilint googl)",
+        summary="Gmail's additional requirements for S/MIME certificates",
+    ),
+    RuleFamily(
+        prefix="pkilint.base.",
+        citation="smime-harness (a pkilint validator crashed: not fully linted)",
+        summary="a pkilint validator raised an exception",
+    ),
+    RuleFamily(
+        prefix="pkilint.",
+        citation="SMBR 7.1 (pkilint; a code outside the declared families)",
+        summary="a pkilint finding of a namespace not declared above",
+    ),
+)
+
+# Sections of the CA/B Forum S/MIME BR (v1.0.x numbering) for the pkilint codes a
+# policy meets most; other codes carry their family's citation.
+PKILINT_CITATIONS: dict[str, str] = {
+    "pkilint.cabf.smime.prohibited_attribute": "SMBR 7.1.4.2.2",
+    "pkilint.cabf.smime.missing_required_attribute": "SMBR 7.1.4.2.2",
+    "pkilint.cabf.smime.common_name_value_unknown_source": "SMBR 7.1.4.2.2 (a)",
+    "pkilint.cabf.smime.email_address_in_attribute_not_in_san": "SMBR 7.1.4.2.1",
+    "pkilint.cabf.smime.certificate_policies_extension_missing": "SMBR 7.1.2.3 (a)",
+    "pkilint.cabf.smime.no_required_reserved_policy_oid": "SMBR 7.1.2.3 (a), 7.1.6.4",
+    "pkilint.cabf.smime.multiple_reserved_policy_oids": "SMBR 7.1.2.3 (a), 7.1.6.4",
+    "pkilint.cabf.smime.crldp_extension_missing": "SMBR 7.1.2.3 (b)",
+    "pkilint.cabf.aia_extension_missing": "SMBR 7.1.2.3 (c)",
+    "pkilint.cabf.smime.is_ca_certificate": "SMBR 7.1.2.3 (d)",
+    "pkilint.cabf.smime.key_usage_extension_missing": "SMBR 7.1.2.3 (e)",
+    "pkilint.cabf.smime.prohibited_ku_present": "SMBR 7.1.2.3 (e)",
+    "pkilint.cabf.smime.extended_key_usage_extension_missing": "SMBR 7.1.2.3 (f)",
+    "pkilint.cabf.smime.emailprotection_eku_missing": "SMBR 7.1.2.3 (f)",
+    "pkilint.cabf.smime.prohibited_eku_present": "SMBR 7.1.2.3 (f)",
+    "pkilint.cabf.smime.san_extension_missing": "SMBR 7.1.2.3 (h)",
+    "pkilint.cabf.smime.san_does_not_contain_email_address": "SMBR 7.1.2.3 (h), 7.1.4.2.1",
+    "pkilint.cabf.smime.certificate_validity_period_exceeds_825_days": "SMBR 6.3.2",
+    "pkilint.cabf.internal_domain_name": "SMBR 3.2.2, 7.1.4.2.1 (a registered domain name)",
+    "pkilint.cabf.certificate_extensions_missing": "SMBR 7.1.2.3",
+    "pkilint.pkix.certificate_version_is_not_v3": "RFC 5280 §4.1.2.1",
+}
+
+
+def rule_family(rule_id: str) -> RuleFamily | None:
+    """The declared family of an external rule ID (longest prefix), or None."""
+    matches = [f for f in RULE_FAMILIES if rule_id.startswith(f.prefix)]
+    return max(matches, key=lambda f: len(f.prefix)) if matches else None
+
+
 def rule(rule_id: str) -> Rule:
-    try:
+    """A catalogued rule, or one of a declared family (pkilint's codes) with its citation."""
+    if rule_id in RULES:
         return RULES[rule_id]
-    except KeyError:
-        raise InputError("a rule ID from the catalogue", repr(rule_id)) from None
+    family = rule_family(rule_id)
+    if family is None or len(rule_id) == len(family.prefix):
+        raise InputError("a rule ID from the catalogue", repr(rule_id))
+    citation = PKILINT_CITATIONS.get(rule_id)
+    return Rule(
+        id=rule_id,
+        citation=f"{citation} (pkilint)" if citation else family.citation,
+        summary=family.summary,
+    )
 
 
 def finding(rule_id: str, severity: Severity, message: str, subject: str) -> Finding:

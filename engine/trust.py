@@ -42,6 +42,9 @@ class TrustStatus(enum.Enum):
     EXPIRED = "expired"
     NOT_YET_VALID = "not-yet-valid"
     REVOKED = "revoked"
+    # A mailbox of the certificate (or of a CA below the constraining one) lies outside a
+    # CA's permitted rfc822Name subtrees or inside its excluded ones (RFC 5280 §4.2.1.10).
+    NAME_CONSTRAINTS = "name-constraints"
     INVALID = "invalid"  # bad chain, X.509 v1, wrong key usage
 
 
@@ -78,8 +81,10 @@ def validate_certificate(
 
     Checks, in order: X.509 v3 and an end entity; a path to an anchor
     (signatures, names, basic constraints, emailProtection when an extended key
-    usage is present); key usage for the purpose (RFC 8550 §4.4.2); revocation
-    by CRL (RFC 5280 §6.3); each certificate's validity window at ``at``.
+    usage is present); every CA's email name constraints, on subjectAltName
+    rfc822Names and subject emailAddress attributes alike (RFC 5280 §4.2.1.10);
+    key usage for the purpose (RFC 8550 §4.4.2); revocation by CRL (RFC 5280
+    §6.3); each certificate's validity window at ``at``.
     """
     at = aware(at, what="validation time")
     _check_arguments(certificate, intermediates, anchors, crls)
@@ -109,6 +114,10 @@ def validate_certificate(
         chain = _build_path(certificate, intermediates, anchors, build_time)
     except (verification.VerificationError, ValueError) as exc:  # never raise for bad input
         return _path_failure(certificate, intermediates, anchors, at, str(exc))
+
+    violation = _name_constraint_violation(chain)
+    if violation is not None:
+        return _untrusted(TrustStatus.NAME_CONSTRAINTS, violation, chain)
 
     usage_problem = _key_usage_problem(certificate, purpose)
     if usage_problem is not None:
@@ -309,6 +318,19 @@ def _path_failure(
             f"no path from issuer {certificate.issuer.rfc4514_string()} to a trusted root",
             (),
         )
+    if "name constraint" in detail:
+        # cryptography checks the subjectAltName against every CA's constraints while it
+        # builds the path ("no permitted name constraints matched SAN", "excluded name
+        # constraint matched SAN"): the same verdict as the emailAddress check below,
+        # which names the mailbox and the CA when the constraint was on an email name.
+        specific = _name_constraint_violation((certificate, *names))
+        return _untrusted(
+            TrustStatus.NAME_CONSTRAINTS,
+            specific
+            or f"a CA's name constraints forbid a name of the certificate: {detail} "
+            "(RFC 5280 §4.2.1.10)",
+            (certificate,),
+        )
     return _untrusted(TrustStatus.INVALID, f"path validation failed: {detail}", (certificate,))
 
 
@@ -336,6 +358,114 @@ def _clamp(at: dt.datetime, certificate: x509.Certificate) -> dt.datetime:
 
 
 # -- checks after the path is built -----------------------------------------------------------
+
+
+def _name_constraint_violation(chain: tuple[x509.Certificate, ...]) -> str | None:
+    """Why a mailbox on ``chain`` breaks a CA's email name constraints, or None.
+
+    RFC 5280 §4.2.1.10: a constraint on rfc822Name applies to the subjectAltName
+    mailboxes and, where the certificate has no such name, to the emailAddress
+    attributes of its subject ("MUST be applied"). cryptography's verifier checks the
+    subjectAltName only, so a certificate with no SAN and ``emailAddress=`` anything
+    passed a CA limited to one domain. Like OpenSSL (``NAME_CONSTRAINTS_check``), the
+    subject's emailAddress is checked whether or not a SAN is present: it is an address
+    that mail clients show and match. The constraints of every CA on the path apply,
+    the anchor's included, to each certificate below it; a self-issued CA certificate
+    other than the end entity is exempt (RFC 5280 §6.1.3 (b)). Both permitted and
+    excluded subtrees, in the mailbox, host and ".domain" forms.
+    """
+    try:
+        return _first_violation(chain)
+    except ValueError as exc:  # an extension cryptography cannot read: no judgement, no trust
+        return f"the name constraints on the path cannot be checked: {exc} (RFC 5280 §4.2.1.10)"
+
+
+def _first_violation(chain: tuple[x509.Certificate, ...]) -> str | None:
+    for index, certificate in enumerate(chain[:-1]):
+        if index > 0 and certificate.subject == certificate.issuer:
+            continue
+        mailboxes = _mailboxes(certificate)
+        if not mailboxes:
+            continue
+        for ca in chain[index + 1 :]:
+            constraints = _email_constraints(ca)
+            if constraints is None:
+                continue
+            permitted, excluded = constraints
+            for where, mailbox in mailboxes:
+                who = "the certificate" if index == 0 else f"CA {_cn(certificate)}"
+                if permitted is not None and not any(
+                    _mailbox_within(mailbox, base) for base in permitted
+                ):
+                    allowed = ", ".join(permitted)
+                    return (
+                        f"{who}'s {where} {mailbox} is outside the email names CA {_cn(ca)} "
+                        f"may vouch for (permitted: {allowed}; RFC 5280 §4.2.1.10)"
+                    )
+                banned = next((b for b in excluded if _mailbox_within(mailbox, b)), None)
+                if banned is not None:
+                    return (
+                        f"{who}'s {where} {mailbox} is excluded by CA {_cn(ca)}'s name "
+                        f"constraint {banned} (RFC 5280 §4.2.1.10)"
+                    )
+    return None
+
+
+def _mailboxes(certificate: x509.Certificate) -> list[tuple[str, str]]:
+    """(where, mailbox) for every rfc822Name of the SAN and emailAddress of the subject."""
+    found: list[tuple[str, str]] = []
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        pass
+    else:
+        found.extend(
+            ("subjectAltName rfc822Name", n) for n in san.get_values_for_type(x509.RFC822Name)
+        )
+    for attribute in certificate.subject.get_attributes_for_oid(x509.NameOID.EMAIL_ADDRESS):
+        found.append(("subject emailAddress", str(attribute.value)))
+    return found
+
+
+def _email_constraints(ca: x509.Certificate) -> tuple[list[str] | None, list[str]] | None:
+    """A CA's rfc822Name (permitted or None when unrestricted, excluded), or None if none."""
+    try:
+        constraints = ca.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return None
+    permitted = [
+        n.value for n in constraints.permitted_subtrees or () if isinstance(n, x509.RFC822Name)
+    ]
+    excluded = [
+        n.value for n in constraints.excluded_subtrees or () if isinstance(n, x509.RFC822Name)
+    ]
+    if not permitted and not excluded:
+        return None
+    # A permitted list that names no mailboxes leaves mailboxes unrestricted (§4.2.1.10:
+    # each name form is constrained only by subtrees of its own form).
+    return (permitted or None), excluded
+
+
+def _mailbox_within(mailbox: str, base: str) -> bool:
+    """Does ``mailbox`` fall in the rfc822Name subtree ``base`` (RFC 5280 §4.2.1.10)?
+
+    ``base`` is a mailbox ("root@example.com": that mailbox only), a host
+    ("example.com": any mailbox at that host) or a domain (".example.com": any
+    mailbox at a host below it, not at the host itself). Host names compare
+    case-insensitively, local parts exactly (RFC 5280 §7.5). A value that is not
+    local@host matches no subtree, so a permitted list refuses it.
+    """
+    local, at, host = mailbox.rpartition("@")
+    if not at or not local or not host:
+        return False
+    host = host.casefold()
+    if "@" in base:
+        base_local, _, base_host = base.rpartition("@")
+        return local == base_local and host == base_host.casefold()
+    base = base.casefold()
+    if base.startswith("."):
+        return host.endswith(base) and len(host) > len(base)
+    return host == base
 
 
 def _key_usage_problem(certificate: x509.Certificate, purpose: CertificatePurpose) -> str | None:

@@ -36,7 +36,7 @@ from engine.mime import (
 from engine.purpose import CertificatePurpose
 from engine.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
 
-__all__ = ["AddressMatch", "VerificationResult", "Verifier", "verify"]
+__all__ = ["AddressMatch", "Integrity", "VerificationResult", "Verifier", "verify"]
 
 
 class AddressMatch(enum.Enum):
@@ -47,15 +47,35 @@ class AddressMatch(enum.Enum):
     UNKNOWN = "unknown"  # no From:/Sender: and no sender given
 
 
+class Integrity(enum.Enum):
+    """Is the message as its signer signed it (RFC 5652 §5.4-§5.6)? The status word
+    of a signature that is not intact says why."""
+
+    INTACT = "intact"
+    TAMPERED = "tampered"  # the digest or the signature does not verify, or no signer
+    # The signature algorithm hashes with another function than digestAlgorithm names
+    # (sha1WithRSAEncryption over a sha256 digest, RSASSA-PSS with another hash or MGF1
+    # hash): RFC 5652 §5.4-§5.6 sign and check with digestAlgorithm's hash alone.
+    ALGORITHM_MISMATCH = "algorithm-mismatch"
+    # A multipart/signed that is not exactly two body parts closed by its close delimiter
+    # (RFC 1847 §2.1): a third part ("UPDATE: pay to account ...") is signed by nobody.
+    MALFORMED_MULTIPART = "malformed-multipart"
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class VerificationResult:
     intact: bool
+    integrity: Integrity  # why not intact; INTACT exactly when ``intact``
     trust: TrustResult
     address_match: AddressMatch
     signer: x509.Certificate | None
     certificates: tuple[x509.Certificate, ...]
     digest: DigestAlgorithm
     scheme: SignatureScheme
+    # Every hash function the signature uses: digestAlgorithm's first, then any other
+    # that the signature algorithm or its RSASSA-PSS parameters (hash, MGF1) name. A
+    # policy judges each of them (RFC 8551 §2.1).
+    hashes: tuple[DigestAlgorithm, ...]
     signing_time: dt.datetime | None
     capabilities: tuple[ContentCipher, ...]
     capability_oids: tuple[str, ...]
@@ -63,16 +83,22 @@ class VerificationResult:
     content: bytes
     reasons: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        if self.intact is not (self.integrity is Integrity.INTACT):
+            raise ValueError(f"intact={self.intact} with integrity {self.integrity.value}")
+
     @property
     def trusted(self) -> bool:
         return self.trust.trusted
 
     @property
     def status(self) -> str:
-        """``valid``, else the first failing check: ``tampered``, a trust status
-        (``untrusted-issuer``, ``expired``, ``revoked``, ...) or ``address-mismatch``."""
+        """``valid``, else the first failing check: an integrity word (``tampered``,
+        ``algorithm-mismatch``, ``malformed-multipart``), a trust status
+        (``untrusted-issuer``, ``expired``, ``revoked``, ``name-constraints``, ...) or
+        ``address-mismatch``."""
         if not self.intact:
-            return "tampered"
+            return self.integrity.value
         if not self.trust.trusted:
             return self.trust.status.value
         if self.address_match is AddressMatch.MISMATCH:
@@ -80,20 +106,21 @@ class VerificationResult:
         return "valid"
 
 
-# Signature algorithm OIDs seen in SignerInfo (RFC 3370 §3.2, RFC 5754 §3, RFC 5758 §3.2).
-_RSA_PKCS1_OIDS = {
-    asn1.OID_RSA_ENCRYPTION: None,
-    "1.2.840.113549.1.1.5": DigestAlgorithm.SHA1,
-    "1.2.840.113549.1.1.11": DigestAlgorithm.SHA256,
-    "1.2.840.113549.1.1.12": DigestAlgorithm.SHA384,
-    "1.2.840.113549.1.1.13": DigestAlgorithm.SHA512,
+# Signature algorithm OIDs seen in SignerInfo (RFC 3370 §3.2, RFC 5754 §3, RFC 5758 §3.2),
+# with the hash each names (None: the key's algorithm alone, digestAlgorithm's hash is used).
+_RSA_PKCS1_OIDS: dict[str, tuple[str, DigestAlgorithm | None]] = {
+    asn1.OID_RSA_ENCRYPTION: ("rsaEncryption", None),
+    "1.2.840.113549.1.1.5": ("sha1WithRSAEncryption", DigestAlgorithm.SHA1),
+    "1.2.840.113549.1.1.11": ("sha256WithRSAEncryption", DigestAlgorithm.SHA256),
+    "1.2.840.113549.1.1.12": ("sha384WithRSAEncryption", DigestAlgorithm.SHA384),
+    "1.2.840.113549.1.1.13": ("sha512WithRSAEncryption", DigestAlgorithm.SHA512),
 }
-_ECDSA_SIGNATURE_OIDS = {
-    "1.2.840.10045.2.1": None,  # id-ecPublicKey, sent by some clients
-    "1.2.840.10045.4.1": DigestAlgorithm.SHA1,
-    "1.2.840.10045.4.3.2": DigestAlgorithm.SHA256,
-    "1.2.840.10045.4.3.3": DigestAlgorithm.SHA384,
-    "1.2.840.10045.4.3.4": DigestAlgorithm.SHA512,
+_ECDSA_SIGNATURE_OIDS: dict[str, tuple[str, DigestAlgorithm | None]] = {
+    "1.2.840.10045.2.1": ("id-ecPublicKey", None),  # sent by some clients
+    "1.2.840.10045.4.1": ("ecdsa-with-SHA1", DigestAlgorithm.SHA1),
+    "1.2.840.10045.4.3.2": ("ecdsa-with-SHA256", DigestAlgorithm.SHA256),
+    "1.2.840.10045.4.3.3": ("ecdsa-with-SHA384", DigestAlgorithm.SHA384),
+    "1.2.840.10045.4.3.4": ("ecdsa-with-SHA512", DigestAlgorithm.SHA512),
 }
 
 
@@ -196,9 +223,13 @@ def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> Verificat
     headers, entity = split_message(message)
     kind = classify(entity)
     detached: bytes | None = None
+    structure: tuple[str, ...] = ()  # why a multipart/signed is not exactly two parts
+    as_received: bytes | None = None  # the first part before canonicalization, if different
     if kind is EntityKind.SIGNED_MULTIPART:
         parts = signed_parts(entity)
-        detached, der = parts.content, parts.signature
+        detached, der, structure = parts.content, parts.signature, parts.problems
+        if parts.raw and parts.raw != parts.content:
+            as_received = parts.raw
     elif kind is EntityKind.SIGNED_OPAQUE:
         der = pkcs7_payload(entity)
     else:
@@ -226,13 +257,23 @@ def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> Verificat
         (parsed.signers[0], None),
     )
     digest = DigestAlgorithm.from_oid(info.digest_oid)
-    scheme, check = _signature_check(info, digest)
-    reasons: list[str] = []
+    check = _signature_check(info, digest)
+    reasons: list[str] = list(structure)
     attributes = info.attributes
+    # RFC 5652 §5.4-§5.6: the signature is made and checked over a digest computed with
+    # digestAlgorithm. A signature algorithm naming another hash (sha1WithRSAEncryption
+    # beside sha256) signs with a function the SignerInfo does not declare: a SHA-1
+    # signature passing as SHA-256 to anyone judging digestAlgorithm. Never intact.
+    disagreeing = [f"{what} uses {used.value}" for what, used in check.named if used != digest]
+    if disagreeing:
+        reasons.append(
+            f"{'; '.join(disagreeing)}, but digestAlgorithm is {digest.value}: the signature "
+            "must use the digest algorithm's hash (RFC 5652 §5.4, §5.6; RFC 8551 §2.1)"
+        )
 
     if index is None:
         signer = None
-        intact = False
+        integrity = Integrity.ALGORITHM_MISMATCH if disagreeing else Integrity.TAMPERED
         reasons.append("the signer's certificate is not in the message")
         trust_result = TrustResult(
             status=TrustStatus.INVALID,
@@ -242,22 +283,44 @@ def _verify(message: bytes, *, sender: str | None, trust: _TrustOf) -> Verificat
         )
     else:
         signer = certificates[index]
-        intact = _intact(info, parsed.content_type, content, digest, signer, check, reasons)
+        if disagreeing:
+            integrity = Integrity.ALGORITHM_MISMATCH
+        else:
+            checked: list[str] = []
+            intact = _intact(info, parsed.content_type, content, digest, signer, check, checked)
+            # RFC 8551 §3.1.1 has the signer sign the canonical (CRLF) form, which is what
+            # is checked first; a signer that signed the part's bytes as they are (LF-only,
+            # ``openssl cms -sign -binary``, some NSS builds) is checked on exactly those
+            # bytes, as ``openssl cms -verify -binary`` does. Either way the content handed
+            # back is the bytes the signature covers.
+            if (
+                not intact
+                and as_received is not None
+                and _intact(info, parsed.content_type, as_received, digest, signer, check, [])
+            ):
+                intact, content, checked = True, as_received, []
+            reasons.extend(checked)
+            integrity = Integrity.INTACT if intact else Integrity.TAMPERED
         trust_result = trust(ders, index, certificates)
         if not trust_result.trusted:
             reasons.append(f"signer not trusted: {trust_result.reason}")
 
+    if structure:
+        # The first failing check names the status: the message's shape comes first.
+        integrity = Integrity.MALFORMED_MULTIPART
     emails = None if index is None else _certificate_emails(ders[index])
     address = _address_match(emails, headers, sender, reasons)
     capabilities = () if attributes is None else attributes.capabilities
     return VerificationResult(
-        intact=intact,
+        intact=integrity is Integrity.INTACT,
+        integrity=integrity,
         trust=trust_result,
         address_match=address,
         signer=signer,
         certificates=certificates,
         digest=digest,
-        scheme=scheme,
+        scheme=check.scheme,
+        hashes=tuple(dict.fromkeys((digest, *(used for _, used in check.named)))),
         signing_time=None if attributes is None else attributes.signing_time,
         capabilities=_known_ciphers(capabilities),
         capability_oids=tuple(cap.oid for cap in capabilities),
@@ -323,25 +386,30 @@ def _intact(
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class _Check:
-    """How to check the signature value with the signer's public key."""
+    """How to check the signature value with the signer's public key.
+
+    ``named``: each hash the signature algorithm itself names, with what names it
+    (empty for rsaEncryption and id-ecPublicKey, which take digestAlgorithm's).
+    """
 
     scheme: SignatureScheme
     hash: DigestAlgorithm
     pss: padding.PSS | None = None
+    named: tuple[tuple[str, DigestAlgorithm], ...] = ()
 
 
-def _signature_check(
-    info: asn1.SignerInfoData, digest: DigestAlgorithm
-) -> tuple[SignatureScheme, _Check]:
+def _signature_check(info: asn1.SignerInfoData, digest: DigestAlgorithm) -> _Check:
     oid = info.signature_algorithm.oid
-    if oid in _RSA_PKCS1_OIDS:
-        implied = _RSA_PKCS1_OIDS[oid]
-        return SignatureScheme.RSA_PKCS1V15, _Check(
-            scheme=SignatureScheme.RSA_PKCS1V15, hash=implied or digest
-        )
-    if oid in _ECDSA_SIGNATURE_OIDS:
-        implied = _ECDSA_SIGNATURE_OIDS[oid]
-        return SignatureScheme.ECDSA, _Check(scheme=SignatureScheme.ECDSA, hash=implied or digest)
+    for scheme, known in (
+        (SignatureScheme.RSA_PKCS1V15, _RSA_PKCS1_OIDS),
+        (SignatureScheme.ECDSA, _ECDSA_SIGNATURE_OIDS),
+    ):
+        if oid in known:
+            name, implied = known[oid]
+            named: tuple[tuple[str, DigestAlgorithm], ...] = (
+                () if implied is None else ((f"the signature algorithm {name}", implied),)
+            )
+            return _Check(scheme=scheme, hash=implied or digest, named=named)
     if oid == asn1.OID_RSASSA_PSS and info.pss is not None:
         # RFC 4056 §2.2 / RFC 4055 §3.1: hash, MGF1 hash and salt from the parameters.
         params = info.pss
@@ -352,9 +420,13 @@ def _signature_check(
         pss_hash = DigestAlgorithm.from_oid(params.hash_oid)
         mgf_hash = DigestAlgorithm.from_oid(params.mgf_hash_oid)
         pss = padding.PSS(mgf=padding.MGF1(mgf_hash.hash()), salt_length=params.salt_length)
-        return SignatureScheme.RSA_PSS, _Check(
-            scheme=SignatureScheme.RSA_PSS, hash=pss_hash, pss=pss
+        # RFC 4056 §3: the PSS hash is the one that digests the signed attributes, i.e.
+        # digestAlgorithm's; RFC 4055 §3.1, RFC 8551 §2.2: MGF1 with that same hash.
+        named = (
+            ("the RSASSA-PSS hashAlgorithm", pss_hash),
+            ("the RSASSA-PSS MGF1 hash", mgf_hash),
         )
+        return _Check(scheme=SignatureScheme.RSA_PSS, hash=pss_hash, pss=pss, named=named)
     raise UnsupportedAlgorithmError("signature algorithm", oid)
 
 

@@ -114,6 +114,7 @@ def verification_view(result: VerificationResult) -> dict[str, Any]:
     return {
         "status": result.status,
         "intact": result.intact,
+        "integrity": result.integrity.value,
         "trusted": result.trusted,
         "trust": result.trust.status.value,
         "address_match": result.address_match.value,
@@ -126,6 +127,7 @@ def verification_view(result: VerificationResult) -> dict[str, Any]:
         },
         "reasons": list(result.reasons),
         "digest": result.digest.value,
+        "hashes": [used.value for used in result.hashes],
         "signature_scheme": result.scheme.value,
         "signing_time": None if result.signing_time is None else result.signing_time.isoformat(),
         "capabilities": [cipher.value for cipher in result.capabilities],

@@ -33,12 +33,15 @@ from engine.profile import Source
 from engine.revocation import RevocationReason
 from engine.rules import AllOf, AnyOf, Single, finding
 from engine.signing import sign
+from engine.smbr import CertificateProfile
 from engine.usability import CipherChoice
 from tests.conftest import EPOCH, enroll
 from tests.test_policy import MINIMAL
 
 AT = EPOCH
-MESSAGE = b"From: a@contoso.example\r\nTo: b@fabrikam.example\r\nSubject: s\r\n\r\nHello.\r\n"
+MESSAGE = (
+    b"From: a@contoso.example.com\r\nTo: b@fabrikam.example.com\r\nSubject: s\r\n\r\nHello.\r\n"
+)
 OUTLOOK, RFC, STRICT = (builtin_policy(n) for n in ("outlook98", "rfc8551", "strict"))
 
 
@@ -52,8 +55,16 @@ class Pki:
 @pytest.fixture(scope="module")
 def pki(key_pool: KeyPool) -> Pki:
     clock = FixedClock(EPOCH)
-    ca = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=key_pool)
-    alice = enroll(ca, "a@contoso.example")
+    # The CA issues to the profile strict claims, under a registrable domain (SMBR allows
+    # no internal names), so a well-made certificate passes every built-in policy.
+    ca = OrgCA.create(
+        "Contoso",
+        "contoso.example.com",
+        clock=clock,
+        keys=key_pool,
+        profile=CertificateProfile.MAILBOX_STRICT,
+    )
+    alice = enroll(ca, "a@contoso.example.com")
     return Pki(ca=ca, alice=alice, clock=clock)
 
 
@@ -66,11 +77,15 @@ def minimal(tmp_path_factory: pytest.TempPathFactory) -> Policy:
 
 
 def rules(findings: Iterable[Finding]) -> list[tuple[str, str]]:
-    return [(f.rule_id, f.severity.value) for f in findings]
+    """The project's own rules; pkilint's findings for the profile are tested in test_lint.py."""
+    return [(f.rule_id, f.severity.value) for f in findings if not f.rule_id.startswith("pkilint.")]
 
 
 def issue(pki: Pki, **spec: object) -> x509.Certificate:
-    return pki.ca.issue(CertificateSpec(email="b@contoso.example", **spec)).certificate  # type: ignore[arg-type]
+    """A certificate of the CA's profile but for the deviation ``spec`` asks for."""
+    profile = None if spec.get("version") == 1 else pki.ca.profile
+    made = CertificateSpec(email="b@contoso.example.com", profile=profile, **spec)  # type: ignore[arg-type]
+    return pki.ca.issue(made).certificate
 
 
 def build(pki: Pki, *, key: object, algorithm: hashes.HashAlgorithm | None) -> x509.Certificate:
@@ -84,7 +99,8 @@ def build(pki: Pki, *, key: object, algorithm: hashes.HashAlgorithm | None) -> x
         .not_valid_before(EPOCH - dt.timedelta(days=1))
         .not_valid_after(EPOCH + dt.timedelta(days=300))
         .add_extension(
-            x509.SubjectAlternativeName([x509.RFC822Name("odd@contoso.example")]), critical=False
+            x509.SubjectAlternativeName([x509.RFC822Name("odd@contoso.example.com")]),
+            critical=False,
         )
         .add_extension(
             x509.KeyUsage(True, False, False, False, False, False, False, False, False), True
@@ -107,7 +123,7 @@ def test_a_v1_certificate_is_refused(pki: Pki) -> None:
     found = check_certificate(cert, OUTLOOK, at=AT)
     assert rules(found) == [("smime.cert.version", "error")]
     assert found[0].citation == "RFC 5280 §4.1.2.1; KB-01"
-    assert found[0].subject == f"certificate b@contoso.example (serial {cert.serial_number:x})"
+    assert found[0].subject == f"certificate b@contoso.example.com (serial {cert.serial_number:x})"
 
 
 def test_expired_and_not_yet_valid(pki: Pki) -> None:
@@ -133,7 +149,7 @@ def test_the_validity_period_is_capped_by_strict_only(pki: Pki) -> None:
 
 
 def test_the_mailbox_in_the_subject_is_enough_unless_rfc822name_is_required(pki: Pki) -> None:
-    subject_only = issue(pki, san_emails=(), subject_email="b@contoso.example")
+    subject_only = issue(pki, san_emails=(), subject_email="b@contoso.example.com")
     assert check_certificate(subject_only, OUTLOOK, at=AT) == ()  # AnyOf: the subject will do
     assert rules(check_certificate(subject_only, STRICT, at=AT)) == [
         ("smime.cert.san.rfc822name", "error")
@@ -370,13 +386,16 @@ def test_content_cipher_and_key_transport_not_allowed(pki: Pki, minimal: Policy)
     ]
 
 
-def test_3des_is_legacy() -> None:
+def test_3des_is_legacy_and_as_unauthenticated_as_aes_cbc() -> None:
+    # 3DES-CBC is CBC: EFAIL's malleability holds for it as for AES-CBC (RFC 8551 §6).
     assert rules(content_cipher_findings(ContentCipher.DES_EDE3_CBC, OUTLOOK, "m")) == [
         ("smime.alg.content.legacy-3des", "warning"),
+        ("smime.alg.content.cbc-unauthenticated", "info"),
         ("smime.alg.content.not-preferred", "info"),
     ]
     assert rules(content_cipher_findings(ContentCipher.DES_EDE3_CBC, STRICT, "m")) == [
-        ("smime.alg.content.legacy-3des", "error")
+        ("smime.alg.content.legacy-3des", "error"),
+        ("smime.alg.content.cbc-unauthenticated", "error"),
     ]
 
 
@@ -388,7 +407,7 @@ def decision(
 ) -> EncryptionDecision:
     recipients = [
         RecipientDecision(
-            address="b@fabrikam.example",
+            address="b@fabrikam.example.com",
             certificate=pki.alice.encryption.certificate,
             source=Source.CONTACTS,
             usable=True,
@@ -398,7 +417,7 @@ def decision(
     if unusable:
         recipients.append(
             RecipientDecision(
-                address="c@fabrikam.example",
+                address="c@fabrikam.example.com",
                 certificate=None,
                 source=None,
                 usable=False,
@@ -420,7 +439,7 @@ def test_unenrolled_recipients_prompt_or_refuse(pki: Pki) -> None:
     ]
     strict = check_decision(made, STRICT)
     assert rules(strict) == [("smime.decision.unenrolled", "error")]
-    assert "c@fabrikam.example" in strict[0].message and "policy: refuse" in strict[0].message
+    assert "c@fabrikam.example.com" in strict[0].message and "policy: refuse" in strict[0].message
 
 
 def test_no_common_cipher_and_no_copy_to_self(pki: Pki) -> None:
@@ -442,7 +461,7 @@ def test_decision_certificates_are_judged_at_a_time(pki: Pki) -> None:
 def test_the_three_policies_judge_the_same_inputs_differently(pki: Pki) -> None:
     """Same certificate, message and decision; three different verdicts."""
     long = issue(
-        pki, validity=dt.timedelta(days=1000), san_emails=(), subject_email="b@contoso.example"
+        pki, validity=dt.timedelta(days=1000), san_emails=(), subject_email="b@contoso.example.com"
     )
     message = encrypt(
         signed(pki, digest=DigestAlgorithm.SHA1),

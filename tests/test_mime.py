@@ -248,6 +248,27 @@ def test_signed_parts_errors() -> None:
         mime.signed_parts(pgp)
 
 
+def test_signed_parts_names_what_is_not_exactly_two_parts() -> None:
+    # RFC 1847 §2.1: exactly two parts; RFC 2046 §5.1.1: the close delimiter ends them.
+    good = mime.multipart_signed_entity(CONTENT, b"\x30\x00", "sha-256")
+    assert mime.signed_parts(good).problems == ()
+    boundary = email.message_from_bytes(good).get_param("boundary")
+    assert isinstance(boundary, str)
+    close = b"\r\n--" + boundary.encode() + b"--"
+    extra = b"\r\n--" + boundary.encode() + b"\r\nContent-Type: text/plain\r\n\r\nunsigned"
+    three = mime.signed_parts(good.replace(close, extra + close))
+    assert three.content == CONTENT and three.signature == b"\x30\x00"
+    assert len(three.problems) == 1 and "3 body parts" in three.problems[0]
+    unclosed = mime.signed_parts(good[: good.index(close)])
+    assert unclosed.signature == b"\x30\x00"
+    assert len(unclosed.problems) == 1 and "no close delimiter" in unclosed.problems[0]
+    reopened = mime.signed_parts(good.replace(close, close[:-2]))
+    assert len(reopened.problems) == 1 and "no close delimiter" in reopened.problems[0]
+    # The epilogue is no part, even where it repeats a delimiter (RFC 2046 §5.1.1).
+    epilogue = good + extra.removeprefix(b"\r\n") + b"\r\n"
+    assert mime.signed_parts(epilogue).problems == ()
+
+
 # --- 7-bit transfer encoding (RFC 8551 §3.1.2) ---------------------------------------------
 
 

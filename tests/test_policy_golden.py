@@ -22,6 +22,7 @@ AT = "2026-06-01T12:00:00Z"
 POLICIES = ("outlook98", "rfc8551", "strict")
 INPUTS = (
     "enrolled.pem",
+    "no-profile.pem",
     "long-lived-no-san.pem",
     "v1.pem",
     "signed-sha256.eml",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
+
+import pytest
 
 from engine.report.model import (
     DecisionRecord,
@@ -16,7 +19,9 @@ from engine.report.model import (
     Requirement,
     RunRecord,
     ScenarioRecord,
+    ScenarioStatus,
     StepRecord,
+    StepStatus,
 )
 from engine.report.render import builtin_requirements, parse_requirements, write_report
 
@@ -193,3 +198,83 @@ def test_thousands_of_scenarios_render(tmp_path: Path) -> None:
     )
     html = write_report(big, tmp_path)["index.html"].read_text()
     assert html.count("<details") == 3000
+
+
+# --- a requirement is covered only by a passed scenario that checks something ---------
+
+
+def _matrix_row(html: str, requirement: str) -> str:
+    import re
+
+    rows = dict(re.findall(r'<tr id="req-([A-Z]+-\d+)">(.*?)</tr>', html, re.S))
+    return rows[requirement]
+
+
+def _given(text: str, *, keyword: str = "Given", background: bool = False) -> StepRecord:
+    return StepRecord(
+        keyword=keyword,
+        text=text,
+        status=StepStatus.PASSED,
+        duration=0.0,
+        background=background,
+    )
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        (),  # a scenario with no steps at all
+        (_given("Contoso runs its own key management"), _given("x", keyword="And")),
+        # A Then that came from the Background sets up; it checks nothing of this scenario.
+        (
+            _given("Contoso runs its own key management", background=True),
+            _given("nothing has been sent", keyword="Then", background=True),
+            _given("UserA restarts the mail client", keyword="When"),
+        ),
+    ],
+)
+def test_a_passed_scenario_without_a_then_step_covers_nothing(
+    tmp_path: Path, steps: tuple[StepRecord, ...]
+) -> None:
+    unchecked = dataclasses.replace(_scenario("Checks nothing", "passed", ("KB-04",)), steps=steps)
+    run = dataclasses.replace(_run(), scenarios=(unchecked,))
+    html = write_report(run, tmp_path)["index.html"].read_text()
+    parsed = _Collector()
+    parsed.feed(html)
+    text = " ".join(" ".join(parsed.text).split())
+    assert "0/2 requirements covered" in text
+    row = _matrix_row(html, "KB-04")
+    assert row.rstrip().endswith('<td class="uncovered">uncovered</td>')
+    assert "checks nothing" in row
+
+
+def test_a_then_step_and_its_continuations_cover(tmp_path: Path) -> None:
+    steps = (_given("Contoso runs its own key management"), _given("x", keyword="Then"))
+    checked = dataclasses.replace(_scenario("Checks", "passed", ("KB-04",)), steps=steps)
+    run = dataclasses.replace(_run(), scenarios=(checked,))
+    row = _matrix_row(write_report(run, tmp_path)["index.html"].read_text(), "KB-04")
+    assert row.rstrip().endswith('<td class="passed">passed</td>')
+
+
+# --- Cucumber JSON says what failed ------------------------------------------------------
+
+
+def test_statuses_are_enums() -> None:
+    record = _scenario("Broken", "failed", ())
+    assert record.status is ScenarioStatus.FAILED
+    assert [s.status for s in record.steps] == [StepStatus.PASSED, StepStatus.FAILED]
+
+
+def test_a_failure_outside_the_steps_is_a_failed_hook_in_cucumber_json(tmp_path: Path) -> None:
+    # Every step passed, but the scenario failed (in a fixture's teardown, say): Cucumber
+    # tools judge by steps and hooks, so the failure must be on one of them.
+    passed_steps = _scenario("x", "passed", ()).steps
+    broken = dataclasses.replace(
+        _scenario("Teardown failed", "failed", ()), steps=passed_steps, error="OSError: disk full"
+    )
+    run = dataclasses.replace(_run(), scenarios=(broken,))
+    [feature] = json.loads(write_report(run, tmp_path)["results.json"].read_text())
+    [element] = feature["elements"]
+    [hook] = element["after"]
+    assert hook["result"]["status"] == "failed"
+    assert hook["result"]["error_message"] == "OSError: disk full"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,7 @@ def failing_run(
         "  Scenario: Enrolment misspelt\n"
         "    Given Contoso runs its own key management\n"
         "    And UserA is enroled at Contoso\n"
+        "    Then nothing has been sent\n"
     )
     return folder, smime_harness("run", ".", "--results", "out.json", cwd=folder)
 
@@ -258,6 +260,7 @@ def test_a_missing_file_named_in_a_step_says_where_it_was_looked_for(tmp_path: P
         "    Given Contoso runs its own key management\n"
         "    And UserA is enrolled at Contoso\n"
         '    When UserA receives the message in "nope.eml"\n'
+        "    Then nothing has been sent\n"
     )
     run = smime_harness("run", "missing.feature", cwd=tmp_path)
     assert run.returncode == 1
@@ -312,3 +315,46 @@ def test_syntax_errors_carry_the_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(FeatureSyntaxError) as info:
         check_syntax([bad])
     assert (info.value.filename, info.value.line) == (str(bad), 6)
+
+
+# --- Cucumber JSON: a failed step is failed ------------------------------------------------
+
+STEP_RESULTS = """\
+Feature: Step results
+  Scenario: An unknown sentence
+    Given Contoso runs its own key management
+    And UserA is enroled at Contoso
+    Then nothing has been sent
+
+  Scenario: A step that raises
+    Given Contoso runs its own key management
+    And UserA is enrolled at Contoso
+    When UserA receives the message in "nope.eml"
+    Then nothing has been sent
+    And UserA has no messages
+"""
+
+
+def test_cucumber_json_marks_the_failing_step_and_skips_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "steps.feature").write_text(STEP_RESULTS)
+    run = smime_harness("run", "steps.feature", cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    [feature] = json.loads((tmp_path / "reports" / "results.json").read_text())
+    unknown, raises = feature["elements"]
+    results = [(s["line"], s["result"]["status"]) for s in unknown["steps"]]
+    assert results == [(3, "passed"), (4, "undefined"), (5, "skipped")]
+    message = unknown["steps"][1]["result"]["error_message"]
+    assert 'steps.feature:4: unknown step "And UserA is enroled at Contoso"' in message
+    results = [(s["line"], s["result"]["status"]) for s in raises["steps"]]
+    assert results == [
+        (8, "passed"),
+        (9, "passed"),
+        (10, "failed"),
+        (11, "skipped"),
+        (12, "skipped"),
+    ]
+    assert "nope.eml" in raises["steps"][2]["result"]["error_message"]
+    assert not any("error_message" in s["result"] for s in raises["steps"][3:])
+    # JUnit agrees: both failed.
+    suite = ET.parse(tmp_path / "reports" / "junit.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "2"

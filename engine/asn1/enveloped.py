@@ -22,7 +22,13 @@ from asn1crypto import algos, cms, core, keys, x509
 from engine.asn1.memo import memoize
 from engine.asn1.signed import IssuerSerial as IssuerSerial  # one type for both content types
 from engine.asn1.signed import constant, frozen, issuer_and_serial_number
-from engine.errors import DecodeError, InputError, SmimeError, UnsupportedAlgorithmError
+from engine.errors import (
+    DecodeError,
+    InputError,
+    SmimeError,
+    UnsupportedAlgorithmError,
+    describe_bytes,
+)
 
 DATA = "1.2.840.113549.1.7.1"
 SIGNED_DATA = "1.2.840.113549.1.7.2"
@@ -146,6 +152,10 @@ class KeyTransRecipient:
     algorithm_oid: str
     encrypted_key: bytes
     oaep: OaepParameters | None = None  # present for RSAES-OAEP
+    # What in its parameters the engine does not implement, as (what, OID), e.g. ("OAEP
+    # mask generation function", "1.2.3"): it is skipped, not fatal to the others
+    # (RFC 5652 §6.2).
+    unsupported: tuple[str, str] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,13 +177,25 @@ class KeyAgreeRecipient:
     algorithm_oid: str  # e.g. dhSinglePass-stdDH-sha256kdf-scheme
     wrap_oid: str  # the KeyWrapAlgorithm carried as its parameters
     encrypted_keys: tuple[RecipientEncryptedKey, ...]
+    # The originatorKey's algorithm: id-ecPublicKey for RFC 5753, id-X25519 / id-X448 for
+    # RFC 8418 (not supported: such a recipient is described and skipped); None when the
+    # originator is named by certificate.
+    originator_key_oid: str | None = ID_EC_PUBLIC_KEY
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class OtherRecipient:
-    """KEKRecipientInfo, PasswordRecipientInfo or OtherRecipientInfo: counted, never matched."""
+    """KEKRecipientInfo, PasswordRecipientInfo or OtherRecipientInfo (RFC 5652 §6.2.3-§6.2.5):
+    described, never matched (no certificate's key can open them).
+
+    ``kind`` is asn1crypto's name of the choice (kekri, pwri, ori); ``algorithm_oid`` the
+    key-encryption algorithm (kekri, pwri) or the oriType (ori); ``identifier`` what names
+    the key: the KEK identifier in hex (kekri), the key-derivation algorithm (pwri).
+    """
 
     kind: str
+    algorithm_oid: str | None = None
+    identifier: str | None = None
 
 
 Recipient = KeyTransRecipient | KeyAgreeRecipient | OtherRecipient
@@ -430,8 +452,9 @@ def content_type_name(oid: str) -> str:
 def decode_enveloped(der: bytes, *, source: str | None = None) -> EnvelopedMessage:
     """Parse a ContentInfo holding EnvelopedData or AuthEnvelopedData (DER or BER).
 
-    Raises DecodeError for bytes that are not a ContentInfo, InputError for another
-    content type and UnsupportedAlgorithmError for an unknown content cipher's parameters.
+    Raises DecodeError for bytes that are not a ContentInfo and InputError for another
+    content type. An unknown content cipher or recipient algorithm is kept (by OID) for
+    whoever judges it: decryption refuses the one it would need.
     """
     return decode_enveloped_from(Handover(der), source=source)
 
@@ -448,7 +471,7 @@ def decode_enveloped_from(
     der = handed.take()
     if not der:
         raise DecodeError("a CMS ContentInfo", "empty input", source=source)
-    described = _describe(der)
+    described = describe_bytes(der)
     try:
         info = _ContentInfo.load(der)
         del der  # ``info`` holds its own copy of the contents
@@ -533,31 +556,61 @@ def _content_parameters(oid: str, params_der: bytes | None) -> tuple[bytes, int 
             raise DecodeError("GCMParameters in the content-encryption parameters", "none")
         gcm = _GCMParameters.load(params_der)
         return _octets(gcm["aes_nonce"]), int(gcm["aes_icvlen"].native)
-    raise UnsupportedAlgorithmError("content-encryption algorithm", oid)
+    # An algorithm the engine does not know: the message still parses, so that it can be
+    # described (inspect, check-message); decryption refuses it by its OID.
+    return b"", None
 
 
 def _parse_recipient(info: cms.RecipientInfo) -> Recipient:
     kind = info.name
     value = info.chosen
     if kind == "ktri":
-        algorithm_oid, oaep = _key_transport(bytes(value["key_encryption_algorithm"].dump()))
+        algorithm_oid, oaep, unsupported = _key_transport(
+            bytes(value["key_encryption_algorithm"].dump())
+        )
         return KeyTransRecipient(
             rid=_recipient_id(bytes(value["rid"].dump())),
             algorithm_oid=algorithm_oid,
             encrypted_key=_octets(value["encrypted_key"]),
             oaep=oaep,
+            unsupported=unsupported,
         )
     if kind == "kari":
         return _parse_kari(value)
+    if kind == "kekri":
+        return OtherRecipient(
+            kind=kind,
+            algorithm_oid=value["key_encryption_algorithm"]["algorithm"].dotted,
+            identifier=_octets(value["kekid"]["key_identifier"]).hex(),
+        )
+    if kind == "pwri":
+        derivation = value["key_derivation_algorithm"]
+        return OtherRecipient(
+            kind=kind,
+            algorithm_oid=value["key_encryption_algorithm"]["algorithm"].dotted,
+            identifier=None
+            if isinstance(derivation, core.Void)
+            else derivation["algorithm"].dotted,
+        )
+    if kind == "ori":
+        return OtherRecipient(kind=kind, algorithm_oid=value["ori_type"].dotted)
     return OtherRecipient(kind=kind)
 
 
 @memoize(maxsize=64, max_bytes=1024)
-def _key_transport(encoding: bytes) -> tuple[str, OaepParameters | None]:
+def _key_transport(
+    encoding: bytes,
+) -> tuple[str, OaepParameters | None, tuple[str, str] | None]:
     # The same few algorithm encodings in every message of a batch.
     algorithm = cms.KeyEncryptionAlgorithm.load(encoding)
     algorithm_oid = str(algorithm["algorithm"].dotted)
-    return algorithm_oid, _parse_oaep(algorithm) if algorithm_oid == RSAES_OAEP else None
+    if algorithm_oid != RSAES_OAEP:
+        return algorithm_oid, None, None
+    try:
+        return algorithm_oid, _parse_oaep(algorithm), None
+    except UnsupportedAlgorithmError as exc:
+        # One recipient's parameters: that recipient is unusable, the others are not.
+        return algorithm_oid, None, (exc.what, exc.oid)
 
 
 @memoize(maxsize=256, max_bytes=4096)
@@ -588,11 +641,12 @@ def _parse_oaep(algorithm: cms.KeyEncryptionAlgorithm) -> OaepParameters:
 def _parse_kari(value: cms.KeyAgreeRecipientInfo) -> KeyAgreeRecipient:
     originator = value["originator"]
     point: bytes | None = None
+    key_oid: str | None = None
     if originator.name == "originator_key":
         key_info = originator.chosen
+        # id-ecPublicKey (RFC 5753) or another (id-X25519, RFC 8418): kept, and judged
+        # when the recipient is matched, so that one the engine cannot use is skipped.
         key_oid = key_info["algorithm"]["algorithm"].dotted
-        if key_oid != ID_EC_PUBLIC_KEY:
-            raise UnsupportedAlgorithmError("originator key algorithm", key_oid)
         point = bytes(key_info["public_key"].contents[1:])  # skip the unused-bits octet
     ukm_value = value["ukm"]
     ukm = None if isinstance(ukm_value, core.Void) else _octets(ukm_value)
@@ -618,6 +672,7 @@ def _parse_kari(value: cms.KeyAgreeRecipientInfo) -> KeyAgreeRecipient:
         algorithm_oid=algorithm["algorithm"].dotted,
         wrap_oid=wrap["algorithm"].dotted,
         encrypted_keys=tuple(encrypted_keys),
+        originator_key_oid=key_oid,
     )
 
 
@@ -655,10 +710,6 @@ def names_equal(first: bytes, second: bytes) -> bool:
         return bool(x509.Name.load(first) == x509.Name.load(second))
     except Exception:
         return False
-
-
-def _describe(data: bytes) -> str:
-    return f"{len(data)} bytes starting {data[:4].hex()}"
 
 
 def _reason(exc: Exception) -> str:

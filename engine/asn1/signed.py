@@ -19,7 +19,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
 from engine.asn1.memo import memoize
-from engine.errors import DecodeError, InputError, SmimeError
+from engine.errors import DecodeError, InputError, SmimeError, describe_bytes
 
 _T = TypeVar("_T")
 
@@ -215,13 +215,6 @@ def _decode(what: str, data: bytes, parse: Callable[[], _T]) -> _T:
         raise
     except _ASN1_ERRORS as exc:
         raise DecodeError(what, f"{describe_bytes(data)} ({_short(exc)})") from exc
-
-
-def describe_bytes(data: bytes) -> str:
-    """A short description of unexpected bytes, for error messages."""
-    if not data:
-        return "empty input"
-    return f"{len(data)} bytes starting {data[:4].hex()}"
 
 
 def _short(exc: Exception) -> str:

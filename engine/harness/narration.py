@@ -54,10 +54,11 @@ class Narrator:
             return
         from cryptography.hazmat.primitives.serialization import Encoding
 
-        self._roots.mkdir(parents=True, exist_ok=True)
+        from engine.files import write_atomically
+
         for org in state.organizations.values():
             path = self._roots / f"{org.domain.split('.')[0]}-root.pem"
-            path.write_bytes(org.ca.root.public_bytes(Encoding.PEM))
+            write_atomically(path, org.ca.root.public_bytes(Encoding.PEM))  # a link: replaced
             self.written.append(path)
 
     def pytest_bdd_step_error(

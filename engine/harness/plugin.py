@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from engine.errors import SmimeError
+from engine.files import remove
 from engine.keys import KeyPool, default_cache_dir
 
 if TYPE_CHECKING:
@@ -81,6 +81,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="save each scenario's messages (.eml) under DIR/<scenario-slug>/ "
         "(default: the test's tmp_path)",
     )
+    group.addoption(
+        "--smime-allow-files",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="steps may also name files under DIR (repeatable); by default only files in "
+        "the feature file's folder tree",
+    )
+    parser.addini(
+        "smime_allow_files",
+        type="paths",
+        default=[],
+        help="folders steps may name files in besides the feature file's folder tree",
+    )
+
+
+def allowed_folders(config: pytest.Config) -> tuple[Path, ...]:
+    """The folders besides a feature's own that its steps may name files in."""
+    given = [Path(folder) for folder in config.getoption("smime_allow_files") or ()]
+    listed = [Path(folder) for folder in config.getini("smime_allow_files")]
+    return tuple(folder.resolve() for folder in (*given, *listed))
 
 
 def scenario_slug(feature_file: str, scenario_name: str, node_name: str) -> str:
@@ -105,11 +126,13 @@ def _place(state: World, node: pytest.Item, feature: Any, scenario: Any) -> None
     root = node.config.getoption("smime_artifacts")
     if root is not None:
         folder = Path(root) / scenario_slug(feature.filename, scenario.name, node.name)
-        shutil.rmtree(folder, ignore_errors=True)  # a rerun replaces, never mixes
+        # A rerun replaces, never mixes; a link standing there is removed, not followed.
+        remove(folder)
         state.artifact_dir = folder
 
 
 _SCENARIO_KEY = pytest.StashKey[tuple[Any, Any]]()
+_STEP_KEY = pytest.StashKey[str]()  # "feature:line" of the step running
 WORLD_KEY = pytest.StashKey["World"]()
 
 
@@ -125,6 +148,8 @@ def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest) -> Iterator[W
 
     # Each scenario draws the pool's keys from the first again: worlds are independent.
     state = World(keys=smime_key_pool.view(), artifact_dir=default)
+    state.allowed_dirs = allowed_folders(node.config)
+    state.step_source = node.stash.get(_STEP_KEY, None)
     if started is not None:
         _place(state, node, *started)
     node.stash[WORLD_KEY] = state
@@ -142,6 +167,48 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
         _place(state, node, feature, scenario)
 
 
+def pytest_bdd_before_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any
+) -> None:
+    """Tell the world which step runs, so an error about a file it names says where."""
+    node = request.node
+    where = f"{feature.filename}:{step.line_number}"
+    node.stash[_STEP_KEY] = where  # for a world made by this step's fixtures
+    state = node.stash.get(WORLD_KEY, None)
+    if state is not None:
+        state.step_source = where
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Refuse, as a collection error, a feature holding a scenario that would check nothing.
+
+    The same check as ``smime-harness run`` makes before it runs anything
+    (:func:`engine.harness.grammar.check_document`); each feature is checked once.
+    """
+    template = _scenario_template(obj)
+    if template is None:
+        return
+    from engine.harness.grammar import FeatureSyntaxError, check_parsed
+
+    try:
+        check_parsed(template.feature)
+    except FeatureSyntaxError as exc:
+        raise collector.CollectError(str(exc)) from None
+
+
+def _scenario_template(obj: object) -> Any:
+    """The scenario a pytest-bdd test function runs, or None for any other object."""
+    try:
+        from pytest_bdd.scenario import scenario_wrapper_template_registry
+    except ImportError:  # pytest-bdd 8.0 marked the function instead
+        return getattr(obj, "__scenario__", None)
+    try:
+        return scenario_wrapper_template_registry.get(cast("Callable[..., object]", obj))
+    except TypeError:  # not weakly referenceable, so no scenario
+        return None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_apply_tag(tag: str, function: Any) -> Any:
     """Every tag becomes a registered marker, so ``-m KB-04`` and --strict-markers work."""
@@ -154,9 +221,14 @@ def pytest_bdd_step_func_lookup_error(
     request: Any, feature: Any, scenario: Any, step: Any, exception: Exception
 ) -> None:
     """Say where the unknown step is and which known steps are closest."""
+    raise unknown_step(feature, step)
+
+
+def unknown_step(feature: Any, step: Any) -> UnknownStepError:
+    """The error for a step whose sentence no step definition has."""
     from engine.harness.vocabulary import closest
 
-    raise UnknownStepError(
+    return UnknownStepError(
         filename=feature.filename,
         line=step.line_number,
         step=f"{step.keyword} {step.name}",

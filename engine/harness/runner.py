@@ -28,8 +28,10 @@ import pytest
 
 from engine.clock import Clock
 from engine.errors import InputError, SmimeError
-from engine.files import write_atomically
-from engine.report.model import ScenarioRecord, StepRecord
+from engine.files import unlink_below, write_atomically
+from engine.harness.grammar import FeatureSyntaxError as FeatureSyntaxError
+from engine.harness.grammar import parse_feature
+from engine.report.model import ScenarioRecord, ScenarioStatus, StepKind, StepRecord, StepStatus
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -43,18 +45,6 @@ _PYTEST_MARKS = frozenset(
 
 class FeatureSelectionError(InputError):
     """A path names no feature files (missing, not a .feature file, or a folder without any)."""
-
-
-class FeatureSyntaxError(InputError):
-    """A feature file does not parse as Gherkin."""
-
-    def __init__(self, *, filename: str, line: int, message: str, text: str = "") -> None:
-        self.filename = filename
-        self.line = line
-        self.message = message
-        self.text = text
-        found = f"{text.strip()!r} ({message.rstrip('.')})" if text.strip() else message
-        super().__init__("valid Gherkin", found, source=f"{filename}:{line}")
 
 
 class ScenarioCollectionError(SmimeError):
@@ -71,7 +61,7 @@ class ScenarioResult:
     example: str | None
     line: int | None
     tags: tuple[str, ...]
-    outcome: str  # passed, failed or skipped
+    outcome: ScenarioStatus
     duration: float  # seconds
     error: str | None
     failed_step: str | None
@@ -85,7 +75,7 @@ class ScenarioResult:
             "example": self.example,
             "line": self.line,
             "tags": list(self.tags),
-            "outcome": self.outcome,
+            "outcome": self.outcome.value,
             "duration": round(self.duration, 3),
             "error": self.error,
             "failed_step": self.failed_step,
@@ -99,8 +89,8 @@ class RunResult:
     scenarios: tuple[ScenarioResult, ...]
     duration: float
 
-    def count(self, outcome: str) -> int:
-        return sum(1 for s in self.scenarios if s.outcome == outcome)
+    def count(self, outcome: ScenarioStatus) -> int:
+        return sum(1 for s in self.scenarios if s.outcome is outcome)
 
 
 def builtin_features() -> Path:
@@ -158,27 +148,15 @@ def find_features(paths: Sequence[Path]) -> list[Path]:
 
 
 def check_syntax(files: Sequence[Path]) -> None:
-    """Parse each feature file, so a broken one is one line naming the file and the line."""
-    from pytest_bdd.exceptions import GherkinParseError
+    """Parse and check each feature file, so a broken one is one line naming the file and line.
+
+    A scenario that would check nothing (no Then step, a step lost to a misspelled
+    keyword) is refused here too: :mod:`engine.harness.grammar`.
+    """
     from pytest_bdd.feature import features
-    from pytest_bdd.parser import FeatureParser
 
     for file in files:
-        try:
-            parsed = FeatureParser(str(file.parent), file.name).parse()
-        except GherkinParseError as exc:
-            message = " ".join(exc.message.split())
-            raise FeatureSyntaxError(
-                filename=str(file), line=exc.line, message=message, text=exc.line_content or ""
-            ) from None
-        except UnicodeDecodeError:
-            raise FeatureSyntaxError(filename=str(file), line=1, message="not UTF-8") from None
-        except KeyError:
-            # pytest-bdd reads the parsed document's "feature" key without checking it:
-            # a file with no Feature: line at all (empty, comments only) raised KeyError.
-            raise FeatureSyntaxError(
-                filename=str(file), line=1, message="no 'Feature:' line in the file"
-            ) from None
+        parsed = parse_feature(file)
         # pytest-bdd keeps parsed features by path for the whole process: give it this
         # parse, so collection does not read the file again nor use an older copy.
         features[os.path.abspath(file)] = parsed
@@ -196,7 +174,7 @@ class _Record:
     feature_name: str = ""
     line: int | None = None
     ran: bool = False
-    outcome: str = "passed"
+    outcome: ScenarioStatus = ScenarioStatus.PASSED
     duration: float = 0.0
     error: str | None = None
     failed_step: str | None = None
@@ -205,6 +183,7 @@ class _Record:
     expected: str | None = None  # what a failing Then step wanted, and what it found
     actual: str | None = None
     step_started: float = 0.0
+    background_steps: int = 0  # the scenario's first steps that come from a Background
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -321,7 +300,7 @@ class _Collector:
         if self._role == "controller":
             self._show_feature(record)
         if self._progress is not None and record is not None:
-            self._progress({"passed": ".", "failed": "F"}.get(record.outcome, "s"))
+            self._progress(_PROGRESS[record.outcome])
 
     def _show_feature(self, record: _Record | None) -> None:
         if self._progress is None or record is None or record.feature == self._current:
@@ -359,6 +338,7 @@ class _Collector:
         record.name = scenario.name
         record.line = scenario.line_number
         record.feature_name = feature.name or ""
+        record.background_steps = _background_steps(feature, scenario)
         slug = scenario_slug(feature.filename, scenario.name, request.node.name)
         record.artifacts = str(self._artifacts / slug)
 
@@ -368,20 +348,13 @@ class _Collector:
             record.step_started = time.perf_counter()
 
     def pytest_bdd_after_step(self, request: Any, step: Any, **_: Any) -> None:
-        self._step_done(request, step, "passed", None)
+        self._step_done(request, step, StepStatus.PASSED, None)
 
-    def _step_done(self, request: Any, step: Any, status: str, error: str | None) -> None:
+    def _step_done(self, request: Any, step: Any, status: StepStatus, error: str | None) -> None:
         record = self.records.get(request.node.nodeid)
         if record is not None and self._detailed:
-            record.steps.append(
-                StepRecord(
-                    keyword=step.keyword,
-                    text=step.name,
-                    status=status,
-                    duration=time.perf_counter() - record.step_started,
-                    error=error,
-                )
-            )
+            duration = time.perf_counter() - record.step_started
+            record.steps.append(_step_record(record, step, status, duration, error))
 
     def pytest_bdd_after_scenario(self, request: Any, feature: Any, scenario: Any) -> None:
         """Note whether it left files; for the report, copy the world and list steps not reached."""
@@ -397,9 +370,7 @@ class _Collector:
             return
         done = len(record.steps)
         for step in scenario.steps[done:]:
-            record.steps.append(
-                StepRecord(keyword=step.keyword, text=step.name, status="skipped", duration=0.0)
-            )
+            record.steps.append(_step_record(record, step, StepStatus.SKIPPED, 0.0, None))
         state = request.node.stash.get(WORLD_KEY, None)
         if state is not None:
             record.details = scenario_details(state, self._report)
@@ -413,7 +384,7 @@ class _Collector:
         self, request: Any, step: Any, exception: BaseException, **_: Any
     ) -> None:
         self._fail_step(request, step)
-        self._step_done(request, step, "failed", _exception_message(exception))
+        self._step_done(request, step, StepStatus.FAILED, _exception_message(exception))
         record = self.records.get(request.node.nodeid)
         expected = getattr(exception, "expected", None)
         if record is not None and isinstance(expected, str):
@@ -421,8 +392,14 @@ class _Collector:
             record.actual = str(getattr(exception, "actual", ""))
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_bdd_step_func_lookup_error(self, request: Any, step: Any, **_: Any) -> None:
+    def pytest_bdd_step_func_lookup_error(
+        self, request: Any, feature: Any, step: Any, **_: Any
+    ) -> None:
+        """A sentence no step defines: that step is undefined, the ones after it skipped."""
+        from engine.harness.plugin import unknown_step
+
         self._fail_step(request, step)
+        self._step_done(request, step, StepStatus.UNDEFINED, str(unknown_step(feature, step)))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = self._record(report.nodeid)
@@ -485,11 +462,35 @@ def _account(record: _Record, report: pytest.TestReport) -> None:
     record.ran = True
     record.duration += report.duration
     if report.failed:
-        record.outcome = "failed"
+        record.outcome = ScenarioStatus.FAILED
         record.error = record.error or _crash_message(report)
-    elif report.skipped and record.outcome == "passed":
-        record.outcome = "skipped"
+    elif report.skipped and record.outcome is ScenarioStatus.PASSED:
+        record.outcome = ScenarioStatus.SKIPPED
         record.error = _crash_message(report)
+
+
+def _background_steps(feature: Any, scenario: Any) -> int:
+    """How many of a scenario's first steps come from the feature's and its rule's Background."""
+    count = len(feature.background.steps) if feature.background is not None else 0
+    rule = getattr(scenario, "rule", None)
+    if rule is not None and rule.background is not None:
+        count += len(rule.background.steps)
+    return count
+
+
+def _step_record(
+    record: _Record, step: Any, status: StepStatus, duration: float, error: str | None
+) -> StepRecord:
+    return StepRecord(
+        keyword=step.keyword,
+        text=step.name,
+        status=status,
+        duration=duration,
+        error=error,
+        line=step.line_number,
+        kind=StepKind(step.type),
+        background=len(record.steps) < record.background_steps,
+    )
 
 
 def _display_name(record: _Record) -> str:
@@ -596,6 +597,7 @@ _UNUSED_PLUGINS = tuple(
 )
 
 _RECORD = "smime_harness_record"
+_PROGRESS = {ScenarioStatus.PASSED: ".", ScenarioStatus.FAILED: "F", ScenarioStatus.SKIPPED: "s"}
 _PARSE_WAIT = 600.0  # seconds a worker waits for the controller's parse, then collects nothing
 _WORKER_SETTINGS = "SMIME_HARNESS_RUN_WORKER"
 
@@ -646,11 +648,13 @@ def run_features(
     say: Callable[[str], None] = print,
     plugins: Sequence[object] = (),
     workers: str | None = None,
+    allow_files: Sequence[Path] = (),
 ) -> RunResult:
     """Run the scenarios of the feature files under ``paths`` (the built-in ones if empty).
 
     ``workers`` ("auto" or a number; None or "0" runs in this process) spreads the
     scenarios over processes with pytest-xdist; their outcomes merge into one result.
+    Steps name files inside their feature file's folder tree, or in ``allow_files``.
 
     Raises :class:`FeatureSelectionError` (no feature files, or no scenario
     selected), :class:`FeatureSyntaxError` (before anything runs) or
@@ -661,6 +665,8 @@ def run_features(
     parallel = workers not in (None, "0")
     if not parallel:
         check_syntax(files)
+    if report is not None:  # artifacts inside the report folder: no link there leads out
+        unlink_below(artifacts, report)
     artifacts = artifacts.resolve()
     started = time.monotonic()
     started_at = clock.now() if clock is not None else None
@@ -705,6 +711,7 @@ def run_features(
             "--assert=plain",
             "--smime-artifacts",
             str(artifacts),
+            *(arg for folder in allow_files for arg in ("--smime-allow-files", str(folder))),
             *_plugin_args(),
         ]
         if keyword:
@@ -750,7 +757,8 @@ def run_features(
     if not scenarios:
         found = "none (-k or -m matched nothing)" if keyword or markers else "none"
         raise FeatureSelectionError("at least one scenario to run", found)
-    exit_code = EXIT_FAILED if any(s.outcome == "failed" for s in scenarios) else EXIT_OK
+    failed = any(s.outcome is ScenarioStatus.FAILED for s in scenarios)
+    exit_code = EXIT_FAILED if failed else EXIT_OK
     result = RunResult(exit_code=exit_code, scenarios=scenarios, duration=elapsed)
     summarize(result, say=say)
     if results is not None:
@@ -796,7 +804,7 @@ def summarize(result: RunResult, *, say: Callable[[str], None] = print) -> None:
     say("")
     for feature, scenarios in by_feature.items():
         say(f"{feature:<{width}}  {_counts(scenarios)}")
-    failed = [s for s in result.scenarios if s.outcome == "failed"]
+    failed = [s for s in result.scenarios if s.outcome is ScenarioStatus.FAILED]
     for scenario in failed:
         where = f"{scenario.feature}:{scenario.line}" if scenario.line else scenario.feature
         example = f" [{scenario.example}]" if scenario.example else ""
@@ -814,9 +822,9 @@ def summarize(result: RunResult, *, say: Callable[[str], None] = print) -> None:
 
 def _counts(scenarios: Sequence[ScenarioResult]) -> str:
     parts = []
-    for outcome in ("passed", "failed", "skipped"):
-        n = sum(1 for s in scenarios if s.outcome == outcome)
-        if n or outcome == "passed":
+    for outcome in ScenarioStatus:
+        n = sum(1 for s in scenarios if s.outcome is outcome)
+        if n or outcome is ScenarioStatus.PASSED:
             parts.append(f"{n} {outcome}")
     return ", ".join(parts)
 
@@ -826,9 +834,9 @@ def write_results(result: RunResult, path: Path) -> None:
     document = {
         "summary": {
             "scenarios": len(result.scenarios),
-            "passed": result.count("passed"),
-            "failed": result.count("failed"),
-            "skipped": result.count("skipped"),
+            "passed": result.count(ScenarioStatus.PASSED),
+            "failed": result.count(ScenarioStatus.FAILED),
+            "skipped": result.count(ScenarioStatus.SKIPPED),
             "duration": round(result.duration, 3),
         },
         "scenarios": [s.view() for s in result.scenarios],

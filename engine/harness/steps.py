@@ -41,7 +41,7 @@ from engine.errors import EnrollmentError, InputError
 from engine.findings import Finding, Severity
 from engine.harness.world import User, World
 from engine.keys import KeyType
-from engine.policy import load_policy
+from engine.policy import BUILTIN, Policy, load_policy
 from engine.profile import profile_named
 from engine.prompt import Choice
 from engine.revocation import RevocationReason
@@ -192,6 +192,13 @@ def two_organizations(world: World, first: str, second: str) -> None:
 @setup_or_action("{org:w} runs its own key management")
 def one_organization(world: World, org: str) -> None:
     world.add_organization(org)
+
+
+@setup_or_action("{org:w} runs its own key management for the domain {domain}")
+def organization_with_domain(world: World, org: str, domain: str) -> None:
+    """An organization whose mail domain is given (by default it is <org>.example, which
+    profiles for publicly trusted certificates refuse as an internal name)."""
+    world.add_organization(org, domain=domain)
 
 
 @setup_or_action("{org:w} runs its own key management with an intermediate CA")
@@ -798,13 +805,20 @@ def contact_capabilities(world: World, user: str, other: str, capabilities: str)
 @setup_or_action('the organization policy "{policy}"')
 def organization_policy(world: World, policy: str) -> None:
     """Every organization follows a built-in policy (outlook98, rfc8551, strict) or a .toml file."""
-    world.choose_policy(load_policy(policy, base_dir=world.base_dir))
+    world.choose_policy(_policy(world, policy))
 
 
 @setup_or_action('{org:w}\'s policy is "{policy}"')
 def org_policy(world: World, org: str, policy: str) -> None:
     """One organization follows a built-in policy or a .toml file (relative to the feature)."""
-    world.choose_policy(load_policy(policy, base_dir=world.base_dir), org)
+    world.choose_policy(_policy(world, policy), org)
+
+
+def _policy(world: World, reference: str) -> Policy:
+    """A built-in policy by name, or a .toml file inside the feature's folder tree."""
+    if reference in BUILTIN:
+        return load_policy(reference)
+    return load_policy(str(world.resolve(reference, "a policy file")))
 
 
 @setup_or_action('{user:w}\'s client signs with "{digest}"')

@@ -32,6 +32,7 @@ _EXAMPLES = {
     "capabilities": "aes-256-cbc, aes-128-cbc",
     "certificate": "an expired certificate",
     "address": "usera@contoso.example",
+    "domain": "contoso.example.com",
     "usage": "key encipherment",
     "profile": "thunderbird",
     "minutes": "5",
@@ -124,6 +125,15 @@ def _blank(text: str) -> str:
     """Names, numbers and quoted values become "…", so only the sentence's own words compare."""
     text = re.sub(r'"[^"]*"', '"…"', text)
     return re.sub(r"(?<![\w…])(?:[A-Z]|\d)[\w.@-]*", "…", text)
+
+
+def similarity(text: str) -> float:
+    """How much ``text`` (a step without keyword) reads as the closest known sentence, 0 to 1."""
+    wanted = _blank(text)
+    return max(
+        difflib.SequenceMatcher(None, wanted, _shape(sentence.pattern)).ratio()
+        for sentence in vocabulary()
+    )
 
 
 def closest(text: str, step_type: str | None = None, *, limit: int = 3) -> list[str]:

@@ -20,7 +20,8 @@ from engine.authority import Enrollment
 from engine.client import ContactOutcome, MailClient, ReceivedMessage, SendOutcome, SendStatus
 from engine.clock import FixedClock
 from engine.compliance import check_decision, check_message
-from engine.errors import InputError
+from engine.errors import InputError, describe_bytes
+from engine.files import write_atomically
 from engine.findings import Finding
 from engine.keys import KeySource, KeyType
 from engine.mime import header_block
@@ -77,6 +78,10 @@ class User:
     client: MailClient
 
 
+class OutsideFolderError(InputError):
+    """A step names a file outside the feature's folder tree and the allowed folders."""
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
@@ -104,7 +109,9 @@ class World:
         self.tokens: dict[str, str] = {}
         self.prompt_log: list[PromptEvent] = []
         self.sends: list[SendRecord] = []
-        self.base_dir: Path = Path.cwd()
+        self.base_dir: Path = Path.cwd()  # files named in steps are relative to it, and in it
+        self.allowed_dirs: tuple[Path, ...] = ()  # other folders steps may name files in
+        self.step_source: str | None = None  # "feature:line" of the step running, for errors
         self._send_began_at = 0
         self.policy: Policy | None = None  # chosen for every organization by a step
         self.org_policies: dict[str, Policy] = {}  # chosen for one organization
@@ -121,12 +128,18 @@ class World:
             known = ", ".join(o.name for o in self.organizations.values()) or "none yet"
             raise InputError(f"an organization set up earlier ({known})", repr(name)) from None
 
-    def add_organization(self, name: str, *, intermediate: bool = False) -> Organization:
+    def add_organization(
+        self, name: str, *, intermediate: bool = False, domain: str | None = None
+    ) -> Organization:
+        """An organization; its mail domain is ``<name>.example`` unless ``domain`` is given."""
         if name.lower() in self.organizations:
-            return self.organizations[name.lower()]
+            org = self.organizations[name.lower()]
+            if domain is not None and domain.lower() != org.domain:
+                raise InputError(f"{org.name}'s domain {org.domain}", repr(domain))
+            return org
         org = Organization(
             name,
-            f"{_slug(name)}.example",
+            domain or f"{_slug(name)}.example",
             clock=self.clock,
             network=self.network,
             keys=self.keys,
@@ -282,6 +295,14 @@ class World:
     def receive(self, name: str, message: bytes, *, source: Path) -> None:
         """Deliver a message from outside the scenario (a partner's real .eml) to a mailbox."""
         user = self.user(name)
+        if not _from(message):
+            # Not a message (a key, a password file): refuse it before it is kept as an
+            # artifact, and say what it is without showing any of it.
+            raise InputError(
+                "a message (.eml) with a From: header field (RFC 5322 §3.6.2)",
+                describe_bytes(message),
+                source=self.step_source or str(source),
+            )
         delivery = self.network.submit(message, recipients=[user.address])
         if not delivery.delivered:
             raise InputError(f"a mailbox for {user.address}", "none on the network")
@@ -303,7 +324,8 @@ class World:
             if self._made != self.artifact_dir:
                 self.artifact_dir.mkdir(parents=True, exist_ok=True)
                 self._made = self.artifact_dir
-            (self.artifact_dir / artifact.name).write_bytes(artifact.data)
+            # Renamed into place: a link standing at the name is replaced, never followed.
+            write_atomically(self.artifact_dir / artifact.name, artifact.data)
 
     def enrollment(self, name: str, which: str = "current") -> Enrollment:
         table = self.enrollments if which == "current" else self.previous_enrollments
@@ -367,21 +389,38 @@ class World:
         received = user.client.open(outcome.message)
         return received.body is not None and received.status.value != "cannot-decrypt"
 
-    def resolve(self, path: str) -> Path:
-        """A file named in a step: absolute, or relative to the feature file's folder."""
+    def resolve(self, path: str, what: str = "a file") -> Path:
+        """A file named in a step, inside the feature file's folder tree (or an allowed folder).
+
+        Every step that takes a file comes here. Symbolic links are resolved first, so a
+        link inside the folder that points outside is outside: a scenario must not copy
+        ``../../etc/passwd`` or a private key elsewhere on the machine into a report.
+        """
         candidate = Path(path)
-        return candidate if candidate.is_absolute() else self.base_dir / candidate
+        joined = candidate if candidate.is_absolute() else self.base_dir / candidate
+        resolved = joined.resolve()
+        folders = (self.base_dir.resolve(), *(folder.resolve() for folder in self.allowed_dirs))
+        if not any(resolved.is_relative_to(folder) for folder in folders):
+            allowed = " or ".join(str(folder) for folder in folders)
+            raise OutsideFolderError(
+                f"{what} inside {allowed} (the feature's folder; allow another with --allow-files)",
+                f"{path!r}, which is {resolved}",
+                source=self.step_source,
+            )
+        return resolved
 
     def read_file(self, path: str, what: str) -> tuple[Path, bytes]:
         """The bytes of a file named in a step, or an error naming the file and the folder."""
-        resolved = self.resolve(path)
+        resolved = self.resolve(path, what)
         try:
             return resolved, resolved.read_bytes()
         except FileNotFoundError:
-            raise InputError(f"{what} at {resolved}", "no such file", source=path) from None
+            source = self.step_source or path
+            raise InputError(f"{what} at {resolved}", "no such file", source=source) from None
         except OSError as exc:
             found = exc.strerror or str(exc)
-            raise InputError(f"a readable {what} at {resolved}", found, source=path) from None
+            source = self.step_source or path
+            raise InputError(f"a readable {what} at {resolved}", found, source=source) from None
 
     def install(self, name: str, enrollment: Enrollment) -> None:
         """Credentials imported from elsewhere become the user's current ones."""

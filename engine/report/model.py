@@ -10,18 +10,52 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 from collections.abc import Sequence
 
 from engine.views import CertificateRecord as CertificateRecord  # part of the report model
+
+
+class StepStatus(enum.StrEnum):
+    """A step's result, as Cucumber names it."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # it ran and raised
+    UNDEFINED = "undefined"  # no step definition has its sentence
+    SKIPPED = "skipped"  # not reached: an earlier step failed or was undefined
+
+
+class ScenarioStatus(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class StepKind(enum.StrEnum):
+    """What a step does: sets up, acts or checks (And, But and * continue the one before)."""
+
+    GIVEN = "given"
+    WHEN = "when"
+    THEN = "then"
+
+
+_KINDS = {"given": StepKind.GIVEN, "when": StepKind.WHEN, "then": StepKind.THEN}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class StepRecord:
     keyword: str
     text: str
-    status: str  # passed / failed / skipped
+    status: StepStatus
     duration: float  # seconds
     error: str | None = None
+    line: int = 0  # in the feature file; 0 when unknown
+    kind: StepKind | None = None  # None: taken from the keywords, as Gherkin does
+    background: bool = False  # a step of the feature's (or rule's) Background
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, StepStatus):  # a caller's plain "passed"
+            object.__setattr__(self, "status", StepStatus(self.status))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,7 +108,7 @@ class ScenarioRecord:
     name: str
     line: int
     tags: tuple[str, ...]
-    status: str  # passed / failed / skipped
+    status: ScenarioStatus
     duration: float
     steps: tuple[StepRecord, ...]
     prompts: tuple[PromptRecord, ...] = ()
@@ -86,6 +120,23 @@ class ScenarioRecord:
     error: str | None = None
     expected: str | None = None  # for a failed expectation: what the step wanted
     actual: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, ScenarioStatus):  # a caller's plain "passed"
+            object.__setattr__(self, "status", ScenarioStatus(self.status))
+
+    @property
+    def checks(self) -> bool:
+        """Whether the scenario has a Then step of its own: one that checks an outcome.
+
+        Background steps only set things up, so they never count.
+        """
+        kind: StepKind | None = None
+        for step in self.steps:
+            kind = step.kind or _KINDS.get(step.keyword.strip().lower(), kind)
+            if kind is StepKind.THEN and not step.background:
+                return True
+        return False
 
     @property
     def failure_message(self) -> str | None:
@@ -116,10 +167,11 @@ class Tally:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+    unchecked: int = 0  # passed, but with no Then step: shows nothing (traceability only)
 
     @property
     def total(self) -> int:
-        return self.passed + self.failed + self.skipped
+        return self.passed + self.failed + self.skipped + self.unchecked
 
     @property
     def status(self) -> str:
@@ -129,14 +181,29 @@ class Tally:
             return "passed"
         return "skipped" if self.skipped else "uncovered"
 
-    def add(self, status: str) -> Tally:
-        return dataclasses.replace(self, **{status: getattr(self, status) + 1})
+    def add(self, status: ScenarioStatus, *, checked: bool = True) -> Tally:
+        """Count one scenario; ``checked=False`` counts a passed one that checked nothing."""
+        if status is ScenarioStatus.PASSED:
+            if checked:
+                return dataclasses.replace(self, passed=self.passed + 1)
+            return dataclasses.replace(self, unchecked=self.unchecked + 1)
+        if status is ScenarioStatus.FAILED:
+            return dataclasses.replace(self, failed=self.failed + 1)
+        return dataclasses.replace(self, skipped=self.skipped + 1)
 
 
-def tally(statuses: Sequence[str]) -> Tally:
+def tally(statuses: Sequence[ScenarioStatus]) -> Tally:
     result = Tally()
     for status in statuses:
         result = result.add(status)
+    return result
+
+
+def coverage(scenarios: Sequence[ScenarioRecord]) -> Tally:
+    """A requirement's scenarios, where only a passed scenario with a Then step counts as passed."""
+    result = Tally()
+    for scenario in scenarios:
+        result = result.add(scenario.status, checked=scenario.checks)
     return result
 
 

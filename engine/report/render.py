@@ -17,7 +17,16 @@ from typing import Any
 import jinja2
 
 from engine.files import write_atomically
-from engine.report.model import Requirement, RunRecord, ScenarioRecord, Tally, tally
+from engine.report.model import (
+    Requirement,
+    RunRecord,
+    ScenarioRecord,
+    ScenarioStatus,
+    StepStatus,
+    Tally,
+    coverage,
+    tally,
+)
 
 _REQUIREMENT_ROW = re.compile(r"^\|\s*((?:KB|IMP)-\d+)\s*\|(.*?)\|(.*?)\|\s*$")
 
@@ -77,8 +86,8 @@ def view(run: RunRecord) -> dict[str, Any]:
     """Everything the template shows, computed once."""
     scenarios = run.scenarios
     anchors = {id(s): scenario_anchor(i) for i, s in enumerate(scenarios)}
-    by_feature: dict[str, list[str]] = defaultdict(list)
-    by_tag: dict[str, list[str]] = defaultdict(list)
+    by_feature: dict[str, list[ScenarioStatus]] = defaultdict(list)
+    by_tag: dict[str, list[ScenarioStatus]] = defaultdict(list)
     by_rule: dict[str, list[str]] = defaultdict(list)
     by_requirement: dict[str, list[ScenarioRecord]] = defaultdict(list)
     for scenario in scenarios:
@@ -93,7 +102,8 @@ def view(run: RunRecord) -> dict[str, Any]:
         MatrixRow(
             requirement=req,
             scenarios=tuple(by_requirement.get(req.id, ())),
-            tally=tally([s.status for s in by_requirement.get(req.id, ())]),
+            # Covered only by passed scenarios that check something (a Then step).
+            tally=coverage(by_requirement.get(req.id, ())),
         )
         for req in run.requirements
     ]
@@ -112,10 +122,10 @@ def view(run: RunRecord) -> dict[str, Any]:
         "features": [GroupRow(name=k, tally=tally(v)) for k, v in sorted(by_feature.items())],
         "tags": [GroupRow(name=k, tally=tally(v)) for k, v in sorted(by_tag.items())],
         "matrix": matrix,
-        "uncovered": [row.requirement.id for row in matrix if not row.scenarios],
+        "uncovered": [row.requirement.id for row in matrix if not row.tally.passed],
         "rules": rules,
         "anchors": anchors,
-        "failed": [s for s in scenarios if s.status == "failed"],
+        "failed": [s for s in scenarios if s.status is ScenarioStatus.FAILED],
         "duration": sum(s.duration for s in scenarios),
     }
 
@@ -154,19 +164,42 @@ def cucumber_json(run: RunRecord) -> list[dict[str, Any]]:
                     {
                         "keyword": f"{step.keyword} ",
                         "name": step.text,
-                        "line": scenario.line,
+                        "line": step.line or scenario.line,
                         "match": {"location": ""},
                         "result": {
-                            "status": step.status,
+                            "status": step.status.value,
                             "duration": int(step.duration * 1e9),
                             **({"error_message": step.error} if step.error else {}),
                         },
                     }
                     for step in scenario.steps
                 ],
+                **_unattributed_failure(scenario),
             }
         )
     return list(features.values())
+
+
+def _unattributed_failure(scenario: ScenarioRecord) -> dict[str, Any]:
+    """A failure no step holds (a fixture, a teardown) as a failed After hook.
+
+    Cucumber tools judge a scenario by its steps and hooks: without this, a
+    scenario that failed outside its steps would count as passed there.
+    """
+    attributed = (StepStatus.FAILED, StepStatus.UNDEFINED)
+    if scenario.status is not ScenarioStatus.FAILED or any(
+        step.status in attributed for step in scenario.steps
+    ):
+        return {}
+    result = {"status": "failed", "duration": 0}
+    return {
+        "after": [
+            {
+                "match": {"location": ""},
+                "result": {**result, "error_message": scenario.failure_message or "failed"},
+            }
+        ]
+    }
 
 
 def _cucumber_id(text: str) -> str:
@@ -198,11 +231,11 @@ def junit_xml(run: RunRecord) -> bytes:
                 name=scenario.name,
                 time=f"{scenario.duration:.3f}",
             )
-            if scenario.status == "failed":
+            if scenario.status is ScenarioStatus.FAILED:
                 message = scenario.failure_message or "failed"
                 failure = ET.SubElement(case, "failure", message=message[:500])
                 failure.text = message
-            elif scenario.status == "skipped":
+            elif scenario.status is ScenarioStatus.SKIPPED:
                 ET.SubElement(case, "skipped")
     data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return data

@@ -16,6 +16,7 @@ from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
 from engine.credential import Credential
 from engine.keys import KeySource, KeyType
+from engine.smbr import CertificateProfile
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +57,10 @@ class InteropPKI:
     dave@alpha:  RSA-2048, separate signing and encryption certificates.
     erin@gamma:  EC P-256 under an EC root.
     mallory:     RSA-2048 from an untrusted organization, for negative cases.
+
+    Alpha and Gamma issue to the SMBR mailbox-validated strict profile (policy OID,
+    authorityInformationAccess, no O= in the subject), Beta as before: openssl and gpgsm
+    read both kinds.
     """
 
     clock: FixedClock
@@ -90,10 +95,18 @@ def _enroll(
 
 def build_pki(keys: KeySource, epoch: dt.datetime) -> InteropPKI:
     clock = FixedClock(epoch)
-    alpha = OrgCA.create("Alpha Corp", "alpha.example", clock=clock, keys=keys, intermediate=True)
+    strict = CertificateProfile.MAILBOX_STRICT
+    alpha = OrgCA.create(
+        "Alpha Corp", "alpha.example", clock=clock, keys=keys, intermediate=True, profile=strict
+    )
     beta = OrgCA.create("Beta Ltd", "beta.example", clock=clock, keys=keys)
     gamma = OrgCA.create(
-        "Gamma GmbH", "gamma.example", clock=clock, keys=keys, key_type=KeyType.EC_P256
+        "Gamma GmbH",
+        "gamma.example",
+        clock=clock,
+        keys=keys,
+        key_type=KeyType.EC_P256,
+        profile=strict,
     )
     rogue = OrgCA.create("Alpha Corp", "rogue.example", clock=clock, keys=keys)
     return InteropPKI(

@@ -19,11 +19,15 @@ from engine.clock import FixedClock
 from engine.envelope import encrypt
 from engine.keys import KeyPool, default_cache_dir
 from engine.signing import sign
+from engine.smbr import CertificateProfile
 
 HERE = Path(__file__).resolve().parent
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+# A registered-style domain (under .com, reserved by RFC 2606): the SMBR profile allows no
+# internal names (pkilint cabf.internal_domain_name), so a .example domain could never pass.
+DOMAIN = "contoso.example.com"
 MESSAGE = (
-    b"From: alice@contoso.example\r\nTo: bob@fabrikam.example\r\n"
+    b"From: alice@contoso.example.com\r\nTo: bob@fabrikam.example.com\r\n"
     b"Subject: golden\r\n\r\nHello Bob.\r\n"
 )
 
@@ -31,20 +35,27 @@ MESSAGE = (
 def main() -> None:
     clock = FixedClock(EPOCH - dt.timedelta(days=1))
     keys = KeyPool(default_cache_dir())
-    ca = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=keys)
-    alice = ca.enroll("alice@contoso.example", ca.issue_token("alice@contoso.example").secret)
+    # The CA issues to the SMBR profile the strict policy claims (alice's certificate);
+    # the others are deliberate deviations, issued without it.
+    ca = OrgCA.create(
+        "Contoso", DOMAIN, clock=clock, keys=keys, profile=CertificateProfile.MAILBOX_STRICT
+    )
+    alice = ca.enroll(f"alice@{DOMAIN}", ca.issue_token(f"alice@{DOMAIN}").secret)
+    # What the CA issued before it could follow a profile: O= in the subject, no policy OID.
+    unprofiled = ca.issue(CertificateSpec(email=f"erin@{DOMAIN}")).certificate
     long_lived = ca.issue(
         CertificateSpec(
-            email="carol@contoso.example",
+            email=f"carol@{DOMAIN}",
             validity=dt.timedelta(days=1000),
             san_emails=(),
-            subject_email="carol@contoso.example",
+            subject_email=f"carol@{DOMAIN}",
         )
     ).certificate
-    v1 = ca.issue(CertificateSpec(email="dave@contoso.example", version=1)).certificate
+    v1 = ca.issue(CertificateSpec(email=f"dave@{DOMAIN}", version=1)).certificate
     pem = Encoding.PEM
     (HERE / "root.pem").write_bytes(ca.root.public_bytes(pem))
     (HERE / "enrolled.pem").write_bytes(alice.signing.certificate.public_bytes(pem))
+    (HERE / "no-profile.pem").write_bytes(unprofiled.public_bytes(pem))
     (HERE / "long-lived-no-san.pem").write_bytes(long_lived.public_bytes(pem))
     (HERE / "v1.pem").write_bytes(v1.public_bytes(pem))
     (HERE / "signed-sha1.eml").write_bytes(
