@@ -112,7 +112,7 @@ def verification_view(result: VerificationResult) -> dict[str, Any]:
     """The ``verify --json`` document."""
     signer = result.signer
     return {
-        "status": result.status,
+        "status": result.status.value,
         "intact": result.intact,
         "integrity": result.integrity.value,
         "trusted": result.trusted,
