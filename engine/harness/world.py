@@ -116,7 +116,6 @@ class World:
         self.last_contact: ContactOutcome | None = None
         self.last_outcome_by: dict[str, SendOutcome | ContactOutcome] = {}
         self.opened: dict[str, ReceivedMessage] = {}
-        self.previous_certificates: dict[str, x509.Certificate] = {}
         self.enrollments: dict[str, Enrollment] = {}
         self.previous_enrollments: dict[str, Enrollment] = {}
         self.tokens: dict[str, str] = {}

@@ -200,10 +200,6 @@ def view(run: RunRecord, *, inline: bool | None = None) -> dict[str, Any]:
     }
 
 
-def render_html(run: RunRecord) -> str:
-    return _environment().get_template("report.html.j2").render(**view(run))
-
-
 def render_pages(run: RunRecord) -> dict[str, str]:
     """index.html and, for a large run, one page per feature file (``features/NNN-name.html``)."""
     env = _environment()
