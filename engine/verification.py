@@ -507,7 +507,8 @@ def _signature_ok(
         key = signer.public_key()
     except (ValueError, UnsupportedAlgorithm):
         # A key cryptography cannot load (a point off the curve, an unknown curve OID)
-        # made no signature we can check: not intact. It raised ValueError before.
+        # made no signature that can be checked with it (RFC 5652 §5.6): not intact, a
+        # result like any other failed signature, not an error.
         return False
     for data in candidates:
         try:
