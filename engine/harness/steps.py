@@ -760,10 +760,11 @@ def no_messages(world: World, user: str) -> None:
 
 @check('the outcome is "{status}"', values={"status": [s.value for s in SendStatus]})
 def outcome_is(world: World, status: str) -> None:
-    if status not in {s.value for s in SendStatus}:
+    expected = next((s for s in SendStatus if s.value == status), None)
+    if expected is None:
         raise _one_of("a send outcome", [s.value for s in SendStatus], status)
     outcome = world.require_send()
-    if outcome.status.value != status:
+    if outcome.status is not expected:
         raise _fail(f"outcome {status!r}", _describe(outcome))
 
 
