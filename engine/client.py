@@ -132,7 +132,7 @@ class EncryptionDecision:
         return tuple(r for r in self.recipients if not r.usable)
 
 
-class SendStatus(enum.Enum):
+class SendStatus(enum.StrEnum):  # a StrEnum: a report record's outcome equals its word
     SENT = "sent"
     PROMPT = "prompt"  # waiting for an answer; nothing has left
     REFUSED = "refused"  # the client will not send it as asked; nothing has left

@@ -83,6 +83,8 @@ def test_records_hold_members_and_save_their_words(tmp_path: Path) -> None:
     decision, finding = back.scenarios[0].decisions[0], back.scenarios[0].findings[0]
     assert decision.outcome is SendStatus.REFUSED
     assert finding.severity is Severity.WARNING
+    # StrEnums: a caller comparing with the word, as before, still holds.
+    assert (decision.outcome, finding.severity) == ("refused", "warning")
     html = write_report(run, tmp_path)["index.html"].read_text()
     assert "refused: cannot encrypt" in html
     assert '<td class="skipped">warning</td>' in html  # a warning, shown as its word
