@@ -88,3 +88,33 @@ def test_every_status_word_is_reachable_and_public() -> None:
     assert engine.Integrity is Integrity
     # A StrEnum: a caller's ``result.status == "valid"`` still holds.
     assert VerificationStatus.VALID == "valid"
+
+
+@pytest.mark.parametrize(
+    ("integrity", "trust", "address"),
+    list(itertools.product(Integrity, TrustStatus, AddressMatch)),
+)
+def test_the_status_step_expects_the_finding_compliance_reports_first(
+    valid: VerificationResult, integrity: Integrity, trust: TrustStatus, address: AddressMatch
+) -> None:
+    """'sees the signature as "…"' marks as expected the finding of the check that failed
+    first, for every status (name-constraints, algorithm-mismatch and malformed-multipart
+    included), the same rule compliance reports for it."""
+    from engine.compliance import _signature_findings
+    from engine.harness.steps import _signature_rule
+    from engine.policy import default_policy
+
+    result = dataclasses.replace(
+        valid,
+        intact=integrity is Integrity.INTACT,
+        integrity=integrity,
+        trust=dataclasses.replace(valid.trust, status=trust),
+        address_match=address,
+    )
+    signature_rules = ("intact", "trust", "address")
+    reported = [
+        f.rule_id
+        for f in _signature_findings(result, default_policy(), "message", at=EPOCH)
+        if f.rule_id.removeprefix("smime.msg.signature.") in signature_rules
+    ]
+    assert _signature_rule(result) == (reported[0] if reported else None)
