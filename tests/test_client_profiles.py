@@ -24,6 +24,7 @@ from engine.profile import (
     BUILTIN,
     OUTLOOK98,
     PROFILES,
+    SCHEMA,
     THUNDERBIRD,
     ClientProfile,
     Fallback,
@@ -402,3 +403,12 @@ def test_steps_lists_the_built_in_profiles_as_the_placeholder_values() -> None:
         [sys.executable, "-m", "engine", "steps"], capture_output=True, text=True, check=True
     ).stdout
     assert listed.count("{profile}: outlook98 | thunderbird") == 2
+
+
+def test_the_readme_profile_example_loads_and_documents_every_key(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("```toml\n# applemail.toml\n", 1)[1].split("```", 1)[0]
+    profile = load_profile_file(write(tmp_path / "applemail.toml", block))
+    assert profile == dataclasses.replace(THUNDERBIRD, name="applemail")
+    keys = {line.split("=", 1)[0].strip() for line in block.splitlines() if "=" in line}
+    assert keys == set(SCHEMA)
