@@ -412,3 +412,13 @@ def test_the_readme_profile_example_loads_and_documents_every_key(tmp_path: Path
     assert profile == dataclasses.replace(THUNDERBIRD, name="applemail")
     keys = {line.split("=", 1)[0].strip() for line in block.splitlines() if "=" in line}
     assert keys == set(SCHEMA)
+
+
+def test_a_built_in_profile_file_must_carry_its_own_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.profile as module
+
+    text = APPLEMAIL.replace('name = "applemail"', 'name = "outlook"')
+    monkeypatch.setattr(module, "_builtin_text", lambda name: text)
+    with pytest.raises(ProfileError) as caught:
+        module.builtin_profile.__wrapped__("outlook98")
+    assert str(caught.value) == ("built-in outlook98: name: expected 'outlook98', found 'outlook'")
