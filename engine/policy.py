@@ -17,19 +17,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import enum
 import functools
-import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine import toml_schema
 from engine.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
 from engine.errors import InputError
-from engine.profile import PROFILES, ClientProfile, Fallback, profile_named
+from engine.profile import BUILTIN as BUILTIN_PROFILES
+from engine.profile import ClientProfile, Fallback, load_profile
 from engine.smbr import CertificateProfile
+from engine.toml_schema import Field as _Field
+from engine.toml_schema import Reader as _Reader
+from engine.toml_schema import TomlFileError
 
 if TYPE_CHECKING:
     from engine.client import MailClient
@@ -38,17 +41,12 @@ DEFAULT_POLICY = "outlook98"
 BUILTIN = ("outlook98", "rfc8551", "strict")
 
 
-class PolicyError(InputError):
+class PolicyError(TomlFileError):
     """A policy file is unreadable, malformed or self-contradictory.
 
     ``file`` names the policy file, ``key`` the dotted key path (or the line and
     column of a syntax error); ``expected`` and ``found`` say the rest.
     """
-
-    def __init__(self, *, file: str, key: str, expected: str, found: str) -> None:
-        self.file = file
-        self.key = key
-        super().__init__(expected, found, source=f"{file}: {key}")
 
 
 class Verdict(enum.Enum):
@@ -99,10 +97,12 @@ class CertificatePolicy:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ClientPolicy:
-    profile: str
+    profile: str  # as the file says: a built-in profile's name or a .toml file
     processing_delay: dt.timedelta
     unenrolled_recipients: Fallback
     trust_on_first_use: bool
+    # The profile ``profile`` names, read when the policy was (a file relative to the policy).
+    base_profile: ClientProfile | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,7 +124,7 @@ class Policy:
     def client_profile(self, base: ClientProfile | None = None) -> ClientProfile:
         """The policy's client profile: its delay, its answer to unenrolled recipients,
         announcing only allowed ciphers, the preferred one first."""
-        profile = base or profile_named(self.client.profile)
+        profile = base or self.client.base_profile or load_profile(self.client.profile)
         allowed = self.algorithms.content_encryption
         preferred = self.algorithms.preferred_content_encryption
         announced = [c for c in profile.capabilities if c in allowed] or list(allowed)
@@ -152,28 +152,6 @@ class Policy:
 
 
 # --- schema ---------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Field:
-    kind: str  # "str", "bool", "int", "choice", "choices"
-    choices: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
-    required: bool = True
-
-    def describe(self) -> str:
-        if self.kind == "str":
-            return "a string"
-        if self.kind == "bool":
-            return "true or false"
-        if self.kind == "int":
-            bounds = [f">= {self.minimum}"] if self.minimum is not None else []
-            bounds += [f"<= {self.maximum}"] if self.maximum is not None else []
-            return " ".join(["an integer", " and ".join(bounds)]).strip()
-        if self.kind == "choice":
-            return f"one of {', '.join(self.choices)}"
-        return f"a non-empty list of distinct values from {', '.join(self.choices)}"
 
 
 _CIPHERS = tuple(c.value for c in ContentCipher)
@@ -210,7 +188,7 @@ SCHEMA: dict[str, Any] = {
     },
     "revocation": {"check": _Field("bool")},
     "client": {
-        "profile": _Field("choice", tuple(sorted(PROFILES))),
+        "profile": _Field("str"),  # a built-in profile's name, or a .toml file beside the policy
         "processing_delay_minutes": _Field("int", minimum=0, maximum=10080),
         "unenrolled_recipients": _Field("choice", tuple(f.value for f in Fallback)),
         "trust_on_first_use": _Field("bool"),
@@ -218,185 +196,57 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def _type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, int):
-        return f"integer {value}"
-    if isinstance(value, float):
-        return f"float {value}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
-class _Reader:
-    """Validates a parsed TOML document against :data:`SCHEMA`, naming the file on error."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def error(self, key: str, expected: str, found: str) -> PolicyError:
-        return PolicyError(file=self.file, key=key, expected=expected, found=found)
-
-    def table(self, data: Mapping[str, Any], schema: Mapping[str, Any], prefix: str) -> None:
-        for key, value in data.items():
-            path = f"{prefix}{key}"
-            if key not in schema:
-                known = ", ".join(schema)
-                close = difflib.get_close_matches(key, list(schema), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise self.error(path, f"one of the keys {known}", f"unknown key {key!r}{hint}")
-            spec = schema[key]
-            if isinstance(spec, dict):
-                if not isinstance(value, dict):
-                    raise self.error(path, "a table", _type_name(value))
-                self.table(value, spec, f"{path}.")
-            else:
-                self.value(path, value, spec)
-        for key, spec in schema.items():
-            required = isinstance(spec, dict) or spec.required
-            if required and key not in data:
-                expected = "a table" if isinstance(spec, dict) else spec.describe()
-                raise self.error(f"{prefix}{key}", expected, "nothing (the key is missing)")
-
-    def value(self, path: str, value: object, spec: _Field) -> None:
-        expected = spec.describe()
-        if spec.kind == "str":
-            if not isinstance(value, str):
-                raise self.error(path, expected, _type_name(value))
-        elif spec.kind == "bool":
-            if not isinstance(value, bool):
-                raise self.error(path, expected, _type_name(value))
-        elif spec.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.error(path, expected, _type_name(value))
-            if (spec.minimum is not None and value < spec.minimum) or (
-                spec.maximum is not None and value > spec.maximum
-            ):
-                raise self.error(path, expected, str(value))
-        elif spec.kind == "choice":
-            if not isinstance(value, str):
-                raise self.error(path, expected, _type_name(value))
-            if value not in spec.choices:
-                raise self.error(path, expected, repr(value))
-        else:
-            if not isinstance(value, list):
-                raise self.error(path, expected, _type_name(value))
-            if not value:
-                raise self.error(path, expected, "an empty list")
-            for index, item in enumerate(value):
-                if not isinstance(item, str):
-                    raise self.error(f"{path}[{index}]", expected, _type_name(item))
-                if item not in spec.choices:
-                    raise self.error(f"{path}[{index}]", expected, repr(item))
-            duplicates = sorted({v for v in value if value.count(v) > 1})
-            if duplicates:
-                raise self.error(path, expected, f"{duplicates[0]!r} twice")
-
-
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-# Arrays and inline tables nested inside one another: tomllib reads them recursively, so a
-# few hundred levels exhaust Python's stack. A policy nests two or three.
-MAX_TOML_NESTING = 100
-
-
-def _check_nesting(text: str, file: str) -> None:
-    """Refuse arrays and inline tables nested deeper than MAX_TOML_NESTING, before tomllib
-    recurses into them. Brackets inside strings and comments do not count (TOML 1.0)."""
-    depth = 0
-    at, size = 0, len(text)
-    while at < size:
-        char = text[at]
-        if char in "[{":
-            depth += 1
-            if depth > MAX_TOML_NESTING:
-                raise PolicyError(
-                    file=file,
-                    key=f"line {text.count(chr(10), 0, at) + 1}",
-                    expected=f"arrays and tables nested at most {MAX_TOML_NESTING} levels deep",
-                    found=f"more than {MAX_TOML_NESTING} levels",
-                )
-        elif char in "]}":
-            depth = max(0, depth - 1)
-        elif char == "#":
-            at = text.find("\n", at)
-            if at < 0:
-                return
-            continue
-        elif char in "\"'":
-            at = _string_end(text, at)
-            continue
-        at += 1
-
-
-def _string_end(text: str, start: int) -> int:
-    """The offset just past the TOML string that starts at ``start`` (basic or literal,
-    one line or multi-line); the end of the text when it is not closed."""
-    quote = text[start]
-    delimiter = quote * 3 if text.startswith(quote * 3, start) else quote
-    at = start + len(delimiter)
-    while at < len(text):
-        if quote == '"' and text[at] == "\\":
-            at += 2  # an escape: the next character is never the closing quote
-            continue
-        if text.startswith(delimiter, at):
-            end = at + len(delimiter)
-            while len(delimiter) == 3 and text.startswith(quote, end) and end - at < 5:
-                end += 1  # up to two quotes may end a multi-line string's content
-            return end
-        if len(delimiter) == 1 and text[at] == "\n":
-            return at  # an unclosed one-line string: tomllib will say so
-        at += 1
-    return at
-
-
 def _parse(text: str, file: str) -> dict[str, Any]:
-    _check_nesting(text, file)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        detail = str(exc)
-        where = "syntax"
-        if "(at " in detail and detail.endswith(")"):
-            detail, _, position = detail.rpartition(" (at ")
-            where = position[:-1]
-        raise PolicyError(
-            file=file, key=where, expected="valid TOML", found=detail[:1].lower() + detail[1:]
-        ) from None
+    return toml_schema.parse(text, file, PolicyError)
 
 
 def _builtin_text(name: str) -> str:
     return resources.files("engine").joinpath("policies", f"{name}.toml").read_text("utf-8")
 
 
-def policy_from_text(text: str, *, file: str) -> Policy:
-    """A policy from TOML text; ``file`` names it in errors."""
+def policy_from_text(
+    text: str,
+    *,
+    file: str,
+    base_dir: Path | None = None,
+    confine: Callable[[Path], Path] | None = None,
+) -> Policy:
+    """A policy from TOML text; ``file`` names it in errors.
+
+    A client profile given as a file is read relative to ``base_dir`` (the policy's
+    folder), its path vetted by ``confine`` first when given (a scenario's folder tree).
+    """
     data = _parse(text, file)
     base = data.get("extends")
     if isinstance(base, str) and base in BUILTIN:
         parent = _parse(_builtin_text(base), f"built-in {base}")
         parent.pop("description", None)
-        data = _merge(parent, data)
-    reader = _Reader(file)
+        data = toml_schema.merge(parent, data)
+    reader = _Reader(file, PolicyError)
     reader.table(data, SCHEMA, "")
-    return _build(data, reader, source=file)
+    profile = _client_profile(data["client"]["profile"], reader, base_dir, confine)
+    return _build(data, reader, source=file, profile=profile)
 
 
-def _build(data: Mapping[str, Any], reader: _Reader, *, source: str) -> Policy:
+def _client_profile(
+    reference: str,
+    reader: _Reader,
+    base_dir: Path | None,
+    confine: Callable[[Path], Path] | None,
+) -> ClientProfile:
+    """The profile ``[client] profile`` names; a bad file fails with the file's own error."""
+    if reference.strip().lower() not in BUILTIN_PROFILES and not reference.endswith(".toml"):
+        raise reader.error(
+            "client.profile",
+            f"a built-in client profile ({', '.join(BUILTIN_PROFILES)}) or a .toml file",
+            repr(reference),
+        )
+    return load_profile(reference, base_dir=base_dir, confine=confine)
+
+
+def _build(
+    data: Mapping[str, Any], reader: _Reader, *, source: str, profile: ClientProfile
+) -> Policy:
     algorithms = data["algorithms"]
     ciphers = tuple(ContentCipher(v) for v in algorithms["content_encryption"])
     preferred = ContentCipher(algorithms["preferred_content_encryption"])
@@ -458,6 +308,7 @@ def _build(data: Mapping[str, Any], reader: _Reader, *, source: str) -> Policy:
             processing_delay=dt.timedelta(minutes=client["processing_delay_minutes"]),
             unenrolled_recipients=Fallback(client["unenrolled_recipients"]),
             trust_on_first_use=client["trust_on_first_use"],
+            base_profile=profile,
         ),
     )
 
@@ -466,28 +317,10 @@ def _certificate_profile(value: str) -> CertificateProfile | None:
     return None if value == NO_PROFILE else CertificateProfile(value)
 
 
-def load_policy_file(path: Path) -> Policy:
-    """Read and validate a policy file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError(
-            file=str(path), key="(file)", expected="a policy file", found="no such file"
-        ) from None
-    except OSError as exc:
-        raise PolicyError(
-            file=str(path),
-            key="(file)",
-            expected="a readable policy file",
-            found=exc.strerror or str(exc),
-        ) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PolicyError(
-            file=str(path), key="(file)", expected="UTF-8 TOML text", found="undecodable bytes"
-        ) from None
-    return policy_from_text(text, file=str(path))
+def load_policy_file(path: Path, *, confine: Callable[[Path], Path] | None = None) -> Policy:
+    """Read and validate a policy file (and the client profile file it names, if any)."""
+    text = toml_schema.read_text(path, "a policy file", PolicyError)
+    return policy_from_text(text, file=str(path), base_dir=path.parent, confine=confine)
 
 
 @functools.cache
@@ -502,8 +335,14 @@ def default_policy() -> Policy:
     return builtin_policy(DEFAULT_POLICY)
 
 
-def load_policy(reference: str, *, base_dir: Path | None = None) -> Policy:
-    """A built-in policy by name, or a TOML file (relative to ``base_dir`` when given)."""
+def load_policy(
+    reference: str,
+    *,
+    base_dir: Path | None = None,
+    confine: Callable[[Path], Path] | None = None,
+) -> Policy:
+    """A built-in policy by name, or a TOML file (relative to ``base_dir`` when given);
+    ``confine`` vets the path of a client profile file the policy names."""
     if reference in BUILTIN:
         return builtin_policy(reference)
     path = Path(reference)
@@ -513,4 +352,4 @@ def load_policy(reference: str, *, base_dir: Path | None = None) -> Policy:
         raise InputError(
             f"a built-in policy ({', '.join(BUILTIN)}) or a .toml file", repr(reference)
         )
-    return load_policy_file(path)
+    return load_policy_file(path, confine=confine)

@@ -44,7 +44,7 @@ from engine.findings import Finding, Severity
 from engine.harness.world import GENERATIONS, User, World
 from engine.keys import KeyType
 from engine.policy import BUILTIN, Policy, load_policy
-from engine.profile import PROFILES, Source, profile_named
+from engine.profile import PROFILES, ClientProfile, Source, load_profile, load_profile_file
 from engine.prompt import Choice
 from engine.revocation import RevocationReason
 from engine.rules import RULE_FAMILIES, RULES, rule
@@ -369,14 +369,23 @@ def distrusts(world: World, user: str, org: str) -> None:
 
 @setup_or_action('every client uses the "{profile}" profile', values={"profile": PROFILES})
 def every_client_profile(world: World, profile: str) -> None:
-    world.default_profile = profile_named(profile)
+    """Every client follows a built-in profile or a .toml file (relative to the feature)."""
+    world.default_profile = _profile(world, profile)
     for user in world.users.values():
         user.client.profile = world.default_profile
 
 
 @setup_or_action('{user:w} uses the "{profile}" profile', values={"profile": PROFILES})
 def user_profile(world: World, user: str, profile: str) -> None:
-    world.user(user).client.profile = profile_named(profile)
+    """One client follows a built-in profile or a .toml file (relative to the feature)."""
+    world.user(user).client.profile = _profile(world, profile)
+
+
+def _profile(world: World, reference: str) -> ClientProfile:
+    """A built-in profile by name, or a .toml file inside the feature's folder tree."""
+    if not reference.endswith(".toml"):
+        return load_profile(reference)  # a built-in one, or an error naming them
+    return load_profile_file(world.resolve(reference, "a client profile file"))
 
 
 @setup_or_action("the client processing delay is {minutes:d} minutes")
@@ -1080,7 +1089,9 @@ def _policy(world: World, reference: str) -> Policy:
     """A built-in policy by name, or a .toml file inside the feature's folder tree."""
     if reference in BUILTIN:
         return load_policy(reference)
-    return load_policy(str(world.resolve(reference, "a policy file")))
+    path = world.resolve(reference, "a policy file")
+    # A client profile file the policy names must lie in the same folder tree.
+    return load_policy(str(path), confine=lambda p: world.resolve(str(p), "a client profile file"))
 
 
 _ENCRYPTING = tuple(c.value for c in STRENGTH_ORDER)
