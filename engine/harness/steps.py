@@ -33,7 +33,6 @@ from engine.client import (
     SendStatus,
 )
 from engine.clock import duration
-from engine.contacts import Contact
 from engine.credential import (
     certificate_emails,
     load_certificates,
@@ -134,7 +133,7 @@ def definition_of(step_type: str, text: str) -> Callable[..., Any] | None:
 
 
 def _perform(world: World, sentence: _Sentence) -> None:
-    world.step = sentence.text
+    world.begin_step(sentence.text)
     try:
         sentence.definition.func(world=world, **dict(sentence.arguments))
     except PromptOpenError as exc:
@@ -291,22 +290,18 @@ def unenrolled(world: World, user: str, org: str) -> None:
 
 @action("{org:w} issues an enrollment token for {user:w}")
 def issue_token(world: World, org: str, user: str) -> None:
-    organization = world.organization(org)
-    address = organization.add_mailbox(user)
-    world.tokens[user.lower()] = organization.ca.issue_token(address).secret
+    world.issue_token(org, user)
 
 
 @action("{user:w} enrolls at {org:w} with that token")
 def enroll_with_token(world: World, user: str, org: str) -> None:
-    organization = world.organization(org)
-    organization.ca.enroll(organization.address(user), world.tokens[user.lower()])
+    world.enroll_with_token(user, org)
 
 
 @check("enrolling {user:w} at {org:w} again with the same token is refused")
 def token_reuse_refused(world: World, user: str, org: str) -> None:
-    organization = world.organization(org)
     try:
-        organization.ca.enroll(organization.address(user), world.tokens[user.lower()])
+        world.enroll_with_token(user, org)
     except EnrollmentError as exc:
         assert "already used" in str(exc), str(exc)
         return
@@ -356,34 +351,27 @@ def encryption_usage(world: World, user: str, usage: str) -> None:
 
 @setup_or_action("{user:w} trusts {org:w}'s certificate authority")
 def trusts(world: World, user: str, org: str) -> None:
-    world.user(user).client.trust(world.organization(org).ca.root)
+    world.trust(user, org)
 
 
 @setup_or_action("{user:w} no longer trusts {org:w}'s certificate authority")
 def distrusts(world: World, user: str, org: str) -> None:
-    client = world.user(user).client
-    root = world.organization(org).ca.root
-    client.trust_store[:] = [a for a in client.trust_store if a != root]
+    world.distrust(user, org)
 
 
 @setup_or_action('every client uses the "{profile}" profile', values={"profile": PROFILES})
 def every_client_profile(world: World, profile: str) -> None:
-    world.default_profile = profile_named(profile)
-    for user in world.users.values():
-        user.client.profile = world.default_profile
+    world.use_profile(profile_named(profile))
 
 
 @setup_or_action('{user:w} uses the "{profile}" profile', values={"profile": PROFILES})
 def user_profile(world: World, user: str, profile: str) -> None:
-    world.user(user).client.profile = profile_named(profile)
+    world.use_profile(profile_named(profile), user)
 
 
 @setup_or_action("the client processing delay is {minutes:d} minutes")
 def processing_delay(world: World, minutes: int) -> None:
-    delay = duration(minutes=minutes)
-    world.default_profile = world.default_profile.with_delay(delay)
-    for user in world.users.values():
-        user.client.profile = user.client.profile.with_delay(delay)
+    world.set_processing_delay(duration(minutes=minutes))
 
 
 _UNITS = {
@@ -490,7 +478,7 @@ def answer(world: World, user: str, answer: str) -> None:
     if isinstance(outcome, SendOutcome):
         world.record(person, outcome)
     else:
-        world.last_contact = outcome
+        world.note_contact(user, outcome)
 
 
 @setup_or_action("the last message to {user:w} is tampered with in transit")
@@ -559,9 +547,7 @@ def add_to_contacts(world: World, user: str, other: str) -> None:
     received = world.opened_by(user)
     if received.sender is None or received.sender.lower() != world.address(other).lower():
         raise _fail(f"the last opened message to come from {other}", received.sender)
-    world.last_contact = person.client.add_to_contacts(received)
-    if world.last_contact.prompt is not None:
-        world.note_prompt(user, world.last_contact.prompt)
+    world.note_contact(user, person.client.add_to_contacts(received))
 
 
 @setup_or_action("{user:w} has {other:w} in Contacts from an earlier signed message")
@@ -674,7 +660,7 @@ def contact_from_file(world: World, user: str, other: str, path: str) -> None:
     example={"certificate": "an expired certificate"},
 )
 def contact_with_variant(world: World, user: str, other: str, certificate: str) -> None:
-    person = world.user(user)
+    world.user(user)  # an unknown user is refused before any certificate is issued
     owner = world.user(other)
     issuers = owner.organization.ca.chain
     if certificate.startswith('the certificate in "') and certificate.endswith('"'):
@@ -685,16 +671,7 @@ def contact_with_variant(world: World, user: str, other: str, certificate: str) 
         issuers = (*chain, *issuers)
     else:
         cert = _variant(world, owner, certificate)
-    now = world.clock.now()
-    person.client.contacts.put(
-        Contact(
-            address=owner.address,
-            certificate=cert,
-            issuers=issuers,
-            added_at=now,
-            processed_at=now,
-        )
-    )
+    world.add_contact(user, other, cert, issuers)
 
 
 # --- checks: prompts and outcomes -------------------------------------------
@@ -1092,7 +1069,7 @@ def encrypts_with(world: World, user: str, cipher: str) -> None:
     """The one content cipher the user's client encrypts with; every recipient must support it."""
     if cipher not in _ENCRYPTING:
         raise _one_of("a cipher the client can encrypt with", _ENCRYPTING, cipher)
-    world.user(user).client.cipher = ContentCipher(cipher)
+    world.set_cipher(user, ContentCipher(cipher))
 
 
 @setup_or_action(
@@ -1102,7 +1079,7 @@ def encrypts_with(world: World, user: str, cipher: str) -> None:
 )
 def signs_with(world: World, user: str, digest: str) -> None:
     """The digest the user's client signs with (sha1, sha256, sha384, sha512)."""
-    world.user(user).client.digest = parse_enum(DigestAlgorithm, digest, "digest")
+    world.set_digest(user, parse_enum(DigestAlgorithm, digest, "digest"))
 
 
 def _findings_text(findings: tuple[Finding, ...]) -> str:
