@@ -1,9 +1,18 @@
 """The step vocabulary: business-language Gherkin steps over the engine's model.
 
 Each step is a thin adapter: it parses names from the sentence, calls the
-model through :class:`~engine.harness.world.World`, and checks what a person
-would check. Steps that read naturally as both setup and action are
-registered as Given and When.
+model through :class:`~engine.harness.world.World`'s intent-level methods
+(``world.trust``, ``world.add_contact``, ``world.set_cipher``...), never by
+setting a world's or a client's attributes, and checks what a person would
+check. Steps that read naturally as both setup and action are registered as
+Given and When.
+
+A step declares everything ``smime-harness steps`` shows about it where it is
+defined: ``values=`` for each closed placeholder (the table the step reads),
+``example=`` where the usual sample of a placeholder would not read sensibly.
+A pattern that could take another step's sentence is refused when the library
+is built (:class:`AmbiguousStepError`, naming both) unless one declares
+``overrides=`` the other.
 """
 
 from __future__ import annotations
