@@ -12,6 +12,9 @@ import ast
 from pathlib import Path
 
 import engine.harness.steps
+from engine.envelope import encrypt
+from engine.harness.world import World
+from engine.keys import KeyPool
 
 STEPS_SOURCE = Path(engine.harness.steps.__file__)
 
@@ -170,3 +173,24 @@ def step(world, user):
             "calls setattr",
         ]
     )
+
+
+def test_a_received_message_is_classified_by_the_engine(key_pool: KeyPool, tmp_path: Path) -> None:
+    """The harness marks a partner's message signed or encrypted as the engine reads it
+    (mime.classify), not by its own reading of Content-Type: an enveloped message sent as
+    application/octet-stream named smime.p7m is encrypted (RFC 8551 §3.2.2)."""
+    world = World(keys=key_pool)
+    world.add_organization("Contoso")
+    world.add_user("UserA", "Contoso")
+    message = b"From: partner@fabrikam.example\r\nTo: usera@contoso.example\r\n\r\nHello.\r\n"
+    encrypted = encrypt(message, [world.encryption_certificate("UserA")])
+    head, _, body = encrypted.partition(b"\r\n\r\n")
+    lines = [
+        line
+        for line in head.split(b"\r\n")
+        if not line.lower().startswith((b"content-type", b"\t", b" "))
+    ]
+    legacy = b"\r\n".join([*lines, b'Content-Type: application/octet-stream; name="smime.p7m"'])
+    world.receive("UserA", legacy + b"\r\n\r\n" + body, source=tmp_path / "legacy.eml")
+    [artifact] = world.artifacts
+    assert (artifact.encrypted, artifact.signed) == (True, False)
