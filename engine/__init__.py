@@ -48,7 +48,9 @@ _EXPORTS: dict[str, str] = {
     "sign": "engine.signing",
     "verify": "engine.verification",
     "AddressMatch": "engine.verification",
+    "Integrity": "engine.verification",
     "VerificationResult": "engine.verification",
+    "VerificationStatus": "engine.verification",
     "encrypt": "engine.envelope",
     "decrypt": "engine.envelope",
     "DecryptResult": "engine.envelope",
@@ -144,4 +146,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from engine.revocation import RevocationReason
     from engine.signing import sign
     from engine.trust import TrustResult, TrustStatus, validate_certificate
-    from engine.verification import AddressMatch, VerificationResult, verify
+    from engine.verification import (
+        AddressMatch,
+        Integrity,
+        VerificationResult,
+        VerificationStatus,
+        verify,
+    )

@@ -282,10 +282,6 @@ class OrgCA:
         return self._root.certificate
 
     @property
-    def root_credential(self) -> Credential:
-        return self._root
-
-    @property
     def chain(self) -> tuple[x509.Certificate, ...]:
         """What a leaf carries with it: (intermediate, root) or (root,)."""
         return (self.issuer.certificate, *self.issuer.chain)

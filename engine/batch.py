@@ -23,8 +23,8 @@ __all__ = ["available_cpus", "can_fork", "map_in_order", "parse_jobs"]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
-# Files a worker takes at a time: enough to make the hand-over cheap (a few
-# hundred microseconds a chunk), few enough that Ctrl-C waits for little work.
+# Files a worker takes at a time: enough that handing a chunk over costs little next
+# to checking its files, few enough that Ctrl-C waits for little work.
 _MAX_CHUNK = 16
 
 # The task of the running map, inherited by the forked workers (see map_in_order).
@@ -70,7 +70,7 @@ def map_in_order(task: Callable[[_T], _R], items: Sequence[_T], *, jobs: int) ->
     workers = min(jobs, len(items))
     if workers <= 1 or not can_fork():
         return [task(item) for item in items]
-    # Imported here: a serial run does without their ~20 ms of imports.
+    # Imported here: a serial run never needs them, so it does not import them.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

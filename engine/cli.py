@@ -268,12 +268,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _verified(path: str, result: VerificationResult, as_json: bool) -> _Outcome:
-    code = EXIT_OK if result.status == "valid" else EXIT_FAILED
+    from engine.verification import VerificationStatus
+
+    code = EXIT_OK if result.status is VerificationStatus.VALID else EXIT_FAILED
     if as_json:
         from engine.views import verification_view
 
         return _Outcome(code, None, {"file": path, **verification_view(result)}, None)
-    line = f"{path}: {result.status}"
+    line = f"{path}: {result.status.value}"
     if result.reasons:
         line += " (" + "; ".join(result.reasons) + ")"
     return _Outcome(code, line, {}, None)

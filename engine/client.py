@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import enum
 import re
+import typing
 from collections.abc import Sequence
 from email import policy
 from email.message import EmailMessage, Message
@@ -53,6 +54,7 @@ from engine.usability import (
     encryption_usability,
     untrusted_reason,
 )
+from engine.verification import VerificationStatus
 
 
 class ClientError(SmimeError):
@@ -130,7 +132,7 @@ class EncryptionDecision:
         return tuple(r for r in self.recipients if not r.usable)
 
 
-class SendStatus(enum.Enum):
+class SendStatus(enum.StrEnum):  # a StrEnum: a report record's outcome equals its word
     SENT = "sent"
     PROMPT = "prompt"  # waiting for an answer; nothing has left
     REFUSED = "refused"  # the client will not send it as asked; nothing has left
@@ -773,10 +775,37 @@ def _status_of(opened: OpenedMessage) -> MessageStatus:
     signature = opened.signature
     if signature is None:
         return MessageStatus.UNSIGNED
-    try:
-        return MessageStatus(signature.status)
-    except ValueError:
-        return MessageStatus.INVALID
+    return _message_status(signature.status)
+
+
+def _message_status(status: VerificationStatus) -> MessageStatus:
+    """What a person sees for a signature's status: the same word, one member each (mypy
+    proves every status has its member, so a new one cannot pass as another)."""
+    match status:
+        case VerificationStatus.VALID:
+            return MessageStatus.VALID
+        case VerificationStatus.TAMPERED:
+            return MessageStatus.TAMPERED
+        case VerificationStatus.ALGORITHM_MISMATCH:
+            return MessageStatus.ALGORITHM_MISMATCH
+        case VerificationStatus.MALFORMED_MULTIPART:
+            return MessageStatus.MALFORMED_MULTIPART
+        case VerificationStatus.UNTRUSTED_ISSUER:
+            return MessageStatus.UNTRUSTED_ISSUER
+        case VerificationStatus.EXPIRED:
+            return MessageStatus.EXPIRED
+        case VerificationStatus.NOT_YET_VALID:
+            return MessageStatus.NOT_YET_VALID
+        case VerificationStatus.REVOKED:
+            return MessageStatus.REVOKED
+        case VerificationStatus.NAME_CONSTRAINTS:
+            return MessageStatus.NAME_CONSTRAINTS
+        case VerificationStatus.INVALID:
+            return MessageStatus.INVALID
+        case VerificationStatus.ADDRESS_MISMATCH:
+            return MessageStatus.ADDRESS_MISMATCH
+        case _:
+            typing.assert_never(status)
 
 
 def compose_text(fields: Sequence[tuple[str, str]], body: str) -> bytes:

@@ -35,6 +35,7 @@ from engine.errors import (
 from engine.findings import Finding, Severity
 from engine.mime import EntityKind, classify, pkcs7_payload, split_message
 from engine.policy import Policy, Verdict, curve_label
+from engine.profile import Fallback
 from engine.revocation import check_revocation
 from engine.rules import AllOf, AnyOf, Check, Single, finding
 from engine.trust import TrustCache
@@ -634,7 +635,7 @@ def check_decision(
     the cipher chosen and, when ``at`` is given, each certificate it would use."""
     found: list[Finding] = []
     fallback = policy.client.unenrolled_recipients
-    severity = Severity.ERROR if fallback.value == "refuse" else Severity.WARNING
+    severity = Severity.ERROR if fallback is Fallback.REFUSE else Severity.WARNING
     for recipient in decision.recipients:
         if recipient.untrusted:
             assert recipient.trust is not None

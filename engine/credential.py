@@ -110,9 +110,9 @@ def load_pkcs12(data: bytes, password: bytes | None, *, source: str = "PKCS#12")
             "a PKCS#12 file with a certificate and its key", "one without", source=source
         )
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        # DSA, Ed25519, X25519...: the same refusal as load_private_key's (KeyType.of, used
-        # here before, failed on them with an AttributeError and refused RSA and EC sizes
-        # and curves that a PEM key of the same kind may have).
+        # DSA, Ed25519, X25519...: S/MIME here signs and decrypts with RSA and EC keys
+        # (RFC 8551 §2.2, §2.7), the same refusal as load_private_key's. Only the key's
+        # kind is judged: any RSA size and EC curve a PEM key may have is accepted too.
         raise UnsupportedKeyError(key_type_name(key), source=source)
     return Credential(certificate=cert, private_key=key, chain=tuple(extra))
 

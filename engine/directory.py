@@ -30,9 +30,6 @@ class Directory:
     def publish(self, entry: DirectoryEntry) -> None:
         self._entries[normalize_address(entry.address)] = entry
 
-    def withdraw(self, address: str) -> None:
-        self._entries.pop(normalize_address(address), None)
-
     def lookup(self, address: str, *, asker_domain: str) -> DirectoryEntry | None:
         """The entry for ``address``, visible only to users of this organization."""
         if asker_domain.lower() != self.domain:

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 
-class Severity(enum.Enum):
-    """How much a finding matters; ``error`` fails a check (exit 1 on the command line)."""
+class Severity(enum.StrEnum):
+    """How much a finding matters; ``error`` fails a check (exit 1 on the command line).
+    A ``StrEnum``: each member also equals its word, as a report record's severity."""
 
     ERROR = "error"
     WARNING = "warning"

@@ -1,9 +1,9 @@
 """Key types, key generation and a key pool.
 
-RSA-2048 generation costs ~60 ms (up to ~270 ms) and loading an RSA key with
-full validation costs as much, so tests and scenarios draw keys from a
-:class:`KeyPool` that generates each key once and caches it on disk. Keys the
-pool made itself are reloaded without re-validation; keys from outside
+Generating an RSA key (a search for primes) and loading one with full
+validation are slow next to everything else a scenario does, so tests and
+scenarios draw keys from a :class:`KeyPool` that generates each key once and
+caches it on disk. Keys the pool made itself are reloaded without re-validation; keys from outside
 (:func:`load_private_key`) are always validated.
 """
 

@@ -383,9 +383,9 @@ def with_mime_version(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str
     return result
 
 
-# A line feed without a carriage return before it. The literal "\n" first lets the
-# regex engine skip from line feed to line feed: one pass, where counting LF and then
-# CRLF took two (the second, a two-byte search, the slower).
+# A line feed without a carriage return before it (RFC 5322 §2.3: lines end in CRLF).
+# The literal "\n" first lets the regex engine skip from line feed to line feed, so the
+# entity is read in one pass.
 _BARE_LF = re.compile(rb"\n(?<!\r\n)")
 
 
@@ -498,8 +498,8 @@ def pkcs7_mime_message(headers: Sequence[tuple[str, str]], der: bytes, smime_typ
     characters = (len(der) + 2) // 3 * 4  # RFC 4648 §4, then CRLF every 76 (RFC 2045 §6.8)
     size = len(head) + characters + 2 * -(-characters // 76)
     out = io.BytesIO()
-    # Writing the last byte first sizes the buffer once: growing it block by block
-    # moved 10 MiB again and again (~10 ms per 10 MiB message).
+    # Writing the last byte first sizes the buffer once, so a large message is not
+    # copied again each time a growing buffer is reallocated.
     out.seek(size - 1)
     out.write(b"\0")
     out.seek(0)
@@ -540,7 +540,7 @@ def base64_lines(data: bytes) -> bytes:
 _LINES_PER_BLOCK = 1024
 _BASE64_BLOCK = 57 * _LINES_PER_BLOCK
 # struct cuts base64 into its 76-character lines (RFC 2045 §6.8) in C: a whole block in one
-# call, the last one line by line. Slicing in a list comprehension cost ~25 % more.
+# call, the last one line by line, instead of a Python-level slice per line.
 _BLOCK_LINES = struct.Struct("76s" * _LINES_PER_BLOCK)
 _LINE = struct.Struct("76s")
 _FIRST = operator.itemgetter(0)
@@ -567,8 +567,8 @@ def _serialize(part: Message) -> bytes:
 
 def _boundary_for(content: bytes, signature: bytes) -> str:
     # Deterministic and absent from the content (RFC 2046 §5.1.1). It is drawn from the
-    # signature, which covers the content's digest: a few kilobytes to hash, where
-    # hashing the content again cost ~7 ms per 10 MiB. Only the absence check reads it.
+    # signature, which covers the content's digest: a few kilobytes to hash instead of
+    # the whole content again. Only the absence check reads the content.
     counter = 0
     prefix = hashlib.sha256(signature)
     while True:
@@ -714,7 +714,7 @@ def signed_parts(entity: bytes) -> SignedParts:
         boundary_bytes = boundary.encode("ascii")
     except UnicodeEncodeError:
         # RFC 2046 §5.1.1: boundary characters are 7-bit. A byte such as 0xff in the
-        # header (read as latin-1) used to escape as a bare UnicodeEncodeError.
+        # header (read as latin-1) is malformed input, named as such.
         raise DecodeError(
             "a 7-bit boundary on multipart/signed (RFC 2046 §5.1.1)", repr(boundary)
         ) from None

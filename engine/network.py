@@ -37,9 +37,6 @@ class MailServer:
     def create_mailbox(self, address: str) -> None:
         self._mailboxes.setdefault(normalize_address(address), [])
 
-    def has_mailbox(self, address: str) -> bool:
-        return normalize_address(address) in self._mailboxes
-
     def deliver(self, address: str, message: bytes) -> bool:
         box = self._mailboxes.get(normalize_address(address))
         if box is None:
@@ -100,9 +97,6 @@ class MailNetwork:
 
     def publish_crl(self, url: str, crl: x509.CertificateRevocationList) -> None:
         self._crls[url] = crl
-
-    def fetch_crl(self, url: str) -> x509.CertificateRevocationList | None:
-        return self._crls.get(url)
 
     def all_crls(self) -> tuple[x509.CertificateRevocationList, ...]:
         return tuple(self._crls.values())

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
+import typing
 from collections.abc import Callable, Sequence
 
 from cryptography import x509
@@ -36,7 +37,14 @@ from engine.purpose import CertificatePurpose
 from engine.sender import AddressMatch, check_sender, parse_mailbox
 from engine.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
 
-__all__ = ["AddressMatch", "Integrity", "VerificationResult", "Verifier", "verify"]
+__all__ = [
+    "AddressMatch",
+    "Integrity",
+    "VerificationResult",
+    "VerificationStatus",
+    "Verifier",
+    "verify",
+]
 
 
 class Integrity(enum.Enum):
@@ -52,6 +60,62 @@ class Integrity(enum.Enum):
     # A multipart/signed that is not exactly two body parts closed by its close delimiter
     # (RFC 1847 §2.1): a third part ("UPDATE: pay to account ...") is signed by nobody.
     MALFORMED_MULTIPART = "malformed-multipart"
+
+
+class VerificationStatus(enum.StrEnum):
+    """The one word for a verification: ``valid``, else why not, from the first check that
+    fails in the order integrity, trust, address (as pyHanko's intact / valid / trusted
+    split). The value is the word ``verify`` prints; a ``StrEnum``, so it also equals that
+    word."""
+
+    VALID = "valid"
+    # Not intact (RFC 5652 §5.4-§5.6, RFC 1847 §2.1): one per Integrity word.
+    TAMPERED = "tampered"
+    ALGORITHM_MISMATCH = "algorithm-mismatch"
+    MALFORMED_MULTIPART = "malformed-multipart"
+    # Intact but not trusted (RFC 5280 §6): one per TrustStatus word.
+    UNTRUSTED_ISSUER = "untrusted-issuer"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+    REVOKED = "revoked"
+    NAME_CONSTRAINTS = "name-constraints"
+    INVALID = "invalid"
+    # Intact and trusted, but a From:/Sender: mailbox is not the signer's (RFC 8550 §3).
+    ADDRESS_MISMATCH = "address-mismatch"
+
+
+def _integrity_status(integrity: Integrity) -> VerificationStatus:
+    match integrity:
+        case Integrity.INTACT:
+            return VerificationStatus.VALID
+        case Integrity.TAMPERED:
+            return VerificationStatus.TAMPERED
+        case Integrity.ALGORITHM_MISMATCH:
+            return VerificationStatus.ALGORITHM_MISMATCH
+        case Integrity.MALFORMED_MULTIPART:
+            return VerificationStatus.MALFORMED_MULTIPART
+        case _:
+            typing.assert_never(integrity)
+
+
+def _trust_status(trust: TrustStatus) -> VerificationStatus:
+    match trust:
+        case TrustStatus.TRUSTED:
+            return VerificationStatus.VALID
+        case TrustStatus.UNTRUSTED_ISSUER:
+            return VerificationStatus.UNTRUSTED_ISSUER
+        case TrustStatus.EXPIRED:
+            return VerificationStatus.EXPIRED
+        case TrustStatus.NOT_YET_VALID:
+            return VerificationStatus.NOT_YET_VALID
+        case TrustStatus.REVOKED:
+            return VerificationStatus.REVOKED
+        case TrustStatus.NAME_CONSTRAINTS:
+            return VerificationStatus.NAME_CONSTRAINTS
+        case TrustStatus.INVALID:
+            return VerificationStatus.INVALID
+        case _:
+            typing.assert_never(trust)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,18 +148,18 @@ class VerificationResult:
         return self.trust.trusted
 
     @property
-    def status(self) -> str:
-        """``valid``, else the first failing check: an integrity word (``tampered``,
-        ``algorithm-mismatch``, ``malformed-multipart``), a trust status
-        (``untrusted-issuer``, ``expired``, ``revoked``, ``name-constraints``, ...) or
-        ``address-mismatch``."""
+    def status(self) -> VerificationStatus:
+        """``VALID``, else the first failing check: an integrity status (``TAMPERED``,
+        ``ALGORITHM_MISMATCH``, ``MALFORMED_MULTIPART``), a trust status
+        (``UNTRUSTED_ISSUER``, ``EXPIRED``, ``REVOKED``, ``NAME_CONSTRAINTS``, ...) or
+        ``ADDRESS_MISMATCH``."""
         if not self.intact:
-            return self.integrity.value
+            return _integrity_status(self.integrity)
         if not self.trust.trusted:
-            return self.trust.status.value
+            return _trust_status(self.trust.status)
         if self.address_match is AddressMatch.MISMATCH:
-            return "address-mismatch"
-        return "valid"
+            return VerificationStatus.ADDRESS_MISMATCH
+        return VerificationStatus.VALID
 
 
 # Signature algorithm OIDs seen in SignerInfo (RFC 3370 §3.2, RFC 5754 §3, RFC 5758 §3.2),
@@ -443,7 +507,8 @@ def _signature_ok(
         key = signer.public_key()
     except (ValueError, UnsupportedAlgorithm):
         # A key cryptography cannot load (a point off the curve, an unknown curve OID)
-        # made no signature we can check: not intact. It raised ValueError before.
+        # made no signature that can be checked with it (RFC 5652 §5.6): not intact, a
+        # result like any other failed signature, not an error.
         return False
     for data in candidates:
         try:

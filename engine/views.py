@@ -66,7 +66,8 @@ def _key_text(certificate: x509.Certificate) -> str:
     try:
         key = certificate.public_key()
     except (ValueError, UnsupportedAlgorithm) as exc:
-        # Describing a certificate must not fail on its key (it raised before).
+        # Describing a certificate must not fail on its key: inspect describes what it
+        # cannot process (an unknown curve, a point off the curve) and goes on.
         return f"unreadable key ({exc})"
     if isinstance(key, rsa.RSAPublicKey):
         return f"RSA {key.key_size}"
@@ -112,7 +113,7 @@ def verification_view(result: VerificationResult) -> dict[str, Any]:
     """The ``verify --json`` document."""
     signer = result.signer
     return {
-        "status": result.status,
+        "status": result.status.value,
         "intact": result.intact,
         "integrity": result.integrity.value,
         "trusted": result.trusted,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from hypothesis import HealthCheck, settings
 from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
 from engine.keys import KeyPool
+
+# The step library, the world fixture and Gherkin tags as markers (README: plugin use).
+pytest_plugins = ["smime_harness.steps"]
 
 # Hypothesis profiles (docs/hypothesis.md). ``ci`` is the default: derandomized, no
 # example database, bounded examples so the property suite stays far below a minute.
@@ -48,6 +52,38 @@ settings.load_profile(os.environ.get("SMIME_HARNESS_HYPOTHESIS", "ci"))
 with warnings.catch_warnings(), contextlib.suppress(ImportError):
     warnings.simplefilter("ignore", DeprecationWarning)
     import hypothesis.extra._patching  # noqa: F401
+
+
+def on_ci() -> bool:
+    """CI=true (as CI systems set it): a check that cannot run there is a failure."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_tool(name: str, *, present: bool | None = None, purpose: str = "") -> None:
+    """Skip with a reason (``-ra`` prints it) when ``name`` is missing; fail instead on CI.
+
+    A developer without chromium or gpgsm still runs everything else; CI must run the
+    interop and browser checks, so there a missing peer is red, never a quiet skip.
+    ``present`` defaults to ``name`` being on PATH.
+    """
+    if present is None:
+        present = shutil.which(name) is not None
+    if present:
+        return
+    reason = (
+        f"{name} is not installed{f' ({purpose})' if purpose else ''}; scripts/setup installs it"
+    )
+    if on_ci():
+        pytest.fail(f"{reason}; CI must run this check (CI=true)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.requires_tool("openssl")``: skipped without the tool, red on CI."""
+    for mark in item.iter_markers("requires_tool"):
+        for name in mark.args:
+            require_tool(name)
+
 
 # A fixed instant keeps every certificate, CRL and signing time reproducible.
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

@@ -404,12 +404,12 @@ def test_recovery_of_a_strangers_certificate_is_refused(
 # -- other tools read what we issue ----------------------------------------------------------------
 
 
+@pytest.mark.requires_tool("openssl")
 def test_openssl_reads_the_certificates(
     clock: FixedClock, key_pool: KeyPool, tmp_path: Path
 ) -> None:
     openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
+    assert openssl is not None
     ca = OrgCA.create("Fabrikam", "fabrikam.example", clock=clock, keys=key_pool, intermediate=True)
     ec_user = enroll(ca, "ec@fabrikam.example", key_type=KeyType.EC_P256)
     v1 = ca.issue(CertificateSpec(email="v1@fabrikam.example", version=1)).certificate

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +39,7 @@ CONTENT = b'Content-Type: text/plain; charset="us-ascii"\r\n\r\nMeet at noon.\r\
 AES = [c for c in ContentCipher if not c.legacy]
 RSA_TRANSPORTS = [KeyTransport.RSAES_PKCS1_V1_5, KeyTransport.RSAES_OAEP]
 
-requires_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+requires_openssl = pytest.mark.requires_tool("openssl")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

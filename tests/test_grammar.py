@@ -176,6 +176,8 @@ def test_plain_pytest_reports_a_collection_error(tmp_path: Path) -> None:
     (tmp_path / "test_features.py").write_text(
         "from pytest_bdd import scenarios\n\nscenarios('x.feature')\n"
     )
+    # The README's one line that switches the step library on.
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["smime_harness.steps"]\n')
     run = _command("-m", "pytest", "-p", "no:cacheprovider", "-q", "test_features.py", cwd=tmp_path)
     assert run.returncode == pytest.ExitCode.INTERRUPTED, run.stdout
     assert "ERROR collecting test_features.py" in run.stdout

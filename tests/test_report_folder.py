@@ -74,6 +74,7 @@ def test_plain_pytest_replaces_a_link_at_a_scenarios_artifact_folder(tmp_path: P
     outside, before = _outside(tmp_path)
     (tmp_path / "links.feature").write_text(FEATURE)
     (tmp_path / "test_links.py").write_text("from pytest_bdd import scenarios\n\nscenarios('.')\n")
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["smime_harness.steps"]\n')
     (tmp_path / "art").mkdir()
     (tmp_path / "art" / SLUG).symlink_to(outside)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import re
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+
+from tests.conftest import require_tool
 
 FEATURES = Path(__file__).resolve().parent.parent / "features"
 
@@ -152,12 +155,11 @@ def test_no_message_bodies_in_the_report(report: Path) -> None:
     assert "This is a test message" not in html
 
 
-@pytest.mark.skipif(
-    shutil.which("chromium") is None and not os.environ.get("CI"),
-    reason="chromium is not installed (scripts/setup installs it)",
-)
+@pytest.mark.requires_tool("chromium")
 def test_report_in_headless_chromium(report: Path) -> None:
     """No console errors, no request but the page itself, and a screenshot for people."""
+    present = importlib.util.find_spec("playwright") is not None
+    require_tool("playwright", present=present, purpose="pip install -e '.[dev]'")
     from playwright.sync_api import sync_playwright
 
     console: list[str] = []

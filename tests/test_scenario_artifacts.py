@@ -10,7 +10,6 @@ the artifacts.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,7 +24,7 @@ FEATURES = Path(__file__).resolve().parent.parent / "features"
 
 pytestmark = [
     pytest.mark.interop,
-    pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed"),
+    pytest.mark.requires_tool("openssl"),
 ]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import shutil
 import subprocess
 from email import policy
 from email.message import Message
@@ -269,7 +268,7 @@ def test_naive_clock_time_is_refused(people: People) -> None:
 
 
 @pytest.mark.interop
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+@pytest.mark.requires_tool("openssl")
 @pytest.mark.parametrize("opaque", [False, True], ids=["detached", "opaque"])
 def test_openssl_verifies_what_we_sign(people: People, tmp_path: Path, opaque: bool) -> None:
     anchor = tmp_path / "root.pem"

@@ -121,6 +121,7 @@ def test_plain_pytest_takes_the_allowance_from_the_ini_file(layout: Path) -> Non
         "    Then nothing has been sent\n"
     )
     (suite / "test_files.py").write_text("from pytest_bdd import scenarios\n\nscenarios('.')\n")
+    (suite / "conftest.py").write_text('pytest_plugins = ["smime_harness.steps"]\n')
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_files.py"]
     refused = subprocess.run(args, cwd=suite, capture_output=True, text=True, check=False)
     assert refused.returncode == 1 and "OutsideFolderError" in refused.stdout, refused.stdout

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -570,7 +569,7 @@ def test_subject_key_identifier_signer(world: World) -> None:
 
 
 @pytest.mark.interop
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+@pytest.mark.requires_tool("openssl")
 def test_openssl_streamed_ber_verifies(world: World, tmp_path: Path) -> None:
     alice = world.alice.signing
     (tmp_path / "cert.pem").write_bytes(alice.certificate.public_bytes(serialization.Encoding.PEM))

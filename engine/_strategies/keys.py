@@ -1,9 +1,9 @@
 """Keys for generated data: a few pooled keys, reused, never hundreds of fresh ones.
 
-RSA generation costs 60-270 ms, so one Hypothesis run must not generate a
-key per example. Strategies draw an *index* into a small pool instead
-(:func:`pooled_keys`), and organizations built inside a property take a
-:class:`PooledKeys` source that cycles over the same few keys.
+RSA generation searches for primes, slow next to an example's other work, so one
+Hypothesis run must not generate a key per example. Strategies draw an *index* into
+a small pool instead (:func:`pooled_keys`), and organizations built inside a
+property take a :class:`PooledKeys` source that cycles over the same few keys.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """pytest plugin: the step library, a scenario ``world`` fixture, tags as markers.
 
-Registered through the ``pytest11`` entry point, so any folder with
-``.feature`` files and a one-line test module (``scenarios("features")``)
-can use the steps without writing Python.
+Switched on where asked, never by merely being installed: a project's top-level
+conftest.py says ``pytest_plugins = ["smime_harness.steps"]`` (``smime-harness run``
+passes ``-p smime_harness.steps``), and then any folder with ``.feature`` files and
+a one-line test module (``scenarios("features")``) can use the steps without
+writing Python. The ``pytest11`` entry point is the empty ``smime_harness`` module.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -75,9 +74,8 @@ def _decision(
         artifact = _relative(world.artifact_dir / send.artifact.name, base)
     return DecisionRecord(
         sender=send.sender.address,
-        outcome=outcome.status.value
-        if outcome.reason is None
-        else f"{outcome.status.value}: {outcome.reason}",
+        outcome=outcome.status,
+        reason=outcome.reason,
         signed=outcome.signed,
         encrypted=outcome.encrypted,
         plaintext_by_choice=outcome.plaintext_by_choice,
@@ -184,7 +182,7 @@ def finding_records(world: World) -> tuple[FindingRecord, ...]:
         out.append(
             FindingRecord(
                 expected=finding in expected,
-                severity=_text(getattr(finding, "severity", "info")),
+                severity=finding.severity,
                 rule_id=str(getattr(finding, "rule_id", "")),
                 message=str(getattr(finding, "message", "")),
                 subject=str(getattr(finding, "subject", "")),
@@ -192,10 +190,6 @@ def finding_records(world: World) -> tuple[FindingRecord, ...]:
             )
         )
     return tuple(out)
-
-
-def _text(value: Any) -> str:
-    return str(getattr(value, "value", value))
 
 
 def artifact_paths(world: World, relative_to: Path | None) -> tuple[str, ...]:

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import functools
 import gc
-import importlib.metadata
 import json
 import os
 import pickle
@@ -135,17 +134,30 @@ class RunResult:
 
 
 def builtin_features() -> Path:
-    """The repository's ``features/`` folder, beside the ``engine`` package."""
+    """The built-in scenarios: the checkout's top-level ``features/`` folder.
+
+    A wheel carries that folder as ``engine/harness/features`` (pyproject.toml maps it
+    there); an editable install maps the same name to the checkout's folder itself.
+    """
+    import importlib.util
+
     import engine
 
-    folder = Path(engine.__file__).resolve().parent.parent / "features"
-    if not folder.is_dir():
-        raise FeatureSelectionError(
-            "the built-in features folder",
-            f"none at {folder} (an installed copy without the repository: "
-            "name feature files or folders to run)",
-        )
-    return folder
+    try:
+        spec = importlib.util.find_spec("engine.harness.features")
+    except ImportError:
+        spec = None
+    places = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    # Run from a checkout without installing (PYTHONPATH=.): the folder beside ``engine``.
+    places.append(Path(engine.__file__).resolve().parent.parent / "features")
+    for folder in places:
+        if folder.is_dir() and any(folder.rglob("*.feature")):
+            return folder
+    raise FeatureSelectionError(
+        "the built-in features folder",
+        f"none at {places[-1]} nor in the installed package (an incomplete install: "
+        "name feature files or folders to run)",
+    )
 
 
 def find_features(paths: Sequence[Path]) -> list[Path]:
@@ -742,11 +754,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _plugin_args() -> list[str]:
-    """Load pytest-bdd and the step library explicitly only when entry points will not."""
+    """Switch the step library on, as a project's conftest does (the entry point does not)."""
+    args = ["-p", "smime_harness.steps"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        return ["-p", "pytest_bdd.plugin", "-p", "engine.harness.plugin"]
-    names = {ep.name for ep in importlib.metadata.entry_points(group="pytest11")}
-    return [] if "smime_harness" in names else ["-p", "engine.harness.plugin"]
+        args = ["-p", "pytest_bdd.plugin", *args]
+    return args
 
 
 # pytest reads these from the environment on every start, workers included: PYTEST_ADDOPTS

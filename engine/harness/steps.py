@@ -57,6 +57,7 @@ from engine.prompt import Choice
 from engine.revocation import RevocationReason
 from engine.rules import RULE_FAMILIES, RULES, rule
 from engine.usability import STRENGTH_ORDER, UNTRUSTED_ROOT
+from engine.verification import AddressMatch, VerificationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -887,10 +888,11 @@ def no_messages(world: World, user: str) -> None:
     example={"status": "sent"},
 )
 def outcome_is(world: World, status: str) -> None:
-    if status not in {s.value for s in SendStatus}:
+    expected = next((s for s in SendStatus if s.value == status), None)
+    if expected is None:
         raise _one_of("a send outcome", [s.value for s in SendStatus], status)
     outcome = world.require_send()
-    if outcome.status.value != status:
+    if outcome.status is not expected:
         raise _fail(f"outcome {status!r}", _describe(outcome))
 
 
@@ -1063,28 +1065,29 @@ def reads_own(world: World, user: str, pronoun: str) -> None:
     example={"status": "valid"},
 )
 def sees_signature(world: World, user: str, status: str) -> None:
-    parse_enum(MessageStatus, status, "signature status")
+    expected = parse_enum(MessageStatus, status, "signature status")
     received = world.opened.get(user.lower()) or world.open_last(user)
-    if received.status.value != status:
+    if received.status is not expected:
         reasons = received.opened.signature.reasons if received.opened.signature else ()
         raise _fail(f"signature status {status!r}", f"{received.status.value!r} {list(reasons)}")
     # The scenario expected this signature problem: the policy's finding about it is what
     # the scenario proves, shown in the report as expected, not as an error of the run.
-    rule = _STATUS_RULES.get(received.status.value)
+    signature = received.opened.signature
+    rule = None if signature is None else _signature_rule(signature)
     if rule is not None:
         world.expect_findings(f for f in world.findings if f.rule_id == rule)
 
 
-# Which message finding each signature status corresponds to (engine/compliance.py).
-_STATUS_RULES = {
-    "tampered": "smime.msg.signature.intact",
-    "untrusted-issuer": "smime.msg.signature.trust",
-    "expired": "smime.msg.signature.trust",
-    "not-yet-valid": "smime.msg.signature.trust",
-    "revoked": "smime.msg.signature.trust",
-    "invalid": "smime.msg.signature.trust",
-    "address-mismatch": "smime.msg.signature.address",
-}
+def _signature_rule(signature: VerificationResult) -> str | None:
+    """The message finding for the check a signature fails first (engine/compliance.py):
+    integrity, then trust, then the sender's address, the order of its status."""
+    if not signature.intact:
+        return "smime.msg.signature.intact"
+    if not signature.trusted:
+        return "smime.msg.signature.trust"
+    if signature.address_match is AddressMatch.MISMATCH:
+        return "smime.msg.signature.address"
+    return None
 
 
 def _signature(world: World) -> Any:

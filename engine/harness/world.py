@@ -19,7 +19,14 @@ from cryptography import x509
 
 from engine.algorithms import ContentCipher, DigestAlgorithm
 from engine.authority import Enrollment
-from engine.client import ContactOutcome, MailClient, ReceivedMessage, SendOutcome, SendStatus
+from engine.client import (
+    ContactOutcome,
+    MailClient,
+    MessageStatus,
+    ReceivedMessage,
+    SendOutcome,
+    SendStatus,
+)
 from engine.clock import FixedClock
 from engine.compliance import check_decision, check_message
 from engine.contacts import Contact
@@ -111,7 +118,6 @@ class World:
         self.last_contact: ContactOutcome | None = None
         self.last_outcome_by: dict[str, SendOutcome | ContactOutcome] = {}
         self.opened: dict[str, ReceivedMessage] = {}
-        self.previous_certificates: dict[str, x509.Certificate] = {}
         self.enrollments: dict[str, Enrollment] = {}
         self.previous_enrollments: dict[str, Enrollment] = {}
         self._tokens: dict[str, str] = {}  # enrollment tokens issued, by user
@@ -507,7 +513,7 @@ class World:
             return False
         user = self.user(name)
         received = user.client.open(outcome.message)
-        return received.body is not None and received.status.value != "cannot-decrypt"
+        return received.body is not None and received.status is not MessageStatus.CANNOT_DECRYPT
 
     def resolve(self, path: str, what: str = "a file") -> Path:
         """A file named in a step, inside the feature file's folder tree (or an allowed folder).

@@ -16,7 +16,9 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
+from engine.client import SendStatus
 from engine.errors import InputError
+from engine.findings import Severity
 from engine.views import CertificateRecord as CertificateRecord  # part of the report model
 
 
@@ -96,7 +98,7 @@ class DecisionRecord:
     """Why a sent message looks the way it does."""
 
     sender: str
-    outcome: str
+    outcome: SendStatus
     signed: bool
     encrypted: bool
     plaintext_by_choice: bool
@@ -105,16 +107,32 @@ class DecisionRecord:
     cipher: str | None
     cipher_reason: str | None
     artifact: str | None
+    reason: str | None = None  # why it was refused or is waiting at a prompt
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.outcome, SendStatus):  # a caller's plain "sent"
+            object.__setattr__(self, "outcome", SendStatus(self.outcome))
+
+    @property
+    def summary(self) -> str:
+        """``sent``, or the outcome and its reason: ``refused: cannot encrypt``."""
+        if self.reason is None:
+            return self.outcome.value
+        return f"{self.outcome.value}: {self.reason}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class FindingRecord:
-    severity: str
+    severity: Severity
     rule_id: str
     message: str
     subject: str
     citation: str
     expected: bool = False  # a Then step of the scenario asked for this finding
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.severity, Severity):  # a caller's plain "error"
+            object.__setattr__(self, "severity", Severity(self.severity))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -280,7 +298,7 @@ class RunRecord:
 
 # --- records.json: the model saved with a run, so runs (shards) can be merged ----------
 
-RECORDS_FORMAT = 1
+RECORDS_FORMAT = 2  # 2: a decision's outcome is its status word alone, its reason apart
 
 
 def run_to_json(run: RunRecord) -> dict[str, Any]:
@@ -330,6 +348,8 @@ def _encode(value: object) -> object:
         return [_encode(v) for v in value]
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
     return value
 
 

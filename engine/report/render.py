@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from engine.files import unlink_below, write_atomically
+from engine.findings import Severity
 from engine.report.model import (
     FeatureRecord,
     FindingRecord,
@@ -178,8 +179,8 @@ def view(run: RunRecord, *, inline: bool | None = None) -> dict[str, Any]:
             "rule": rule,
             "count": len(found),
             "expected": sum(1 for f in found if f.expected),
-            "errors": sum(1 for f in found if not f.expected and f.severity == "error"),
-            "warnings": sum(1 for f in found if not f.expected and f.severity == "warning"),
+            "errors": sum(1 for f in found if not f.expected and f.severity is Severity.ERROR),
+            "warnings": sum(1 for f in found if not f.expected and f.severity is Severity.WARNING),
         }
         for rule, found in sorted(by_rule.items())
     ]
@@ -198,10 +199,6 @@ def view(run: RunRecord, *, inline: bool | None = None) -> dict[str, Any]:
         "failed": [s for s in scenarios if s.status is ScenarioStatus.FAILED],
         "duration": sum(s.duration for s in scenarios),
     }
-
-
-def render_html(run: RunRecord) -> str:
-    return _environment().get_template("report.html.j2").render(**view(run))
 
 
 def render_pages(run: RunRecord) -> dict[str, str]:

@@ -16,6 +16,7 @@ from smime_peers import Gpgsm, OpenSSL, Workspace, find_binary
 from smime_pki import InteropPKI, build_pki
 
 from engine.keys import KeyPool
+from tests.conftest import require_tool
 
 # The instant the suite's CAs and signatures are made at (tests/conftest.py's EPOCH);
 # peers and the engine judge validity one hour later, never at the wall clock.
@@ -29,19 +30,18 @@ def pki(key_pool: KeyPool) -> InteropPKI:
 
 @pytest.fixture(scope="session")
 def openssl_binary() -> str:
+    require_tool("openssl", purpose="the interop peer")
     binary = find_binary("openssl")
-    if binary is None:
-        pytest.skip("the openssl command line is not installed")
+    assert binary is not None
     return binary
 
 
 @pytest.fixture(scope="session")
 def gpgsm_binary() -> str:
+    require_tool("gpgsm", purpose="the interop peer")
+    require_tool("gpg-agent", purpose="gpgsm needs it for secret keys")
     binary = find_binary("gpgsm")
-    if binary is None:
-        pytest.skip("gpgsm is not installed")
-    if find_binary("gpg-agent") is None:
-        pytest.skip("gpg-agent (which gpgsm needs for secret keys) is not installed")
+    assert binary is not None
     return binary
 
 

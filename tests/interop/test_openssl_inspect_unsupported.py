@@ -28,6 +28,7 @@ from engine.cli import main
 from engine.inspection import Support, inspect
 from engine.layers import open_message
 from engine.mime import classify
+from tests.conftest import require_tool
 
 pytestmark = pytest.mark.interop
 
@@ -68,9 +69,10 @@ class Gpg:
 
 @pytest.fixture(scope="module")
 def gpg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gpg]:
+    require_tool("gpg", purpose="it makes the PGP/MIME parts")
+    require_tool("gpg-agent", purpose="gpg needs it for secret keys")
     binary = shutil.which("gpg")
-    if binary is None or shutil.which("gpg-agent") is None:
-        pytest.skip("gpg (with gpg-agent) is not installed")
+    assert binary is not None
     peer = Gpg(binary, tmp_path_factory.mktemp("gpg") / "home")
     try:
         yield peer
