@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import engine.harness.runner
-from engine.harness.runner import run_features
+from engine.errors import InputError
+from engine.harness.runner import ScenarioCollectionError, run_features
 
 FEATURE = """\
 Feature: Hooks
@@ -122,3 +123,31 @@ def test_the_runner_reads_no_pytest_bdd_internals_nor_crash_text() -> None:
             and node.value.id == "re"
         ]
         assert not patterns, f"{function.name} reads pytest's report text with re"
+
+
+class _Refuses:
+    """A plugin that refuses the generated test modules while pytest collects them."""
+
+    def __init__(self, exception: Exception) -> None:
+        self.exception = exception
+
+    def pytest_pycollect_makeitem(
+        self, collector: pytest.Collector, name: str, obj: object
+    ) -> None:
+        if name.startswith("test_"):
+            raise self.exception
+
+
+@pytest.mark.parametrize(
+    ("exception", "message"),
+    [
+        (InputError("a scenario", "a refusal"), "InputError: expected a scenario, found a refusal"),
+        (pytest.Collector.CollectError("refused by a plugin"), "refused by a plugin"),
+    ],
+)
+def test_a_collection_error_is_the_exceptions_own_message(
+    tmp_path: Path, exception: Exception, message: str
+) -> None:
+    with pytest.raises(ScenarioCollectionError) as raised:
+        _run(tmp_path, None, (_Refuses(exception),))
+    assert str(raised.value) == message

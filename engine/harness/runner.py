@@ -356,10 +356,16 @@ class _Collector:
         """A collection error, from the exception itself (a worker ships its messages)."""
         if isinstance(report, pytest.CollectReport) and call.excinfo is not None:
             exception = call.excinfo.value
-            # pytest wraps an import failure in its CollectError: the cause is what it says.
-            if isinstance(exception, pytest.Collector.CollectError) and exception.__context__:
-                exception = exception.__context__
-            self.collection_errors.append(_failure_message(exception))
+            if not isinstance(exception, pytest.Collector.CollectError):
+                self.collection_errors.append(_failure_message(exception))
+                return
+            # pytest wraps an import failure in its CollectError: the cause is what it says;
+            # a CollectError raised on its own (a plugin's refusal) says it in its message.
+            cause = exception.__cause__ or (
+                None if exception.__suppress_context__ else exception.__context__
+            )
+            message = str(exception.args[0] if exception.args else exception).strip()
+            self.collection_errors.append(_failure_message(cause) if cause else message)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed and self._role == "controller":
