@@ -284,6 +284,27 @@ class MailClient:
         if anchor in self.first_use_anchors:
             self.first_use_anchors.remove(anchor)  # now a decision, no longer a first use
 
+    def distrust(self, anchor: x509.Certificate) -> None:
+        """Withdraw an explicit decision to trust a CA: its chains no longer validate (IMP-03)."""
+        self.trust_store[:] = [a for a in self.trust_store if a != anchor]
+
+    def use_profile(self, profile: ClientProfile) -> None:
+        """Behave as another client product from now on (its ciphers, prompts and delays)."""
+        self.profile = profile
+
+    def sign_with(self, digest: DigestAlgorithm) -> None:
+        """The digest this client signs with from now on (RFC 8551 §2.1)."""
+        self.digest = digest
+
+    def encrypt_with(self, cipher: ContentCipher | None) -> None:
+        """The one content cipher this client encrypts with; None lets it negotiate the
+        strongest its profile and every recipient share (RFC 8551 §2.7.1)."""
+        self.cipher = cipher
+
+    def import_contact(self, contact: Contact) -> None:
+        """A contact entered by hand or imported from a file, replacing any for its address."""
+        self.contacts.put(contact)
+
     def restart(self) -> None:
         """Log off and restart: pending contact certificates are processed (KB-13)."""
         self.contacts.process_all(self.clock.now())

@@ -21,7 +21,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -193,13 +193,8 @@ def check_syntax(files: Sequence[Path]) -> None:
     A scenario that would check nothing (no Then step, a step lost to a misspelled
     keyword) is refused here too: :mod:`engine.harness.grammar`.
     """
-    from pytest_bdd.feature import features
-
     for file in files:
-        parsed = parse_feature(file)
-        # pytest-bdd keeps parsed features by path for the whole process: give it this
-        # parse, so collection does not read the file again nor use an older copy.
-        features[os.path.abspath(file)] = parsed
+        parse_feature(file)
 
 
 # --- the collector: outcomes as the scenarios run ---------------------------------
@@ -247,8 +242,6 @@ class _Collector:
         report: Path | None = None,
         *,
         role: str = "single",  # single (-n 0), controller or worker
-        files: Sequence[Path] = (),  # the controller's: feature files to check as workers start
-        parsed: Path | None = None,  # where the controller leaves the parsed features
         shard: Shard | None = None,
     ) -> None:
         self._modules = modules
@@ -262,46 +255,37 @@ class _Collector:
         self.records: dict[str, _Record] = {}
         self.collection_errors: list[str] = []
         self._order: dict[str, int] = {}  # the controller's: the workers' collection order
-        self._files = files
-        self._parsed = parsed
-        self._nothing = False  # a worker's: the check failed, so collect nothing
-        self.check_error: Exception | None = None  # raised after pytest.main, as with -n 0
         self._locations: dict[tuple[str, str], str] = {}  # step -> its function, for the report
         self._shard = shard
         self._positions: dict[str, int] = {}  # node id -> place in the whole selection
         self.selected = 0  # scenarios selected before --shard took its slice
 
-    # Parallel runs parse the features once, in the controller while its workers start
-    # (about as long, at 2,000 scenarios, as a worker's imports); the workers wait for
-    # the parse and unpickle it. A file that does not parse leaves nothing to collect.
+    def settings(self) -> dict[str, Any]:
+        """What a worker needs to record scenarios as this collector would (plain data)."""
+        return {
+            "modules": {str(m): str(f) for m, f in self._modules.items()},
+            "artifacts": str(self._artifacts),
+            "report": None if self._report is None else str(self._report),
+            "shard": None if self._shard is None else [self._shard.index, self._shard.count],
+        }
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection(self, session: pytest.Session) -> None:
-        if self._parsed is None:
-            return
-        if self._role == "controller":  # xdist has started the workers
-            try:
-                check_syntax(self._files)
-            except Exception as exc:  # FeatureSyntaxError, or OSError reading a file
-                self.check_error = exc
-                write_atomically(self._parsed, b"")
-            else:
-                write_atomically(self._parsed, _parsed_features(self._files))
-        elif self._role == "worker":
-            waited = 0.0
-            while not self._parsed.exists() and waited < _PARSE_WAIT:
-                time.sleep(0.005)
-                waited += 0.005
-            shipped = self._parsed.read_bytes() if self._parsed.exists() else b""
-            if shipped:
-                from pytest_bdd.feature import features
+    @classmethod
+    def for_worker(cls, settings: dict[str, Any]) -> _Collector:
+        """The collector of a pytest-xdist worker, from the controller's :meth:`settings`."""
+        shard = settings["shard"]
+        return cls(
+            {Path(module): Path(feature) for module, feature in settings["modules"].items()},
+            Path(settings["artifacts"]),
+            None,
+            None if settings["report"] is None else Path(settings["report"]),
+            role="worker",
+            shard=None if shard is None else Shard(index=shard[0], count=shard[1]),
+        )
 
-                features.update(pickle.loads(shipped))
-            else:
-                self._nothing = True
-
-    def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
-        return True if self._nothing else None
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """pytest-xdist's way to hand a worker its settings, before the worker configures."""
+        node.workerinput[_SETTINGS] = self.settings()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self._progress is not None and self._current is not None:
@@ -311,6 +295,7 @@ class _Collector:
             ran = [(nodeid, r) for nodeid, r in self.records.items() if r.ran]
             output[_RECORD] = pickle.dumps(ran, pickle.HIGHEST_PROTOCOL)
             output[_SELECTED] = self.selected
+            output[_COLLECTION_ERRORS] = list(self.collection_errors)
             # The process ends next: spare its exit the collections of everything it made.
             gc.freeze()
 
@@ -327,6 +312,9 @@ class _Collector:
         selected = getattr(node, "workeroutput", {}).get(_SELECTED)
         if isinstance(selected, int):
             self.selected = max(self.selected, selected)
+        errors = getattr(node, "workeroutput", {}).get(_COLLECTION_ERRORS)
+        if errors:  # the worker's own messages, from the exceptions themselves
+            self.collection_errors[:0] = [e for e in errors if e not in self.collection_errors]
 
     def _record(self, nodeid: str) -> _Record | None:
         record = self.records.get(nodeid)
@@ -362,9 +350,39 @@ class _Collector:
         self._current = record.feature
         self._progress(f"{_shown(record.feature)} ")
 
+    def pytest_exception_interact(
+        self, node: pytest.Item | pytest.Collector, call: pytest.CallInfo[Any], report: Any
+    ) -> None:
+        """A collection error, from the exception itself (a worker ships its messages)."""
+        if isinstance(report, pytest.CollectReport) and call.excinfo is not None:
+            exception = call.excinfo.value
+            if not isinstance(exception, pytest.Collector.CollectError):
+                self.collection_errors.append(_failure_message(exception))
+                return
+            # pytest wraps an import failure in its CollectError: the cause is what it says;
+            # a CollectError raised on its own (a plugin's refusal) says it in its message.
+            cause = exception.__cause__ or (
+                None if exception.__suppress_context__ else exception.__context__
+            )
+            message = str(exception.args[0] if exception.args else exception).strip()
+            self.collection_errors.append(_failure_message(cause) if cause else message)
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.collection_errors.append(_crash_message(report))
+        if report.failed and self._role == "controller":
+            # A worker's collection failed; its own message arrives when it shuts down.
+            self.collection_errors.append(f"collecting {report.nodeid or 'the features'} failed")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """A scenario's error, from the exception it raised (not from its printed traceback)."""
+        report = yield
+        if report.failed and call.excinfo is not None:
+            record = self.records.get(item.nodeid)
+            if record is not None and record.error is None:
+                record.error = _failure_message(call.excinfo.value)
+        return report
 
     @pytest.hookimpl(trylast=True)  # after -k and -m deselected theirs
     def pytest_collection_modifyitems(
@@ -567,10 +585,10 @@ def _account(record: _Record, report: pytest.TestReport) -> None:
     record.duration += report.duration
     if report.failed:
         record.outcome = ScenarioStatus.FAILED
-        record.error = record.error or _crash_message(report)
+        record.error = record.error or _reported_message(report)
     elif report.skipped and record.outcome is ScenarioStatus.PASSED:
         record.outcome = ScenarioStatus.SKIPPED
-        record.error = _crash_message(report)
+        record.error = _reported_message(report)
 
 
 def _location(function: Any) -> str:
@@ -642,22 +660,27 @@ def _exception_message(exception: BaseException) -> str:
     return f"{type(exception).__name__}: {text}"
 
 
-def _crash_message(report: pytest.TestReport | pytest.CollectReport) -> str:
-    """The exception's own message, without the traceback or a module path."""
+def _failure_message(exception: BaseException) -> str:
+    """A scenario's error as the report shows it: the exception's type and message, without
+    a module path; an assertion (an expectation that did not hold) or an unknown step by its
+    message alone."""
+    name = type(exception).__name__
+    text = str(exception).strip()
+    if name in ("AssertionError", "UnknownStepError"):
+        return text or name
+    return f"{name}: {text}" if text else name
+
+
+def _reported_message(report: pytest.TestReport) -> str:
+    """The error pytest reported for a scenario the controller never saw raise: a worker
+    that died (xdist's report), or a record its worker could not send."""
     longrepr = report.longrepr
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
-        text = str(crash.message)
-    elif isinstance(longrepr, tuple):  # a skip: (file, line, reason)
-        text = str(longrepr[2])
-    else:
-        text = str(longrepr).strip().splitlines()[-1] if longrepr else "failed"
-    match = re.match(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): ", text)
-    if match and match.group(1) in ("AssertionError", "UnknownStepError"):
-        text = text[match.end() :]
-    elif match:
-        text = text[match.start(1) :]
-    return text.strip()
+        return str(crash.message).strip()
+    if isinstance(longrepr, tuple):  # a skip: (file, line, reason)
+        return str(longrepr[2]).strip()
+    return str(longrepr).strip() if longrepr else "failed"
 
 
 def _shown(path: Path) -> str:
@@ -723,36 +746,17 @@ _UNUSED_PLUGINS = tuple(
 _RECORD = "smime_harness_record"
 _SELECTED = "smime_harness_selected"
 _PROGRESS = {ScenarioStatus.PASSED: ".", ScenarioStatus.FAILED: "F", ScenarioStatus.SKIPPED: "s"}
-_PARSE_WAIT = 600.0  # seconds a worker waits for the controller's parse, then collects nothing
-_WORKER_SETTINGS = "SMIME_HARNESS_RUN_WORKER"
+_COLLECTION_ERRORS = "smime_harness_collection_errors"
+_SETTINGS = "smime_harness_run"  # the collector's settings in xdist's workerinput
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """In a pytest-xdist worker of a parallel run: record scenarios as the controller would."""
-    settings = os.environ.get(_WORKER_SETTINGS)
-    if settings is None or not hasattr(config, "workerinput"):
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None or _SETTINGS not in workerinput:
         return
-    loaded = json.loads(settings)
-    collector = _Collector(
-        {Path(module): Path(feature) for module, feature in loaded["modules"].items()},
-        Path(loaded["artifacts"]),
-        None,
-        None if loaded["report"] is None else Path(loaded["report"]),
-        role="worker",
-        parsed=Path(loaded["features"]),
-        shard=None
-        if loaded["shard"] is None
-        else Shard(index=loaded["shard"][0], count=loaded["shard"][1]),
-    )
+    collector = _Collector.for_worker(workerinput[_SETTINGS])
     config.pluginmanager.register(collector, "smime-harness-run-collector")
-
-
-def _parsed_features(files: Sequence[Path]) -> bytes:
-    """The features check_syntax parsed, for workers (unpickling is ~15x faster than parsing)."""
-    from pytest_bdd.feature import features
-
-    parsed = {key: features[key] for key in (os.path.abspath(f) for f in files) if key in features}
-    return pickle.dumps(parsed, pickle.HIGHEST_PROTOCOL)
 
 
 def _plugin_args() -> list[str]:
@@ -809,8 +813,7 @@ def run_features(
         raise FeatureSelectionError("a tag expression such as KB-04 or @KB-04", repr(markers))
     files = find_features(list(paths) or [builtin_features()])
     parallel = workers not in (None, "0")
-    if not parallel:
-        check_syntax(files)
+    check_syntax(files)
     if report is not None:  # artifacts inside the report folder: no link there leads out
         unlink_below(artifacts, report)
     artifacts = artifacts.resolve()
@@ -835,8 +838,6 @@ def run_features(
             None if quiet else _write,
             None if report is None else report.resolve(),
             role="controller" if parallel else "single",
-            files=files,
-            parsed=folder / "features.pickle" if parallel else None,
             shard=shard,
         )
         args = [
@@ -869,16 +870,9 @@ def run_features(
         if parallel:
             if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
                 args += ["-p", "xdist.plugin"]
+            # Each worker loads this module as a plugin: its pytest_configure makes the
+            # worker's collector from the settings the controller put in workerinput.
             args += ["-p", "engine.harness.runner", "-n", str(workers)]
-            os.environ[_WORKER_SETTINGS] = json.dumps(
-                {
-                    "features": str(folder / "features.pickle"),
-                    "modules": {str(m): str(f) for m, f in modules.items()},
-                    "artifacts": str(artifacts),
-                    "report": None if report is None else str(report.resolve()),
-                    "shard": None if shard is None else [shard.index, shard.count],
-                }
-            )
         else:
             args += ["-p", "no:xdist"]
         outside = {n: os.environ.pop(n) for n in _IGNORED_ENVIRONMENT if n in os.environ}
@@ -887,12 +881,9 @@ def run_features(
         finally:
             os.environ.update(outside)
             gc.unfreeze()
-            os.environ.pop(_WORKER_SETTINGS, None)
             for name, loaded in list(sys.modules.items()):
                 if str(getattr(loaded, "__file__", "") or "").startswith(str(folder)):
                     del sys.modules[name]
-    if collector.check_error is not None:
-        raise collector.check_error
     scenarios = collector.results()
     elapsed = time.monotonic() - started
     if collector.collection_errors:

@@ -1,9 +1,18 @@
 """The step vocabulary: business-language Gherkin steps over the engine's model.
 
 Each step is a thin adapter: it parses names from the sentence, calls the
-model through :class:`~engine.harness.world.World`, and checks what a person
-would check. Steps that read naturally as both setup and action are
-registered as Given and When.
+model through :class:`~engine.harness.world.World`'s intent-level methods
+(``world.trust``, ``world.add_contact``, ``world.set_cipher``...), never by
+setting a world's or a client's attributes, and checks what a person would
+check. Steps that read naturally as both setup and action are registered as
+Given and When.
+
+A step declares everything ``smime-harness steps`` shows about it where it is
+defined: ``values=`` for each closed placeholder (the table the step reads),
+``example=`` where the usual sample of a placeholder would not read sensibly.
+A pattern that could take another step's sentence is refused when the library
+is built (:class:`AmbiguousStepError`, naming both) unless one declares
+``overrides=`` the other.
 """
 
 from __future__ import annotations
@@ -33,7 +42,6 @@ from engine.client import (
     SendStatus,
 )
 from engine.clock import duration
-from engine.contacts import Contact
 from engine.credential import (
     certificate_emails,
     load_certificates,
@@ -69,11 +77,75 @@ class StepEntry:
     values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Values for the example sentence where the usual ones would not read sensibly.
     example: tuple[tuple[str, str], ...] = ()
+    # The sentence as a writer would write it (without keyword), declared with the step.
+    sentence: str = ""
+    # Broader patterns this one takes precedence over where both match a sentence.
+    overrides: tuple[str, ...] = ()
 
 
-STEPS: list[StepEntry] = []
+class AmbiguousStepError(TypeError):
+    """Two steps' patterns match one sentence and neither declares that it wins."""
 
-_KEYWORDS = {"given": given, "when": when, "then": then}
+
+# The usual sample for each placeholder, so a step's example reads as a user would write
+# it; a step declares its own (``example=``) where the usual one would not fit.
+_SAMPLES = {
+    "user": "UserA",
+    "sender": "UserB",
+    "other": "UserB",
+    "owner": "UserB",
+    "org": "Contoso",
+    "first": "Contoso",
+    "second": "Fabrikam",
+    "recipients": "UserA",
+    "kind": "an encrypted",
+    "arrangement": "separate signing and encryption certificates",
+    "answer": "cancel",
+    "text": "None of the recipients can process an encrypted message. …",
+    "choices": "proceed unencrypted, cancel",
+    "status": "valid",
+    "reason": "certificate expired",
+    "cipher": "aes-256-gcm",
+    "which": "current",
+    "source": "directory",
+    "capabilities": "aes-256-cbc, aes-128-cbc",
+    "certificate": "an expired certificate",
+    "address": "usera@contoso.example",
+    "domain": "contoso.example.com",
+    "usage": "key encipherment",
+    "profile": "thunderbird",
+    "minutes": "5",
+    "count": "5",
+    "unit": "minutes",
+    "ability": "cannot",
+    "pronoun": "her",
+    "path": "partner/userb.pem",
+    "message": "partner/signed-by-userb.eml",
+    "credentials": "partner/usera.p12",
+    "password": "partner/usera.password",
+    "root": "partner/root-ca.pem",
+    "policy": "strict",
+    "rule_id": "smime.sig.hash.sha1",
+    "severity": "an error",
+    "digest": "sha1",
+}
+
+_PLACEHOLDER = re.compile(r"\{([^}]*)\}")
+
+
+def _fill(pattern: str, chosen: Mapping[str, str], closed: Mapping[str, tuple[str, ...]]) -> str:
+    """The pattern filled in: the step's own example values, else the usual sample for the
+    placeholder when the step accepts it, else the first value the step accepts."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1).split(":", 1)[0]
+        if name in chosen:
+            return chosen[name]
+        usual = _SAMPLES.get(name, name.upper())
+        allowed = closed.get(name)
+        return usual if allowed is None or usual in allowed else allowed[0]
+
+    return _PLACEHOLDER.sub(fill, pattern)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -81,6 +153,8 @@ class _Definition:
     pattern: str
     parser: parsers.parse
     func: Callable[..., Any]
+    overrides: frozenset[str] = frozenset()
+    samples: tuple[str, ...] = ()  # its example, and the example with each closed value
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,21 +166,113 @@ class _Sentence:
     text: str = ""
 
 
-_DEFINITIONS: dict[str, list[_Definition]] = {keyword: [] for keyword in _KEYWORDS}
+def _wins(first: _Definition, second: _Definition) -> bool:
+    """Whether a declared precedence settles a sentence both patterns match."""
+    return second.pattern in first.overrides or first.pattern in second.overrides
 
 
-@functools.lru_cache(maxsize=4096)
-def _match(keyword: str, text: str) -> _Sentence | None:
-    """The definition for a step's text, parsed once per distinct sentence.
+class StepLibrary:
+    """The step definitions by keyword; a pattern that could take another's sentence is
+    refused when it is added, unless one of the two declares ``overrides=`` the other."""
 
-    When several patterns match, the last in pattern order wins: the one pytest-bdd
-    chose when each pattern was a fixture of its own (named after the pattern).
-    """
-    for definition in sorted(_DEFINITIONS[keyword], key=lambda d: d.pattern, reverse=True):
-        if definition.parser.is_matching(text):
-            parsed = definition.parser.parse_arguments(text)
-            return _Sentence(definition, tuple(parsed.items()), text)
-    return None
+    def __init__(self) -> None:
+        self.definitions: dict[str, list[_Definition]] = {keyword: [] for keyword in _KEYWORDS}
+        self.entries: list[StepEntry] = []
+        # Each distinct sentence is parsed once per library (bounded: sentences repeat).
+        self.match: functools._lru_cache_wrapper[_Sentence | None] = functools.lru_cache(
+            maxsize=4096
+        )(self._match)
+
+    def _match(self, keyword: str, text: str) -> _Sentence | None:
+        """The definition for a step's text: the only pattern that matches it, or the one
+        that declares it overrides every other match."""
+        found = [d for d in self.definitions[keyword] if d.parser.is_matching(text)]
+        if not found:
+            return None
+        winners = [d for d in found if all(o is d or o.pattern in d.overrides for o in found)]
+        if len(winners) != 1:
+            named = " and ".join(f'"{d.pattern}"' for d in found)
+            raise AmbiguousStepError(f'the step "{text}" matches {named}; none declares it wins')
+        definition = winners[0]
+        parsed = definition.parser.parse_arguments(text)
+        return _Sentence(definition, tuple(parsed.items()), text)
+
+    def add(self, keywords: tuple[str, ...], definition: _Definition) -> None:
+        """Add a definition under each keyword; AmbiguousStepError if it overlaps another."""
+        for keyword in keywords:
+            for other in self.definitions[keyword]:
+                if other.pattern == definition.pattern:
+                    raise AmbiguousStepError(f'the step "{definition.pattern}" is defined twice')
+                if _wins(definition, other):
+                    continue
+                both = [t for t in definition.samples if other.parser.is_matching(t)] + [
+                    t for t in other.samples if definition.parser.is_matching(t)
+                ]
+                if both:
+                    raise AmbiguousStepError(
+                        f'the steps "{other.pattern}" and "{definition.pattern}" both match '
+                        f'"{both[0]}": declare which one wins with overrides='
+                    )
+        for keyword in keywords:
+            self.definitions[keyword].append(definition)
+        self.match.cache_clear()
+
+    def register(
+        self,
+        keywords: tuple[str, ...],
+        pattern: str,
+        values: Values | None = None,
+        example: Mapping[str, str] | None = None,
+        overrides: Iterable[str] = (),
+    ) -> Callable[[F], F]:
+        def register(func: F) -> F:
+            parser = parsers.parse(pattern)
+            filled = set(parser.parser.named_fields)
+            for name in (*(values or {}), *(example or {})):
+                if name not in filled:
+                    raise TypeError(f"step {pattern!r} has no placeholder {{{name}}}")
+            fixtures = [
+                name
+                for name, parameter in inspect.signature(func).parameters.items()
+                if name not in filled and parameter.default is parameter.empty
+            ]
+            if fixtures != ["world"]:  # _perform passes the world, and the sentence fills the rest
+                raise TypeError(f"step {pattern!r} must take world and its placeholders only")
+            closed = {name: tuple(v) for name, v in (values or {}).items()}
+            chosen = dict(example or {})
+            sentence = _fill(pattern, chosen, closed)
+            samples = [sentence]
+            for name, accepted in closed.items():
+                samples.extend(_fill(pattern, {**chosen, name: v}, closed) for v in accepted)
+            definition = _Definition(
+                pattern, parser, func, frozenset(overrides), tuple(dict.fromkeys(samples))
+            )
+            self.add(keywords, definition)
+            doc = (func.__doc__ or "").strip().splitlines()
+            self.entries.append(
+                StepEntry(
+                    keywords=keywords,
+                    pattern=pattern,
+                    doc=doc[0] if doc else "",
+                    values=tuple(closed.items()),
+                    example=tuple(chosen.items()),
+                    sentence=sentence,
+                    overrides=tuple(overrides),
+                )
+            )
+            return func
+
+        return register
+
+
+Values = Mapping[str, Iterable[str]]
+
+_KEYWORDS = {"given": given, "when": when, "then": then}
+
+LIBRARY = StepLibrary()
+STEPS: list[StepEntry] = LIBRARY.entries
+_DEFINITIONS = LIBRARY.definitions
+_match = LIBRARY.match
 
 
 class _Vocabulary(parsers.StepParser):
@@ -135,7 +301,7 @@ def definition_of(step_type: str, text: str) -> Callable[..., Any] | None:
 
 
 def _perform(world: World, sentence: _Sentence) -> None:
-    world.step = sentence.text
+    world.begin_step(sentence.text)
     try:
         sentence.definition.func(world=world, **dict(sentence.arguments))
     except PromptOpenError as exc:
@@ -152,63 +318,35 @@ for _keyword, _decorator in _KEYWORDS.items():
     _decorator(_Vocabulary(_keyword))(_perform)
 
 
-Values = Mapping[str, Iterable[str]]
-
-
-def _register(
-    keywords: tuple[str, ...],
+def setup_or_action(
     pattern: str,
+    *,
     values: Values | None = None,
     example: Mapping[str, str] | None = None,
-) -> Callable[[F], F]:
-    def register(func: F) -> F:
-        parser = parsers.parse(pattern)
-        filled = set(parser.parser.named_fields)
-        for name in (*(values or {}), *(example or {})):
-            if name not in filled:
-                raise TypeError(f"step {pattern!r} has no placeholder {{{name}}}")
-        fixtures = [
-            name
-            for name, parameter in inspect.signature(func).parameters.items()
-            if name not in filled and parameter.default is parameter.empty
-        ]
-        if fixtures != ["world"]:  # _perform passes the world, and the sentence fills the rest
-            raise TypeError(f"step {pattern!r} must take world and its placeholders only")
-        for keyword in keywords:
-            _DEFINITIONS[keyword].append(_Definition(pattern, parser, func))
-        _match.cache_clear()
-        doc = (func.__doc__ or "").strip().splitlines()
-        STEPS.append(
-            StepEntry(
-                keywords=keywords,
-                pattern=pattern,
-                doc=doc[0] if doc else "",
-                values=tuple((name, tuple(v)) for name, v in (values or {}).items()),
-                example=tuple((example or {}).items()),
-            )
-        )
-        return func
-
-    return register
-
-
-def setup_or_action(
-    pattern: str, *, values: Values | None = None, example: Mapping[str, str] | None = None
+    overrides: Iterable[str] = (),
 ) -> Callable[[F], F]:
     """A step that reads naturally both as setup (Given) and as action (When)."""
-    return _register(("given", "when"), pattern, values, example)
+    return LIBRARY.register(("given", "when"), pattern, values, example, overrides)
 
 
 def action(
-    pattern: str, *, values: Values | None = None, example: Mapping[str, str] | None = None
+    pattern: str,
+    *,
+    values: Values | None = None,
+    example: Mapping[str, str] | None = None,
+    overrides: Iterable[str] = (),
 ) -> Callable[[F], F]:
-    return _register(("when",), pattern, values, example)
+    return LIBRARY.register(("when",), pattern, values, example, overrides)
 
 
 def check(
-    pattern: str, *, values: Values | None = None, example: Mapping[str, str] | None = None
+    pattern: str,
+    *,
+    values: Values | None = None,
+    example: Mapping[str, str] | None = None,
+    overrides: Iterable[str] = (),
 ) -> Callable[[F], F]:
-    return _register(("then",), pattern, values, example)
+    return LIBRARY.register(("then",), pattern, values, example, overrides)
 
 
 def _one_of(what: str, table: Iterable[str], found: str) -> InputError:
@@ -292,22 +430,18 @@ def unenrolled(world: World, user: str, org: str) -> None:
 
 @action("{org:w} issues an enrollment token for {user:w}")
 def issue_token(world: World, org: str, user: str) -> None:
-    organization = world.organization(org)
-    address = organization.add_mailbox(user)
-    world.tokens[user.lower()] = organization.ca.issue_token(address).secret
+    world.issue_token(org, user)
 
 
 @action("{user:w} enrolls at {org:w} with that token")
 def enroll_with_token(world: World, user: str, org: str) -> None:
-    organization = world.organization(org)
-    organization.ca.enroll(organization.address(user), world.tokens[user.lower()])
+    world.enroll_with_token(user, org)
 
 
 @check("enrolling {user:w} at {org:w} again with the same token is refused")
 def token_reuse_refused(world: World, user: str, org: str) -> None:
-    organization = world.organization(org)
     try:
-        organization.ca.enroll(organization.address(user), world.tokens[user.lower()])
+        world.enroll_with_token(user, org)
     except EnrollmentError as exc:
         assert "already used" in str(exc), str(exc)
         return
@@ -355,30 +489,28 @@ def encryption_usage(world: World, user: str, usage: str) -> None:
 # --- clients, trust, profiles, time ----------------------------------------
 
 
-@setup_or_action("{user:w} trusts {org:w}'s certificate authority")
+@setup_or_action("{user:w} trusts {org:w}'s certificate authority", example={"org": "Fabrikam"})
 def trusts(world: World, user: str, org: str) -> None:
-    world.user(user).client.trust(world.organization(org).ca.root)
+    world.trust(user, org)
 
 
-@setup_or_action("{user:w} no longer trusts {org:w}'s certificate authority")
+@setup_or_action(
+    "{user:w} no longer trusts {org:w}'s certificate authority", example={"org": "Fabrikam"}
+)
 def distrusts(world: World, user: str, org: str) -> None:
-    client = world.user(user).client
-    root = world.organization(org).ca.root
-    client.trust_store[:] = [a for a in client.trust_store if a != root]
+    world.distrust(user, org)
 
 
 @setup_or_action('every client uses the "{profile}" profile', values={"profile": PROFILES})
 def every_client_profile(world: World, profile: str) -> None:
     """Every client follows a built-in profile or a .toml file (relative to the feature)."""
-    world.default_profile = _profile(world, profile)
-    for user in world.users.values():
-        user.client.profile = world.default_profile
+    world.use_profile(_profile(world, profile))
 
 
 @setup_or_action('{user:w} uses the "{profile}" profile', values={"profile": PROFILES})
 def user_profile(world: World, user: str, profile: str) -> None:
     """One client follows a built-in profile or a .toml file (relative to the feature)."""
-    world.user(user).client.profile = _profile(world, profile)
+    world.use_profile(_profile(world, profile), user)
 
 
 def _profile(world: World, reference: str) -> ClientProfile:
@@ -390,10 +522,7 @@ def _profile(world: World, reference: str) -> ClientProfile:
 
 @setup_or_action("the client processing delay is {minutes:d} minutes")
 def processing_delay(world: World, minutes: int) -> None:
-    delay = duration(minutes=minutes)
-    world.default_profile = world.default_profile.with_delay(delay)
-    for user in world.users.values():
-        user.client.profile = user.client.profile.with_delay(delay)
+    world.set_processing_delay(duration(minutes=minutes))
 
 
 _UNITS = {
@@ -500,7 +629,7 @@ def answer(world: World, user: str, answer: str) -> None:
     if isinstance(outcome, SendOutcome):
         world.record(person, outcome)
     else:
-        world.last_contact = outcome
+        world.note_contact(user, outcome)
 
 
 @setup_or_action("the last message to {user:w} is tampered with in transit")
@@ -569,9 +698,7 @@ def add_to_contacts(world: World, user: str, other: str) -> None:
     received = world.opened_by(user)
     if received.sender is None or received.sender.lower() != world.address(other).lower():
         raise _fail(f"the last opened message to come from {other}", received.sender)
-    world.last_contact = person.client.add_to_contacts(received)
-    if world.last_contact.prompt is not None:
-        world.note_prompt(user, world.last_contact.prompt)
+    world.note_contact(user, person.client.add_to_contacts(received))
 
 
 @setup_or_action("{user:w} has {other:w} in Contacts from an earlier signed message")
@@ -627,7 +754,10 @@ def certificate_expires(world: World, user: str) -> None:
         world.advance(last - now + dt.timedelta(seconds=1))
 
 
-@setup_or_action("{user:w}'s certificate names {address} instead")
+@setup_or_action(
+    "{user:w}'s certificate names {address} instead",
+    example={"address": "someone.else@contoso.example"},
+)
 def certificate_names_other(world: World, user: str, address: str) -> None:
     person = world.user(user)
     credential = person.organization.ca.issue(
@@ -672,7 +802,10 @@ def _variant(world: World, owner: User, description: str) -> x509.Certificate:
     return certificate
 
 
-@setup_or_action('{user:w} has {other:w} in Contacts with the certificate in "{path}"')
+@setup_or_action(
+    '{user:w} has {other:w} in Contacts with the certificate in "{path}"',
+    overrides=["{user:w} has {other:w} in Contacts with {certificate}"],
+)
 def contact_from_file(world: World, user: str, other: str, path: str) -> None:
     """A contact holding a real certificate file (a partner's), as if processed already."""
     contact_with_variant(world, user, other, f'the certificate in "{path}"')
@@ -684,7 +817,7 @@ def contact_from_file(world: World, user: str, other: str, path: str) -> None:
     example={"certificate": "an expired certificate"},
 )
 def contact_with_variant(world: World, user: str, other: str, certificate: str) -> None:
-    person = world.user(user)
+    world.user(user)  # an unknown user is refused before any certificate is issued
     owner = world.user(other)
     issuers = owner.organization.ca.chain
     if certificate.startswith('the certificate in "') and certificate.endswith('"'):
@@ -695,16 +828,7 @@ def contact_with_variant(world: World, user: str, other: str, certificate: str) 
         issuers = (*chain, *issuers)
     else:
         cert = _variant(world, owner, certificate)
-    now = world.clock.now()
-    person.client.contacts.put(
-        Contact(
-            address=owner.address,
-            certificate=cert,
-            issuers=issuers,
-            added_at=now,
-            processed_at=now,
-        )
-    )
+    world.add_contact(user, other, cert, issuers)
 
 
 # --- checks: prompts and outcomes -------------------------------------------
@@ -767,7 +891,11 @@ def no_messages(world: World, user: str) -> None:
         raise _fail(f"an empty inbox for {user}", f"{len(inbox)} message(s)")
 
 
-@check('the outcome is "{status}"', values={"status": [s.value for s in SendStatus]})
+@check(
+    'the outcome is "{status}"',
+    values={"status": [s.value for s in SendStatus]},
+    example={"status": "sent"},
+)
 def outcome_is(world: World, status: str) -> None:
     expected = next((s for s in SendStatus if s.value == status), None)
     if expected is None:
@@ -877,7 +1005,10 @@ def unusable_because(world: World, user: str, reason: str) -> None:
     raise _fail(f"{user} among the unusable recipients", "not listed")
 
 
-@check("{user:w} is warned that {org:w}'s certificate authority is not trusted")
+@check(
+    "{user:w} is warned that {org:w}'s certificate authority is not trusted",
+    example={"org": "Fabrikam"},
+)
 def warned_untrusted_ca(world: World, user: str, org: str) -> None:
     """The user's last send listed a recipient as unusable because its certificate does not
     chain to a root the user trusts, and that root is the organization's (IMP-03)."""
@@ -1106,7 +1237,7 @@ def encrypts_with(world: World, user: str, cipher: str) -> None:
     """The one content cipher the user's client encrypts with; every recipient must support it."""
     if cipher not in _ENCRYPTING:
         raise _one_of("a cipher the client can encrypt with", _ENCRYPTING, cipher)
-    world.user(user).client.cipher = ContentCipher(cipher)
+    world.set_cipher(user, ContentCipher(cipher))
 
 
 @setup_or_action(
@@ -1116,7 +1247,7 @@ def encrypts_with(world: World, user: str, cipher: str) -> None:
 )
 def signs_with(world: World, user: str, digest: str) -> None:
     """The digest the user's client signs with (sha1, sha256, sha384, sha512)."""
-    world.user(user).client.digest = parse_enum(DigestAlgorithm, digest, "digest")
+    world.set_digest(user, parse_enum(DigestAlgorithm, digest, "digest"))
 
 
 def _findings_text(findings: tuple[Finding, ...]) -> str:

@@ -10,48 +10,6 @@ import textwrap
 
 from engine.harness.steps import STEPS
 
-# Sample values for placeholders, so each sentence is shown as a user would write it.
-_EXAMPLES = {
-    "user": "UserA",
-    "sender": "UserB",
-    "other": "UserB",
-    "owner": "UserB",
-    "org": "Contoso",
-    "first": "Contoso",
-    "second": "Fabrikam",
-    "recipients": "UserA",
-    "kind": "an encrypted",
-    "arrangement": "separate signing and encryption certificates",
-    "answer": "cancel",
-    "text": "None of the recipients can process an encrypted message. …",
-    "choices": "proceed unencrypted, cancel",
-    "status": "valid",
-    "reason": "certificate expired",
-    "cipher": "aes-256-gcm",
-    "which": "current",
-    "source": "directory",
-    "capabilities": "aes-256-cbc, aes-128-cbc",
-    "certificate": "an expired certificate",
-    "address": "usera@contoso.example",
-    "domain": "contoso.example.com",
-    "usage": "key encipherment",
-    "profile": "thunderbird",
-    "minutes": "5",
-    "count": "5",
-    "unit": "minutes",
-    "ability": "cannot",
-    "pronoun": "her",
-    "path": "partner/userb.pem",
-    "message": "partner/signed-by-userb.eml",
-    "credentials": "partner/usera.p12",
-    "password": "partner/usera.password",
-    "root": "partner/root-ca.pem",
-    "policy": "strict",
-    "rule_id": "smime.sig.hash.sha1",
-    "severity": "an error",
-    "digest": "sha1",
-}
-
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Sentence:
@@ -62,35 +20,12 @@ class Sentence:
     values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # each closed placeholder's values
 
 
-# Where a placeholder's usual example would not fit the sentence.
-_PATTERN_EXAMPLES = {
-    'the outcome is "{status}"': {"status": "sent"},
-    "{user:w} trusts {org:w}'s certificate authority": {"org": "Fabrikam"},
-    "{user:w} no longer trusts {org:w}'s certificate authority": {"org": "Fabrikam"},
-    "{user:w} is warned that {org:w}'s certificate authority is not trusted": {"org": "Fabrikam"},
-    "{user:w}'s certificate names {address} instead": {"address": "someone.else@contoso.example"},
-}
+def _example(pattern: str) -> str:
+    """The example sentence the step declared where it is defined (without keyword)."""
+    return _ENTRIES[pattern].sentence
 
 
 _ENTRIES = {entry.pattern: entry for entry in STEPS}
-
-
-def _example(pattern: str) -> str:
-    """The sentence filled in: the step's own example values, else the usual sample for the
-    placeholder when the step accepts it, else the first value the step accepts."""
-    entry = _ENTRIES.get(pattern)
-    override = {**_PATTERN_EXAMPLES.get(pattern, {}), **dict(entry.example if entry else ())}
-    closed = dict(entry.values) if entry else {}
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1).split(":", 1)[0]
-        if name in override:
-            return override[name]
-        usual = _EXAMPLES.get(name, name.upper())
-        allowed = closed.get(name)
-        return usual if allowed is None or usual in allowed else allowed[0]
-
-    return re.sub(r"\{([^}]*)\}", fill, pattern)
 
 
 def vocabulary() -> list[Sentence]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from engine.algorithms import ContentCipher, DigestAlgorithm
 from engine.authority import Enrollment
 from engine.client import (
     ContactOutcome,
@@ -28,11 +29,12 @@ from engine.client import (
 )
 from engine.clock import FixedClock
 from engine.compliance import check_decision, check_message
+from engine.contacts import Contact
 from engine.errors import InputError, describe_bytes
 from engine.files import write_atomically
 from engine.findings import Finding
 from engine.keys import KeySource, KeyType
-from engine.mime import header_block
+from engine.mime import EntityKind, classify, header_block
 from engine.network import MailNetwork
 from engine.organization import Organization
 from engine.policy import Policy, default_policy
@@ -118,7 +120,7 @@ class World:
         self.opened: dict[str, ReceivedMessage] = {}
         self.enrollments: dict[str, Enrollment] = {}
         self.previous_enrollments: dict[str, Enrollment] = {}
-        self.tokens: dict[str, str] = {}
+        self._tokens: dict[str, str] = {}  # enrollment tokens issued, by user
         self.prompt_log: list[PromptEvent] = []
         self.sends: list[SendRecord] = []
         self.base_dir: Path = Path.cwd()  # files named in steps are relative to it, and in it
@@ -197,6 +199,84 @@ class World:
         user = User(name=name, address=address, organization=org, client=client)
         self.users[name.lower()] = user
         return user
+
+    # -- what a user or an organization decides --------------------------
+
+    def issue_token(self, org_name: str, name: str) -> None:
+        """The organization opens a mailbox for ``name`` and issues an enrollment token,
+        kept for the user's own enrollment later in the scenario."""
+        org = self.organization(org_name)
+        address = org.add_mailbox(name)
+        self._tokens[name.lower()] = org.ca.issue_token(address).secret
+
+    def enroll_with_token(self, name: str, org_name: str) -> Enrollment:
+        """The user enrolls with the token issued to them (EnrollmentError if it was used)."""
+        org = self.organization(org_name)
+        try:
+            token = self._tokens[name.lower()]
+        except KeyError:
+            raise InputError(f"an enrollment token issued to {name} earlier", "none") from None
+        return org.ca.enroll(org.address(name), token)
+
+    def trust(self, name: str, org_name: str) -> None:
+        """The user trusts the organization's root CA (IMP-03)."""
+        self.user(name).client.trust(self.organization(org_name).ca.root)
+
+    def distrust(self, name: str, org_name: str) -> None:
+        """The user withdraws trust in the organization's root CA."""
+        self.user(name).client.distrust(self.organization(org_name).ca.root)
+
+    def use_profile(self, profile: ClientProfile, name: str | None = None) -> None:
+        """One user's client (or every client, those set up later too) behaves as ``profile``."""
+        if name is not None:
+            self.user(name).client.use_profile(profile)
+            return
+        self.default_profile = profile
+        for user in self.users.values():
+            user.client.use_profile(profile)
+
+    def set_processing_delay(self, delay: dt.timedelta) -> None:
+        """Every client (those set up later too) processes new contacts after ``delay``."""
+        self.default_profile = self.default_profile.with_delay(delay)
+        for user in self.users.values():
+            user.client.use_profile(user.client.profile.with_delay(delay))
+
+    def set_cipher(self, name: str, cipher: ContentCipher) -> None:
+        """The one content cipher the user's client encrypts with."""
+        self.user(name).client.encrypt_with(cipher)
+
+    def set_digest(self, name: str, digest: DigestAlgorithm) -> None:
+        """The digest the user's client signs with."""
+        self.user(name).client.sign_with(digest)
+
+    def add_contact(
+        self,
+        name: str,
+        other: str,
+        certificate: x509.Certificate,
+        issuers: Iterable[x509.Certificate] = (),
+    ) -> None:
+        """The user holds a contact for ``other`` with ``certificate``, processed already."""
+        now = self.clock.now()
+        self.user(name).client.import_contact(
+            Contact(
+                address=self.user(other).address,
+                certificate=certificate,
+                issuers=tuple(issuers),
+                added_at=now,
+                processed_at=now,
+            )
+        )
+
+    def note_contact(self, name: str, outcome: ContactOutcome) -> None:
+        """The outcome of adding a contact; a prompt it raised is kept for the report."""
+        self.last_contact = outcome
+        if outcome.prompt is not None:
+            self.note_prompt(name, outcome.prompt)
+
+    def begin_step(self, text: str) -> None:
+        """The step now running, as the feature file says it, for messages that point back."""
+        self.step = text
 
     def address(self, name: str) -> str:
         """A user's address; names not set up as users are taken as addresses if they contain @."""
@@ -498,16 +578,16 @@ def _kind(outcome: SendOutcome) -> str:
 
 
 def _content_kind(message: bytes) -> str:
-    """signed, encrypted or plain, from the top-level Content-Type (RFC 8551 §3.9)."""
-    head = header_block(message)
-    content_type = head.content_type
-    smime_type = str(head.param("smime-type") or "").lower()
-    if content_type == "multipart/signed" or smime_type in ("signed-data", "certs-only"):
+    """signed, encrypted or plain, as the engine classifies the top-level entity (RFC 8551 §3.9);
+    a pkcs7-mime entity whose CMS content cannot be read counts as encrypted, as it is shown."""
+    try:
+        kind = classify(message)
+    except InputError:
+        return "encrypted"
+    if kind in (EntityKind.SIGNED_MULTIPART, EntityKind.SIGNED_OPAQUE, EntityKind.CERTS_ONLY):
         return "signed"
-    if content_type in ("application/pkcs7-mime", "application/x-pkcs7-mime"):
-        return (
-            "encrypted" if smime_type in ("", "enveloped-data", "authenveloped-data") else "other"
-        )
+    if kind in (EntityKind.ENVELOPED, EntityKind.AUTH_ENVELOPED):
+        return "encrypted"
     return "plain"
 
 
