@@ -153,7 +153,7 @@ def certificate_from_der(der: bytes, *, what: str = "an X.509 certificate") -> x
     try:
         return read_certificate_parts(x509.load_der_x509_certificate(der))
     except _X509_ERRORS as exc:
-        raise DecodeError(what, f"{describe_bytes(der)} ({_reason(exc)})") from None
+        raise DecodeError(what, _unreadable(der, exc)) from None
 
 
 def load_certificates(data: bytes, *, source: str = "certificate") -> tuple[x509.Certificate, ...]:
@@ -168,7 +168,7 @@ def load_certificates(data: bytes, *, source: str = "certificate") -> tuple[x509
         for cert in certs:
             read_certificate_parts(cert)
     except _X509_ERRORS as exc:
-        found = f"{describe_bytes(data)} ({_reason(exc)})"
+        found = _unreadable(data, exc)
         raise DecodeError("a PEM or DER certificate", found, source=source) from None
     return certs
 
@@ -177,6 +177,17 @@ def _reason(exc: BaseException) -> str:
     """A short, one-line reason from cryptography's error, for messages."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _unreadable(data: bytes, exc: BaseException) -> str:
+    """What unreadable input is (:func:`describe_bytes`), with the parser's reason only for
+    input that is DER or PEM at all. For anything else (a password file, say) the DER
+    parser's reason is made of its first bytes, decoded ("UnexpectedTag { actual: Tag {
+    value: 19 ...", "ShortData { needed: 37 }"): it would echo the file it must not."""
+    found = describe_bytes(data)
+    if data[:1] == b"\x30" or found.startswith("a PEM block"):
+        return f"{found} ({_reason(exc)})"
+    return found
 
 
 def load_certificate(data: bytes, *, source: str = "certificate") -> x509.Certificate:
@@ -209,7 +220,7 @@ def load_crls(data: bytes, *, source: str = "CRL") -> tuple[x509.CertificateRevo
         for crl in crls:
             _read_crl_parts(crl)
     except _X509_ERRORS as exc:
-        found = f"{describe_bytes(data)} ({_reason(exc)})"
+        found = _unreadable(data, exc)
         raise DecodeError("a PEM or DER CRL", found, source=source) from None
     return crls
 

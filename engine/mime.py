@@ -748,13 +748,24 @@ def signed_parts(entity: bytes) -> SignedParts:
         )
     raw = body[delimiters[0][1] : ends[0]]
     content = canonicalize(raw)
-    signature_entity = body[delimiters[1][1] : ends[1]]
-    signature_head, signature_body = _head(signature_entity)
+    signature_head, signature_body = _head(body[delimiters[1][1] : ends[1]])
     signature_type = signature_head.content_type
-    name = signature_head.file_name
-    if signature_type not in PKCS7_SIGNATURE_TYPES and not (
-        signature_type == "application/octet-stream" and name.lower().endswith(".p7s")
-    ):
+    if not _is_signature_part(signature_head) and len(delimiters) > 2:
+        # An unsigned part slipped in between the content and the signature: the message
+        # is as malformed as with a third part after it (RFC 1847 §2.1), and is judged so,
+        # with the signature found where it was pushed, rather than refused as unreadable.
+        for start, end in zip(delimiters[2:], ends[2:], strict=True):
+            later_head, later_body = _head(body[start[1] : end])
+            if _is_signature_part(later_head):
+                problems.append(
+                    f"the second part of the multipart/signed is {signature_type}, not its "
+                    "signature: a part between the content and the signature is not signed "
+                    "(RFC 1847 §2.1)"
+                )
+                signature_head, signature_body = later_head, later_body
+                signature_type = later_head.content_type
+                break
+    if not _is_signature_part(signature_head):
         raise InputError("a second part of type application/pkcs7-signature", signature_type)
     signature = _decoded_body(signature_head, signature_body, 0, what=signature_type)
     if not signature:
@@ -767,6 +778,14 @@ def signed_parts(entity: bytes) -> SignedParts:
         signature_type=signature_type,
         problems=tuple(problems),
         raw=raw,
+    )
+
+
+def _is_signature_part(head: HeaderBlock) -> bool:
+    """Whether a body part is a CMS signature (RFC 8551 §3.5.3), by type or by a .p7s name."""
+    kind = head.content_type
+    return kind in PKCS7_SIGNATURE_TYPES or (
+        kind == "application/octet-stream" and head.file_name.lower().endswith(".p7s")
     )
 
 

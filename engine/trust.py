@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from engine.asn1.certificate import utf8_string
 from engine.asn1.memo import Lru
 from engine.clock import aware
 from engine.errors import InputError
@@ -269,6 +270,7 @@ def _allows_email(eku: x509.ExtendedKeyUsage) -> bool:
 
 
 _AGNOSTIC = verification.Criticality.AGNOSTIC
+_SMTP_UTF8_MAILBOX = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.9")  # id-on-SmtpUTF8Mailbox (RFC 8398)
 
 # End entities: SAN optional (the address may be in the subject emailAddress,
 # RFC 8550 §3), key usage checked per purpose after path building.
@@ -421,6 +423,13 @@ def _mailboxes(certificate: x509.Certificate) -> list[tuple[str, str]]:
     else:
         found.extend(
             ("subjectAltName rfc822Name", n) for n in san.get_values_for_type(x509.RFC822Name)
+        )
+        # RFC 8398 §6: rfc822Name constraints apply to SmtpUTF8Mailbox names too (as
+        # OpenSSL does): an internationalized mailbox is no way around a CA's constraints.
+        found.extend(
+            ("subjectAltName SmtpUTF8Mailbox", utf8_string(n.value, what="an SmtpUTF8Mailbox"))
+            for n in san.get_values_for_type(x509.OtherName)
+            if n.type_id == _SMTP_UTF8_MAILBOX
         )
     for attribute in certificate.subject.get_attributes_for_oid(x509.NameOID.EMAIL_ADDRESS):
         found.append(("subject emailAddress", str(attribute.value)))

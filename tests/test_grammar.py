@@ -96,6 +96,46 @@ def test_a_step_lost_to_a_misspelled_keyword_is_refused(tmp_path: Path, descript
     assert repr(description) in str(error)
 
 
+@pytest.mark.parametrize(
+    ("body", "line", "found"),
+    [
+        # A misspelled Scenario: line above real scenarios: it and its steps became the
+        # feature's description, and the run was green without them.
+        (
+            "  Scenaro: The important check\n"
+            + SETUP
+            + CHECK
+            + "\n  Scenario: Fine\n"
+            + SETUP
+            + CHECK,
+            2,
+            "misspelled 'Scenario:'",
+        ),
+        # The same inside a Rule: the rule's description.
+        (
+            "  Scenario: Fine\n" + SETUP + CHECK + "\n  Rule: Partners\n"
+            "    Scenari Outline: Lost\n" + SETUP + CHECK,
+            8,
+            "misspelled 'Scenario Outline:'",
+        ),
+        # A heading too mangled to name: its steps still stand outside any scenario.
+        (
+            "  Scnro: Lost\n" + SETUP + CHECK + "\n  Scenario: Fine\n" + SETUP + CHECK,
+            3,
+            "a step outside any scenario",
+        ),
+        # No scenario at all: one line naming the file, not pytest-bdd's NoScenariosFound.
+        ("  Just prose about the feature.\n", 1, "no scenario"),
+    ],
+)
+def test_a_scenario_lost_to_a_misspelled_heading_is_refused(
+    tmp_path: Path, body: str, line: int, found: str
+) -> None:
+    error = _refused(_feature(tmp_path, body))
+    assert error.line == line, error
+    assert found in str(error), error
+
+
 def test_a_background_step_lost_to_a_misspelling_is_refused(tmp_path: Path) -> None:
     body = (
         "  Background:\n"

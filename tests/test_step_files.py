@@ -195,3 +195,28 @@ def test_the_command_line_never_echoes_a_file_it_cannot_read(
     for leak in (SECRET[:4].hex(), "30820100", "S3cret"):
         assert leak not in run.stderr
     assert json.dumps(run.stderr)  # one plain line
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["verify", "--trust", "pw", "pw"],
+        ["check-cert", "pw"],
+        ["verify", "--trust", "cert.pem", "--crl", "pw", "pw"],
+    ],
+)
+def test_a_parser_s_detail_never_carries_the_bytes_of_a_file_of_another_kind(
+    tmp_path: Path, key_pool: KeyPool, arguments: list[str]
+) -> None:
+    # cryptography's DER parser names the tag and length it read ("UnexpectedTag { actual:
+    # Tag { value: 19 ...", "ShortData { needed: 37 }"): for a password file those are its
+    # first bytes, decoded. Two files of one kind and size must give the same message.
+    ca = OrgCA.create("Contoso", "contoso.example", clock=FixedClock(SCENARIO_EPOCH), keys=key_pool)
+    messages = []
+    for secret in (b"S3cret-passw0rd\n", b"hunter2-Passw0r\n"):
+        (tmp_path / "pw").write_bytes(secret)
+        (tmp_path / "cert.pem").write_bytes(ca.root.public_bytes(Encoding.PEM))
+        run = smime_harness(*arguments, cwd=tmp_path)
+        assert run.returncode == 2
+        messages.append(run.stderr)
+    assert messages[0] == messages[1], messages

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from asn1crypto import algos, keys, x509
+from asn1crypto import algos, core, keys, x509
+
+from engine.errors import DecodeError
 
 # The algorithm names asn1crypto knows, keyed by the signature algorithm OID.
 _SIGNATURE_ALGORITHMS = {
@@ -75,3 +77,15 @@ def _time(moment: dt.datetime) -> x509.Time:
     if moment.year < 2050:
         return x509.Time(name="utc_time", value=moment)
     return x509.Time(name="general_time", value=moment)
+
+
+def utf8_string(der: bytes, *, what: str) -> str:
+    """The text of a DER UTF8String, such as an SmtpUTF8Mailbox otherName's value (RFC 8398
+    §3), which cryptography hands over as raw DER. DecodeError naming ``what`` if it is not."""
+    try:
+        value = core.UTF8String.load(der, strict=True).native
+    except (ValueError, TypeError) as exc:
+        raise DecodeError(f"{what} as a DER UTF8String", f"malformed DER ({exc})") from None
+    if not isinstance(value, str):
+        raise DecodeError(f"{what} as a DER UTF8String", type(value).__name__)
+    return value

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 from engine.errors import InputError
 
 if TYPE_CHECKING:
-    from pytest_bdd.gherkin_parser import Background, GherkinDocument, Scenario, Step
+    from pytest_bdd.gherkin_parser import Background, GherkinDocument, Rule, Scenario, Step
+    from pytest_bdd.gherkin_parser import Feature as GherkinFeature
     from pytest_bdd.parser import Feature
 
 # A feature that passed the checks is marked, so collection does not check it again
@@ -130,10 +131,14 @@ def check_document(document: GherkinDocument, filename: str) -> None:
     keywords = _step_keywords(feature.language)
     english = feature.language == "en"  # the prose word list is English
     names: dict[str, int] = {}
+    # A misspelled "Scenario:" line turns it and its steps into the description of the
+    # feature (or rule) above: the scenario vanished and the run was green without it.
+    _check_description(feature, keywords, english, filename)
     children = list(feature.children)
     while children:
         child = children.pop(0)
         if child.rule is not None:
+            _check_description(child.rule, keywords, english, filename)
             children[:0] = child.rule.children
         if child.background is not None:
             _check_description(child.background, keywords, english, filename)
@@ -159,6 +164,15 @@ def check_document(document: GherkinDocument, filename: str) -> None:
                 text=f"{scenario.keyword}: {scenario.name}",
                 expected="a scenario name not used before in the feature",
             )
+    if not names:
+        # pytest-bdd would stop on it with its own NoScenariosFound, naming no line.
+        raise FeatureSyntaxError(
+            filename=filename,
+            line=feature.location.line,
+            message="no scenario",
+            text=f"{feature.keyword}: {feature.name}",
+            expected="a feature with at least one Scenario",
+        )
 
 
 def _has_outcome(steps: list[Step]) -> bool:
@@ -173,11 +187,36 @@ def _has_outcome(steps: list[Step]) -> bool:
 
 
 def _check_description(
-    element: Scenario | Background, keywords: tuple[str, ...], english: bool, filename: str
+    element: GherkinFeature | Rule | Scenario | Background,
+    keywords: tuple[str, ...],
+    english: bool,
+    filename: str,
 ) -> None:
+    holds_steps = hasattr(element, "steps")
     for text in element.description.splitlines():
+        heading = None if holds_steps else _misspelled_heading(text, english)
+        if heading is not None:
+            raise FeatureSyntaxError(
+                filename=filename,
+                line=_line_of(filename, text, element.location.line),
+                message=f"a misspelled {heading!r}, which Gherkin reads as description, "
+                "so the scenario and its steps would never run",
+                text=text,
+                expected=f"a description of {element.keyword}: {element.name}".rstrip(),
+            )
         keyword = _misspelled_keyword(text, keywords, english)
-        if keyword is not None:
+        # A feature's or rule's description is prose ("Ten users exchange mail."): a line
+        # there is a lost step only when what follows its first word is a step sentence.
+        if keyword is not None and not holds_steps and _reads_as_step(_after_first_word(text)):
+            raise FeatureSyntaxError(
+                filename=filename,
+                line=_line_of(filename, text, element.location.line),
+                message="a step outside any scenario, which Gherkin reads as description, "
+                "so it would never run (is the 'Scenario:' line above it misspelled?)",
+                text=text,
+                expected=f"a description of {element.keyword}: {element.name}".rstrip(),
+            )
+        if keyword is not None and holds_steps:
             raise FeatureSyntaxError(
                 filename=filename,
                 line=_line_of(filename, text, element.location.line),
@@ -206,6 +245,29 @@ def _misspelled_keyword(text: str, keywords: tuple[str, ...], english: bool) -> 
         if misspelled or (rest and _reads_as_step(rest)):
             return keyword
     return None
+
+
+# The headings under which steps stand (English; other dialects rely on the step check).
+_HEADINGS = ("Scenario Outline", "Scenario Template", "Scenario", "Example", "Background")
+
+
+def _misspelled_heading(text: str, english: bool) -> str | None:
+    """The heading ("Scenario:") a description line misspells: ``Scenaro: name``."""
+    head, colon, _ = text.strip().partition(":")
+    if not english or not colon or not head:
+        return None
+    word = " ".join(head.split()).lower()
+    if word.endswith("s") and word[:-1] in (h.lower() for h in _HEADINGS):
+        return None  # "Scenarios: ..." or "Examples: ..." as prose, not a lost heading
+    for heading in _HEADINGS:
+        if 0 < _distance(word, heading.lower()) <= (1 if len(heading) < 8 else 2):
+            return f"{heading}:"
+    return None
+
+
+def _after_first_word(text: str) -> str:
+    words = text.split(None, 1)
+    return words[1] if len(words) > 1 else ""
 
 
 def _reads_as_step(text: str) -> bool:

@@ -154,6 +154,42 @@ def test_engine_and_openssl_agree_on_email_name_constraints(
         assert b"subtree violation" in openssl.stderr, openssl.stderr
 
 
+@pytest.mark.parametrize(
+    ("where", "utf8_mailbox", "expected"),
+    [
+        ("host", "bob@fabrikam.example", NC),
+        ("excluded", "bob@fabrikam.example", NC),
+        ("host", "bøb@contoso.example", None),
+        ("excluded", "bob@contoso.example", None),
+    ],
+)
+def test_email_constraints_apply_to_an_smtputf8mailbox_as_openssl_does(
+    partner: PartnerPKI, where: str, utf8_mailbox: str, expected: str | None
+) -> None:
+    # RFC 8398 §6: rfc822Name constraints apply to SmtpUTF8Mailbox names. A certificate
+    # whose SAN holds an allowed rfc822Name beside an SmtpUTF8Mailbox outside the CA's
+    # constraints was valid here, while OpenSSL says "permitted subtree violation".
+    issuer, chain, anchor = partner.path(where)
+    partner._count += 1
+    san = f"email:bob@contoso.example, otherName:1.3.6.1.5.5.7.8.9;UTF8:{utf8_mailbox}"
+    mailbox = partner.ca.issue(
+        f"utf8-{partner._count}",
+        "/CN=Bob",
+        MAILBOX_EXTENSIONS + f"subjectAltName = {san}\n",
+        issuer=issuer,
+    )
+    signed = partner.ca.sign(CONTENT, mailbox, chain=chain, sender="bob@contoso.example")
+    result = verify(signed, anchors=[anchor.certificate], at=AT)
+    openssl = partner.ca.verify(signed, anchor, int(AT.timestamp()))
+    if expected is None:
+        assert result.status == "valid", result.reasons
+        assert openssl.returncode == 0, openssl.stderr
+    else:
+        assert result.status == expected, result.reasons
+        assert f"SmtpUTF8Mailbox {utf8_mailbox}" in result.trust.reason
+        assert b"subtree violation" in openssl.stderr, openssl.stderr
+
+
 def test_the_reason_names_the_mailbox_and_the_ca(partner: PartnerPKI) -> None:
     mailbox = partner.mailbox("host", "bob@fabrikam.example", None)
     result = validate_certificate(

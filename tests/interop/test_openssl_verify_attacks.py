@@ -137,6 +137,7 @@ BROKEN = {
     "the close delimiter without its --": open_close_delimiter,
     "no close delimiter": no_close_delimiter,
     "a third part and no close delimiter": third_part_and_no_close,
+    "an unsigned part between the content and the signature": third_part_first,
 }
 
 
@@ -155,10 +156,20 @@ def test_a_multipart_signed_that_is_not_exactly_two_parts_is_not_valid(
     assert b"MALLORY" not in result.content
 
 
-def test_an_unsigned_part_before_the_signature_is_refused(partner: Partner) -> None:
+def test_an_unsigned_part_before_the_signature_is_named(partner: Partner) -> None:
+    # Once refused as unreadable (exit 2, and an InputError out of the mail client's
+    # open): as malformed as a third part after the signature, and said so.
     attacked = third_part_first(partner.sign(partner.rsa))
+    result = verify(attacked, anchors=[partner.root.certificate], at=AT)
+    assert result.status == "malformed-multipart"
+    assert any("second part of the multipart/signed is text/plain" in r for r in result.reasons)
+
+
+def test_a_second_part_that_is_not_a_signature_is_still_refused(partner: Partner) -> None:
+    genuine = partner.sign(partner.rsa)
+    two = genuine.replace(b"Content-Type: application/pkcs7-signature", b"Content-Type: text/plain")
     with pytest.raises(ValueError, match="application/pkcs7-signature"):
-        verify(attacked, anchors=[partner.root.certificate], at=AT)
+        verify(two, anchors=[partner.root.certificate], at=AT)
 
 
 def test_verify_and_check_message_say_malformed_multipart(
