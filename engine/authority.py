@@ -28,7 +28,7 @@ from engine.asn1.certificate import assemble_certificate, v1_tbs_certificate
 from engine.clock import Clock, aware
 from engine.credential import Credential
 from engine.errors import CertificateError, EnrollmentError, InputError, KeyRecoveryError
-from engine.keys import FreshKeys, KeyPool, KeySource, KeyType, PrivateKey
+from engine.keys import FreshKeys, KeySource, KeyType, PrivateKey
 from engine.purpose import CertificatePurpose as CertificatePurpose
 from engine.revocation import RevocationReason, RevokedInfo, build_crl, signature_hash
 from engine.smbr import CertificateProfile
@@ -211,6 +211,7 @@ class OrgCA:
         issuer: Credential,
         crl_validity: dt.timedelta = DEFAULT_CRL_VALIDITY,
         profile: CertificateProfile | None = None,
+        memo: CertificateMemo | None = None,
     ) -> None:
         self.name = name
         self.domain = domain
@@ -230,6 +231,8 @@ class OrgCA:
         self._signing_only: set[tuple[bytes, int]] = set()
         self._revoked: dict[tuple[bytes, int], RevokedInfo] = {}
         self._crl_numbers: dict[bytes, int] = {}
+        # Built certificates and CRLs shared with other CAs of the memo's owner; None: none.
+        self._memo = memo
 
     # -- creation -----------------------------------------------------------
 
@@ -245,8 +248,14 @@ class OrgCA:
         intermediate: bool = False,
         crl_validity: dt.timedelta = DEFAULT_CRL_VALIDITY,
         profile: CertificateProfile | None = None,
+        memo: CertificateMemo | None = None,
     ) -> OrgCA:
-        """A new organization CA named ``name`` for mail domain ``domain``."""
+        """A new organization CA named ``name`` for mail domain ``domain``.
+
+        ``memo`` (owned by the caller, e.g. one scenario run) shares built certificates
+        and CRLs between CAs made from the same inputs; the CA behaves the same with or
+        without it, whatever its ``keys``.
+        """
         if not name.strip():
             raise InputError("a CA name", "an empty one")
         if not _DOMAIN.fullmatch(domain):
@@ -256,9 +265,9 @@ class OrgCA:
         now = aware(clock.now(), what="clock time")
         root_key = keys.new_key(key_type)
         sub_key = keys.new_key(key_type) if intermediate else None
-        # Pool keys are shared test keys: the same name, domain, time and keys make the
-        # same certificates, so they are built once per process (each CA keeps its own state).
-        build = _pooled_authority if isinstance(keys, KeyPool) else _build_authority
+        # The same name, domain, time and keys make the same certificates: a memo builds
+        # them once for its owner (each CA keeps its own state).
+        build = _build_authority if memo is None else memo.authority
         root, issuer = build(name, domain, now, root_key, sub_key)
         ca = cls(
             name=name,
@@ -269,6 +278,7 @@ class OrgCA:
             issuer=issuer,
             crl_validity=crl_validity,
             profile=profile,
+            memo=memo,
         )
         if intermediate:
             ca._remember(issuer.certificate, root.certificate)
@@ -402,9 +412,11 @@ class OrgCA:
                 f"not_before={not_before.isoformat()}"
             )
         subject = self._subject(spec)
-        # A pool view never hands out a key twice, so within one CA each memo key is new.
-        pooled = spec.key is None and isinstance(self.keys, KeyPool)
-        build = _pooled_credential if pooled else _build_credential
+        # A key source never hands out a key twice (KeySource contract), so within one CA
+        # each memo key is new; a caller's own key (spec.key) may repeat, so it is never
+        # memoized: issuing twice with it must still give two certificates.
+        memo = self._memo if spec.key is None else None
+        build = _build_credential if memo is None else memo.credential
         urls = _IssuerUrls(crl=self.crl_url, ca_issuers=self.ca_issuers_url)
         credential = build(self.issuer, urls, spec, subject, key, not_before, not_after)
         certificate = credential.certificate
@@ -529,7 +541,7 @@ class OrgCA:
             for info in self._revoked.values()
             if info.issuer == ca.certificate.subject and info.revocation_date <= now
         )
-        build = _pooled_crl if isinstance(self.keys, KeyPool) else _build_crl
+        build = _build_crl if self._memo is None else self._memo.crl
         return build(ca, listed, now, now + lifetime, number)
 
     def __repr__(self) -> str:
@@ -662,9 +674,6 @@ def _build_credential(
     return Credential(certificate=certificate, private_key=key, chain=chain)
 
 
-_pooled_credential = functools.lru_cache(maxsize=4096)(_build_credential)
-
-
 def _build_v3(
     issuer: Credential,
     urls: _IssuerUrls,
@@ -789,9 +798,6 @@ def _build_authority(
     return root, Credential(certificate=sub_cert, private_key=sub_key, chain=(root_cert,))
 
 
-_pooled_authority = functools.lru_cache(maxsize=256)(_build_authority)
-
-
 def _build_crl(
     ca: Credential,
     listed: tuple[RevokedInfo, ...],
@@ -802,7 +808,33 @@ def _build_crl(
     return build_crl(ca, listed, this_update=this_update, next_update=next_update, number=number)
 
 
-_pooled_crl = functools.lru_cache(maxsize=1024)(_build_crl)
+class CertificateMemo:
+    """Certificates and CRLs built once for the object that owns a batch of CAs.
+
+    Pass one to :meth:`OrgCA.create`; its owner (a scenario run, a test session) decides
+    how long it lives. Builds are pure functions of their arguments (names, times, keys,
+    issuer, revocation list), so equal inputs give the same bytes again; each table is
+    bounded, least recently used first out. It holds private keys (those of the
+    credentials it built), so it is never module-level and never written anywhere.
+    """
+
+    def __init__(self, *, authorities: int = 256, credentials: int = 4096, crls: int = 1024):
+        for what, size in (
+            ("authorities", authorities),
+            ("credentials", credentials),
+            ("crls", crls),
+        ):
+            if size < 1:
+                raise InputError(f"a memo size of at least 1 for {what}", str(size))
+        self.authority = functools.lru_cache(maxsize=authorities)(_build_authority)
+        self.credential = functools.lru_cache(maxsize=credentials)(_build_credential)
+        self.crl = functools.lru_cache(maxsize=crls)(_build_crl)
+
+    def clear(self) -> None:
+        """Forget everything built so far."""
+        self.authority.cache_clear()
+        self.credential.cache_clear()
+        self.crl.cache_clear()
 
 
 def _build_ca_certificate(

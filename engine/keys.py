@@ -72,7 +72,12 @@ def generate_key(key_type: KeyType) -> PrivateKey:
 
 
 class KeySource(Protocol):
-    """Where an authority gets new key pairs from."""
+    """Where an authority gets new key pairs from.
+
+    Each call returns a key this source has not handed out before: an authority's
+    :class:`engine.authority.CertificateMemo` relies on it, as issuing with a repeated
+    key and spec would otherwise give back the earlier certificate.
+    """
 
     def new_key(self, key_type: KeyType) -> PrivateKey: ...
 

@@ -93,6 +93,7 @@ def profile_codes(profile: CertificateProfile) -> frozenset[str]:
 
 # The validator tree of a profile: built once per profile (three at most) and reused; it
 # holds configuration only, no certificate, so a certificate's lint never sees another's.
+# Bounded by CertificateProfile's values (three), so functools.cache is safe here.
 @functools.cache
 def _validator(profile: CertificateProfile) -> Any:
     from pkilint.cabf import smime

@@ -13,7 +13,7 @@ from typing import Protocol
 from cryptography import x509
 
 from engine.algorithms import ContentCipher
-from engine.authority import Enrollment, OrgCA
+from engine.authority import CertificateMemo, Enrollment, OrgCA
 from engine.clock import Clock
 from engine.contacts import normalize_address
 from engine.directory import Directory, DirectoryEntry
@@ -51,6 +51,7 @@ class Organization:
         intermediate: bool = False,
         allowed_ciphers: Iterable[ContentCipher] | None = None,
         policy: CipherPolicy | None = None,
+        memo: CertificateMemo | None = None,
     ) -> None:
         self.name = name
         self.domain = domain.lower()
@@ -63,6 +64,7 @@ class Organization:
             keys=keys or FreshKeys(),
             key_type=key_type,
             intermediate=intermediate,
+            memo=memo,
         )
         self.directory = Directory(self.domain)
         self.server = MailServer(self.domain)

@@ -323,7 +323,8 @@ def load_policy_file(path: Path, *, confine: Callable[[Path], Path] | None = Non
     return policy_from_text(text, file=str(path), base_dir=path.parent, confine=confine)
 
 
-@functools.cache
+# One entry per built-in name at most (an unknown name raises, and errors are not kept).
+@functools.lru_cache(maxsize=len(BUILTIN))
 def builtin_policy(name: str) -> Policy:
     """One of the built-in policies (:data:`BUILTIN`)."""
     if name not in BUILTIN:

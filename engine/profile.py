@@ -142,7 +142,8 @@ def load_profile_file(path: Path) -> ClientProfile:
     return profile_from_text(text, file=str(path))
 
 
-@functools.cache
+# One entry per built-in name at most (an unknown name raises, and errors are not kept).
+@functools.lru_cache(maxsize=len(BUILTIN))
 def builtin_profile(name: str) -> ClientProfile:
     """One of the built-in profiles (:data:`BUILTIN`), read from its file once."""
     if name not in BUILTIN:

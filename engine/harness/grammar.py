@@ -277,7 +277,8 @@ def _reads_as_step(text: str) -> bool:
     return similarity(text) >= _STEP_LIKE
 
 
-@functools.cache
+# Bounded: the language comes from a feature file, and Gherkin has ~80 dialects.
+@functools.lru_cache(maxsize=16)
 def _step_keywords(language: str) -> tuple[str, ...]:
     """The one-word step keywords of the feature's Gherkin dialect (Given, When, ...)."""
     from gherkin.dialect import Dialect

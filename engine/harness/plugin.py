@@ -22,7 +22,9 @@ from engine.files import remove
 from engine.keys import KeyPool, default_cache_dir
 
 if TYPE_CHECKING:
+    from engine.authority import CertificateMemo
     from engine.harness.world import World
+    from engine.trust import TrustCache
 
 _CONFIG: list[pytest.Config] = []
 
@@ -70,6 +72,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def smime_key_pool() -> KeyPool:
     """Keys generated once and cached on disk: scenarios must not pay for RSA generation."""
     return KeyPool(default_cache_dir())
+
+
+@pytest.fixture(scope="session")
+def smime_run_caches() -> tuple[CertificateMemo, TrustCache]:
+    """The run's caches, handed to each scenario's world: built certificates and CRLs,
+    and path validations of judged messages. Scenarios of one run draw the same pool
+    keys at the same instant, so they repeat them; the caches end with the session."""
+    from engine.authority import CertificateMemo
+    from engine.harness.world import JUDGE_TRUST_SIZE
+    from engine.trust import TrustCache
+
+    return CertificateMemo(), TrustCache(JUDGE_TRUST_SIZE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -188,7 +202,11 @@ WORLD_KEY = pytest.StashKey["World"]()
 
 
 @pytest.fixture
-def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest) -> Iterator[World]:
+def world(
+    smime_key_pool: KeyPool,
+    smime_run_caches: tuple[CertificateMemo, TrustCache],
+    request: pytest.FixtureRequest,
+) -> Iterator[World]:
     """A fresh world per scenario; files named in steps are relative to the feature's folder."""
     node = request.node
     started = node.stash.get(_SCENARIO_KEY, None)
@@ -198,7 +216,10 @@ def world(smime_key_pool: KeyPool, request: pytest.FixtureRequest) -> Iterator[W
     from engine.harness.world import World
 
     # Each scenario draws the pool's keys from the first again: worlds are independent.
-    state = World(keys=smime_key_pool.view(), artifact_dir=default)
+    memo, trust_cache = smime_run_caches
+    state = World(
+        keys=smime_key_pool.view(), artifact_dir=default, memo=memo, trust_cache=trust_cache
+    )
     state.allowed_dirs = allowed_folders(node.config)
     state.step_source = node.stash.get(_STEP_KEY, None)
     if started is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography import x509
 
 from engine.algorithms import ContentCipher, DigestAlgorithm
-from engine.authority import Enrollment
+from engine.authority import CertificateMemo, Enrollment
 from engine.client import (
     ContactOutcome,
     MailClient,
@@ -49,9 +49,8 @@ SCENARIO_EPOCH = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 # Which of a user's certificates a step means: the ones held now, or those before a renewal.
 GENERATIONS = ("current", "previous")
 
-# Path validations of judged messages, shared by the worlds of one process: scenarios
-# repeat the same pool-key certificates, anchors, CRLs and times.
-_JUDGE_TRUST = TrustCache(1024)
+# Path validations of judged messages a world keeps when its owner hands it none.
+JUDGE_TRUST_SIZE = 1024
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,8 +103,20 @@ def _slug(text: str) -> str:
 class World:
     """Everything a scenario has made so far."""
 
-    def __init__(self, *, keys: KeySource, artifact_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        keys: KeySource,
+        artifact_dir: Path | None = None,
+        memo: CertificateMemo | None = None,
+        trust_cache: TrustCache | None = None,
+    ) -> None:
         self.keys = keys
+        # Caches belong to whoever owns the batch of scenarios (the pytest session hands
+        # each world the run's); a world made alone owns its own. Scenarios of one run
+        # repeat the same pool-key certificates, anchors, CRLs and times.
+        self._memo = memo if memo is not None else CertificateMemo()
+        self._judge_trust = trust_cache if trust_cache is not None else TrustCache(JUDGE_TRUST_SIZE)
         self.clock = FixedClock(SCENARIO_EPOCH)
         self.network = MailNetwork()
         self.organizations: dict[str, Organization] = {}
@@ -161,6 +172,7 @@ class World:
             keys=self.keys,
             intermediate=intermediate,
             policy=self.policy or default_policy(),
+            memo=self._memo,
         )
         self.organizations[name.lower()] = org
         org.publish_crl()
@@ -359,7 +371,7 @@ class World:
                     crls=self.network.all_crls(),
                     credentials=client.encryption_credentials,
                     subject=f"message {artifact.name}" if artifact else "message",
-                    trust_cache=_JUDGE_TRUST,
+                    trust_cache=self._judge_trust,
                 )
             )
         self.last_findings = tuple(found)
