@@ -8,8 +8,10 @@ from cryptography.hazmat.primitives import serialization
 
 from engine.authority import CertificateMemo, CertificatePurpose, CertificateSpec, OrgCA
 from engine.clock import FixedClock
+from engine.harness.world import World
 from engine.keys import FreshKeys, KeyPool, KeySource, KeyType, PrivateKey
 from engine.revocation import RevocationReason
+from engine.trust import TrustCache
 
 _SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
 
@@ -157,3 +159,15 @@ def test_fresh_keys_with_a_memo_still_make_new_authorities(clock: FixedClock) ->
         for _ in range(2)
     )
     assert first.root != second.root
+
+
+def test_a_scenario_world_builds_through_the_runs_memo(
+    world: World, smime_key_pool: KeyPool, smime_run_caches: tuple[CertificateMemo, TrustCache]
+) -> None:
+    # The plugin's world and one handed the same run caches make the same certificates;
+    # worlds made alone own their caches, so theirs differ (random serial numbers).
+    memo, trust = smime_run_caches
+    shared = World(keys=smime_key_pool.view(), memo=memo, trust_cache=trust)
+    assert world.add_organization("Contoso").ca.root == shared.add_organization("Contoso").ca.root
+    alone = [World(keys=smime_key_pool.view()).add_organization("Contoso") for _ in range(2)]
+    assert alone[0].ca.root != alone[1].ca.root
