@@ -177,8 +177,10 @@ class ContentCipher(enum.Enum):
     """Content-encryption algorithms (RFC 8551 §2.7, RFC 3565, RFC 5084)."""
 
     AES_128_CBC = "aes-128-cbc"
+    AES_192_CBC = "aes-192-cbc"
     AES_256_CBC = "aes-256-cbc"
     AES_128_GCM = "aes-128-gcm"
+    AES_192_GCM = "aes-192-gcm"
     AES_256_GCM = "aes-256-gcm"
     DES_EDE3_CBC = "des-ede3-cbc"  # legacy: decrypt only, reported for policy
 
@@ -251,8 +253,10 @@ class CipherSpec:
 _CBC, _GCM = CipherMode.CBC, CipherMode.GCM
 _CIPHER_SPECS: dict[ContentCipher, CipherSpec] = {
     ContentCipher.AES_128_CBC: CipherSpec("2.16.840.1.101.3.4.1.2", 16, _CBC, _aes),
+    ContentCipher.AES_192_CBC: CipherSpec("2.16.840.1.101.3.4.1.22", 24, _CBC, _aes),
     ContentCipher.AES_256_CBC: CipherSpec("2.16.840.1.101.3.4.1.42", 32, _CBC, _aes),
     ContentCipher.AES_128_GCM: CipherSpec("2.16.840.1.101.3.4.1.6", 16, _GCM, _aes),
+    ContentCipher.AES_192_GCM: CipherSpec("2.16.840.1.101.3.4.1.26", 24, _GCM, _aes),
     ContentCipher.AES_256_GCM: CipherSpec("2.16.840.1.101.3.4.1.46", 32, _GCM, _aes),
     ContentCipher.DES_EDE3_CBC: CipherSpec(
         "1.2.840.113549.3.7", 24, _CBC, _triple_des, block_size=8, legacy=True

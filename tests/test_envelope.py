@@ -124,10 +124,13 @@ def test_ec_round_trip(
     kari = asn1.decode_enveloped(der).recipients[0]
     assert isinstance(kari, asn1.KeyAgreeRecipient)
     assert kari.algorithm_oid == "1.3.132.1.11.1"  # dhSinglePass-stdDH-sha256kdf-scheme
-    # RFC 5753: the KEK is as strong as the content key.
-    assert kari.wrap_oid == (
-        "2.16.840.1.101.3.4.1.5" if cipher.key_size == 16 else "2.16.840.1.101.3.4.1.45"
-    )
+    # RFC 5753 §7.2, RFC 3565 §2.3.2: the KEK is as long as the content key.
+    wraps = {
+        16: "2.16.840.1.101.3.4.1.5",
+        24: "2.16.840.1.101.3.4.1.25",
+        32: "2.16.840.1.101.3.4.1.45",
+    }
+    assert kari.wrap_oid == wraps[cipher.key_size]
     assert kari.ukm is None
 
 
