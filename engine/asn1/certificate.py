@@ -12,9 +12,8 @@ import datetime as dt
 
 from asn1crypto import algos, core, keys, x509
 
-from engine.errors import DecodeError
-
 from engine.algorithms import SIGNATURE_ALGORITHMS
+from engine.errors import DecodeError
 
 # The algorithm names asn1crypto knows, keyed by the signature algorithm OID.
 _SIGNATURE_ALGORITHMS = {
