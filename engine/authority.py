@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
+from engine.algorithms import DigestAlgorithm, SignatureScheme, signature_oid
 from engine.asn1.certificate import assemble_certificate, v1_tbs_certificate
 from engine.clock import Clock, aware
 from engine.credential import Credential
@@ -886,7 +887,9 @@ def _build_ca_certificate(
 
 
 def _signature_algorithm_oid(key: PrivateKey) -> str:
-    big = signature_hash(key).name == "sha384"
+    digest = (
+        DigestAlgorithm.SHA384 if signature_hash(key).name == "sha384" else DigestAlgorithm.SHA256
+    )
     if isinstance(key, rsa.RSAPrivateKey):
-        return "1.2.840.113549.1.1.12" if big else "1.2.840.113549.1.1.11"
-    return "1.2.840.10045.4.3.3" if big else "1.2.840.10045.4.3.2"
+        return signature_oid(SignatureScheme.RSA_PKCS1V15, digest)
+    return signature_oid(SignatureScheme.ECDSA, digest)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
+from engine.algorithms import STRENGTH_ORDER
 from engine.errors import InputError, SmimeError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-_CIPHERS = ("aes-256-gcm", "aes-128-gcm", "aes-256-cbc", "aes-128-cbc")
+_CIPHERS = tuple(c.value for c in STRENGTH_ORDER)  # every cipher the registry encrypts with
 _TRANSPORTS = ("rsaes-pkcs1-v1_5", "rsaes-oaep")
 _DIGESTS = ("sha256", "sha384", "sha512")
 

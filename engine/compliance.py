@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from engine.algorithms import ContentCipher, KeyTransport
+from engine.algorithms import KEY_TRANSPORTS, ContentCipher, KeyTransport
 from engine.asn1.enveloped import KeyAgreeRecipient, KeyTransRecipient, decode_enveloped
 from engine.client import EncryptionDecision
 from engine.clock import aware
@@ -49,10 +49,7 @@ _VERDICT_SEVERITY = {
     Verdict.REFUSE: Severity.ERROR,
 }
 
-_KEY_TRANSPORT_OIDS = {
-    "1.2.840.113549.1.1.1": KeyTransport.RSAES_PKCS1_V1_5,
-    "1.2.840.113549.1.1.7": KeyTransport.RSAES_OAEP,
-}
+_KEY_TRANSPORT_OIDS = KEY_TRANSPORTS
 
 
 def certificate_label(certificate: x509.Certificate) -> str:

@@ -17,15 +17,29 @@ from typing import NoReturn
 
 from cryptography import x509
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from engine.algorithms import ContentCipher, DigestAlgorithm, KeyTransport, RecipientIdentifier
+from engine.algorithms import (
+    ID_EC_PUBLIC_KEY,
+    KEY_AGREEMENT_SCHEMES,
+    KEY_TRANSPORTS,
+    KEY_WRAPS,
+    PUBLIC_KEY_NAMES,
+    RSA_ENCRYPTION,
+    RSAES_OAEP,
+    STRENGTH_ORDER,
+    ContentCipher,
+    DigestAlgorithm,
+    KeyTransport,
+    RecipientIdentifier,
+    key_agreement_scheme,
+    key_wrap_for,
+)
 from engine.asn1 import enveloped as asn1
 from engine.credential import Credential
 from engine.errors import (
@@ -48,35 +62,12 @@ from engine.mime import (
     with_mime_version,
 )
 
-# Key-agreement schemes (RFC 5753 §7.1.4, SEC 1): OID → KDF hash. On the curves we
-# support the cofactor is 1, so cofactor DH equals standard DH.
-_KEY_AGREEMENT_SCHEMES: dict[str, DigestAlgorithm] = {
-    "1.3.133.16.840.63.0.2": DigestAlgorithm.SHA1,  # dhSinglePass-stdDH-sha1kdf-scheme
-    "1.3.132.1.11.1": DigestAlgorithm.SHA256,  # dhSinglePass-stdDH-sha256kdf-scheme
-    "1.3.132.1.11.2": DigestAlgorithm.SHA384,
-    "1.3.132.1.11.3": DigestAlgorithm.SHA512,
-    "1.3.133.16.840.63.0.3": DigestAlgorithm.SHA1,  # dhSinglePass-cofactorDH-sha1kdf-scheme
-    "1.3.132.1.14.1": DigestAlgorithm.SHA256,
-    "1.3.132.1.14.2": DigestAlgorithm.SHA384,
-    "1.3.132.1.14.3": DigestAlgorithm.SHA512,
-}
-_STD_DH_SHA256 = "1.3.132.1.11.1"
-_STD_DH_SHA384 = "1.3.132.1.11.2"
-# AES key wrap (RFC 3394, RFC 3565 §2.3.2): OID → KEK length in bytes.
-_KEY_WRAPS = {
-    "2.16.840.1.101.3.4.1.5": 16,  # id-aes128-wrap
-    "2.16.840.1.101.3.4.1.25": 24,  # id-aes192-wrap
-    "2.16.840.1.101.3.4.1.45": 32,  # id-aes256-wrap
-}
-_AES128_WRAP = "2.16.840.1.101.3.4.1.5"
-_AES256_WRAP = "2.16.840.1.101.3.4.1.45"
-
 _INNER_TYPE_NAMES = {
     asn1.DATA: "data",
     asn1.SIGNED_DATA: "signed-data",
     asn1.ENVELOPED_DATA: "enveloped-data",
     asn1.AUTH_ENVELOPED_DATA: "authEnveloped-data",
-    "1.2.840.113549.1.9.16.1.9": "compressed-data",
+    asn1.COMPRESSED_DATA: "compressed-data",
 }
 
 _GCM_NONCE_LENGTH = 12  # RFC 5084 §3.2: 12 octets RECOMMENDED
@@ -237,7 +228,7 @@ def _encrypt_content(
     if not recipients:
         raise InputError("at least one recipient certificate", "none")
     if cipher.legacy:
-        choices = ", ".join(c.value for c in ContentCipher if not c.legacy)
+        choices = ", ".join(c.value for c in STRENGTH_ORDER)
         raise InputError(f"a content cipher for encryption ({choices})", f"{cipher.value} (legacy)")
     if key_transport is KeyTransport.ECDH:
         rsa_recipient = next(
@@ -256,7 +247,7 @@ def _encrypt_content(
     )
     if cipher.authenticated:
         nonce = os.urandom(_GCM_NONCE_LENGTH)
-        encryptor = Cipher(algorithms.AES(cek), modes.GCM(nonce)).encryptor()
+        encryptor = Cipher(cipher.spec.algorithm(cek), modes.GCM(nonce)).encryptor()
         # RFC 5083 §2.2: no authAttrs, so no additional authenticated data.
         ciphertext = encryptor.update(content) + encryptor.finalize()
         del content
@@ -272,12 +263,13 @@ def _encrypt_content(
         )
         del ciphertext  # held once, in the message
     else:
-        iv = os.urandom(16)
+        block = cipher.spec.block_size
+        iv = os.urandom(block)
         # RFC 5652 §6.3 padding: only the last, partial block is padded (no padded copy).
-        whole = len(content) - len(content) % 16
-        padder = padding.PKCS7(128).padder()
+        whole = len(content) - len(content) % block
+        padder = padding.PKCS7(block * 8).padder()
         last = padder.update(content[whole:]) + padder.finalize()
-        cbc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
+        cbc = Cipher(cipher.spec.algorithm(cek), modes.CBC(iv)).encryptor()
         parts = (cbc.update(memoryview(content)[:whole]), cbc.update(last), cbc.finalize())
         del content
         message = asn1.EnvelopedMessage(
@@ -311,13 +303,13 @@ def _recipient_info(
             encrypted = public_key.encrypt(cek, _oaep(sha256, sha256, b""))
             return asn1.KeyTransRecipient(
                 rid=rid,
-                algorithm_oid=asn1.RSAES_OAEP,
+                algorithm_oid=RSAES_OAEP,
                 encrypted_key=encrypted,
                 oaep=asn1.OaepParameters(hash_oid=sha256.oid, mgf_hash_oid=sha256.oid),
             )
         return asn1.KeyTransRecipient(
             rid=rid,
-            algorithm_oid=asn1.RSAES_PKCS1_V1_5,
+            algorithm_oid=RSA_ENCRYPTION,
             encrypted_key=public_key.encrypt(cek, asym_padding.PKCS1v15()),
         )
     if isinstance(public_key, ec.EllipticCurvePublicKey):
@@ -338,16 +330,16 @@ def _key_agreement(
 ) -> asn1.KeyAgreeRecipient:
     # RFC 5753 §3.1.1: a fresh ephemeral key per message (here per recipient).
     if isinstance(public_key.curve, ec.SECP256R1):
-        scheme = _STD_DH_SHA256
+        scheme = key_agreement_scheme(DigestAlgorithm.SHA256)
     elif isinstance(public_key.curve, ec.SECP384R1):
-        scheme = _STD_DH_SHA384
+        scheme = key_agreement_scheme(DigestAlgorithm.SHA384)
     else:
         raise InputError(
             "an EC recipient key on P-256 or P-384",
             f"curve {public_key.curve.name} in {certificate.subject.rfc4514_string()}",
         )
     # The KEK is as strong as the content key (RFC 5753 §7.1.5 / RFC 8551 §2.7).
-    wrap_oid = _AES128_WRAP if cipher.key_size <= 16 else _AES256_WRAP
+    wrap_oid = key_wrap_for(cipher)
     ephemeral = ec.generate_private_key(public_key.curve)
     kek = _derive_kek(ephemeral, public_key, scheme, wrap_oid, ukm)
     point = ephemeral.public_key().public_bytes(
@@ -370,11 +362,11 @@ def _derive_kek(
     ukm: bytes | None,
 ) -> bytes:
     # RFC 5753 §3.1.1 / §7.2: X9.63 KDF over the shared x-coordinate with ECC-CMS-SharedInfo.
-    length = _KEY_WRAPS[wrap_oid]
+    length = KEY_WRAPS[wrap_oid].kek_size
     shared_info = asn1.encode_ecc_cms_shared_info(wrap_oid=wrap_oid, ukm=ukm, kek_length=length)
     secret = private_key.exchange(ec.ECDH(), peer)
     kdf = X963KDF(
-        algorithm=_KEY_AGREEMENT_SCHEMES[scheme].hash(), length=length, sharedinfo=shared_info
+        algorithm=KEY_AGREEMENT_SCHEMES[scheme].kdf.hash(), length=length, sharedinfo=shared_info
     )
     return kdf.derive(secret)
 
@@ -480,7 +472,7 @@ def _find_recipient(
             isinstance(recipient, asn1.KeyAgreeRecipient)
             and is_ec
             # X25519/X448 (RFC 8418) or a static originator: never an EC key's.
-            and recipient.originator_key_oid == asn1.ID_EC_PUBLIC_KEY
+            and recipient.originator_key_oid == ID_EC_PUBLIC_KEY
         ):
             rids = tuple(entry.rid for entry in recipient.encrypted_keys)
         else:
@@ -499,10 +491,7 @@ def _find_recipient(
     raise NotARecipientError(len(recipients))
 
 
-_ORIGINATOR_KEY_NAMES = {
-    "1.3.101.110": "X25519",  # RFC 8410 / RFC 8418
-    "1.3.101.111": "X448",
-}
+_ORIGINATOR_KEY_NAMES = PUBLIC_KEY_NAMES  # RFC 8410 / RFC 8418
 _OTHER_RECIPIENT_NAMES = {
     "kekri": "a KEKRecipientInfo (a pre-shared key-encryption key, RFC 5652 §6.2.3)",
     "pwri": "a PasswordRecipientInfo (a password, RFC 5652 §6.2.4, RFC 3211)",
@@ -516,7 +505,7 @@ def unsupported_recipient(recipient: asn1.Recipient) -> str | None:
         oid = recipient.originator_key_oid
         if oid is None:
             return "static-static key agreement (an originator named by certificate)"
-        if oid != asn1.ID_EC_PUBLIC_KEY:
+        if oid != ID_EC_PUBLIC_KEY:
             name = _ORIGINATOR_KEY_NAMES.get(oid, oid)
             return f"unsupported key agreement with an {name} originator key (RFC 8418)"
     if isinstance(recipient, asn1.KeyTransRecipient | asn1.KeyAgreeRecipient):
@@ -535,12 +524,12 @@ def _unsupported_algorithm(
     if isinstance(recipient, asn1.KeyTransRecipient):
         if recipient.unsupported is not None:
             return UnsupportedAlgorithmError(*recipient.unsupported)
-        if recipient.algorithm_oid not in (asn1.RSAES_PKCS1_V1_5, asn1.RSAES_OAEP):
+        if recipient.algorithm_oid not in tuple(KEY_TRANSPORTS):
             return UnsupportedAlgorithmError("key transport algorithm", recipient.algorithm_oid)
         return None
-    if recipient.algorithm_oid not in _KEY_AGREEMENT_SCHEMES:
+    if recipient.algorithm_oid not in KEY_AGREEMENT_SCHEMES:
         return UnsupportedAlgorithmError("key agreement algorithm", recipient.algorithm_oid)
-    if recipient.wrap_oid not in _KEY_WRAPS:
+    if recipient.wrap_oid not in KEY_WRAPS:
         return UnsupportedAlgorithmError("key wrap algorithm", recipient.wrap_oid)
     return None
 
@@ -558,7 +547,7 @@ def _unwrap_key_transport(
     recipient: asn1.KeyTransRecipient, credential: Credential, cipher: ContentCipher
 ) -> tuple[bytes, KeyTransport]:
     key = credential.private_key
-    if recipient.algorithm_oid == asn1.RSAES_PKCS1_V1_5:
+    if recipient.algorithm_oid == RSA_ENCRYPTION:
         _require_rsa(key, "rsaes-pkcs1-v1_5")
         assert isinstance(key, rsa.RSAPrivateKey)
         try:
@@ -570,7 +559,7 @@ def _unwrap_key_transport(
             # fails where a bad content padding or tag does, with the same error.
             cek = os.urandom(cipher.key_size)
         return cek, KeyTransport.RSAES_PKCS1_V1_5
-    if recipient.algorithm_oid == asn1.RSAES_OAEP:
+    if recipient.algorithm_oid == RSAES_OAEP:
         _require_rsa(key, "rsaes-oaep")
         assert isinstance(key, rsa.RSAPrivateKey)
         oaep = recipient.oaep or asn1.OaepParameters()
@@ -600,9 +589,9 @@ def _unwrap_key_agreement(
     credential: Credential,
     cipher: ContentCipher,
 ) -> tuple[bytes, KeyTransport]:
-    if recipient.algorithm_oid not in _KEY_AGREEMENT_SCHEMES:
+    if recipient.algorithm_oid not in KEY_AGREEMENT_SCHEMES:
         raise UnsupportedAlgorithmError("key agreement algorithm", recipient.algorithm_oid)
-    if recipient.wrap_oid not in _KEY_WRAPS:
+    if recipient.wrap_oid not in KEY_WRAPS:
         raise UnsupportedAlgorithmError("key wrap algorithm", recipient.wrap_oid)
     if recipient.originator_point is None:
         raise InputError("an ephemeral originatorKey (RFC 5753)", "a static originator")
@@ -640,7 +629,7 @@ def _decrypt_payload(
         if not 8 <= len(message.iv) <= 128:
             raise DecodeError("a GCM nonce of 8 to 128 bytes", f"{len(message.iv)} bytes")
         decryptor = Cipher(
-            algorithms.AES(cek), modes.GCM(message.iv, tag, min_tag_length=len(tag))
+            cipher.spec.algorithm(cek), modes.GCM(message.iv, tag, min_tag_length=len(tag))
         ).decryptor()
         if message.auth_attributes is not None:
             decryptor.authenticate_additional_data(message.auth_attributes)
@@ -648,13 +637,12 @@ def _decrypt_payload(
             return decryptor.update(data) + decryptor.finalize()
         except InvalidTag:
             raise DecryptionError() from None
-    block = 8 if cipher.legacy else 16
+    block = cipher.spec.block_size
     if len(message.iv) != block:
         raise DecodeError(f"a {block}-byte CBC IV", f"{len(message.iv)} bytes")
     if not data or len(data) % block:
         raise DecryptionError()
-    algorithm = TripleDES(cek) if cipher.legacy else algorithms.AES(cek)
-    cbc = Cipher(algorithm, modes.CBC(message.iv)).decryptor()
+    cbc = Cipher(cipher.spec.algorithm(cek), modes.CBC(message.iv)).decryptor()
     padded = cbc.update(data) + cbc.finalize()  # finalize gives b"" (whole blocks): no copy
     del data  # the ciphertext goes before the plaintext is cut to length
     # RFC 5652 §6.3: the padding lies in the last block only, so cryptography's

@@ -15,7 +15,15 @@ from typing import Any
 
 from cryptography import x509
 
-from engine.algorithms import ContentCipher, DigestAlgorithm
+from engine.algorithms import (
+    KEY_AGREEMENT_SCHEMES,
+    KEY_TRANSPORTS,
+    KEY_WRAPS,
+    PUBLIC_KEY_NAMES,
+    SIGNATURE_ALGORITHMS,
+    ContentCipher,
+    DigestAlgorithm,
+)
 from engine.asn1.container import name_text
 from engine.asn1.enveloped import (
     EnvelopedMessage,
@@ -26,7 +34,17 @@ from engine.asn1.enveloped import (
     decode_enveloped,
     names_equal,
 )
-from engine.asn1.signed import SignedDataContent, SignerInfoData, parse_signed_data
+from engine.asn1.signed import (
+    OID_CONTENT_TYPE,
+    OID_ENCRYPTION_KEY_PREFERENCE,
+    OID_MESSAGE_DIGEST,
+    OID_MS_ENCRYPTION_KEY,
+    OID_SIGNING_TIME,
+    OID_SMIME_CAPABILITIES,
+    SignedDataContent,
+    SignerInfoData,
+    parse_signed_data,
+)
 from engine.credential import certificate_from_der
 from engine.envelope import unsupported_recipient
 from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
@@ -45,43 +63,31 @@ from engine.mime import (
 from engine.verification import verify
 from engine.views import certificate_view
 
+# Names for the algorithms a recipient uses, all from the registry; the
+# cofactor-DH schemes keep their OID, as before.
 _KEY_ENCRYPTION_NAMES = {
-    "2.16.840.1.101.3.4.1.5": "aes128-wrap",
-    "2.16.840.1.101.3.4.1.25": "aes192-wrap",
-    "2.16.840.1.101.3.4.1.45": "aes256-wrap",
-    "1.2.840.113549.1.9.16.3.9": "pwri-kek",
-    "1.2.840.113549.1.5.12": "pbkdf2",
-    "1.2.840.113549.1.1.1": "rsaes-pkcs1-v1_5",
-    "1.2.840.113549.1.1.7": "rsaes-oaep",
-    "1.3.132.1.11.1": "ecdh (dhSinglePass-stdDH-sha256kdf)",
-    "1.3.132.1.11.2": "ecdh (dhSinglePass-stdDH-sha384kdf)",
-    "1.3.132.1.11.3": "ecdh (dhSinglePass-stdDH-sha512kdf)",
-    "1.3.133.16.840.63.0.2": "ecdh (dhSinglePass-stdDH-sha1kdf)",
+    **{wrap.oid: wrap.name for wrap in KEY_WRAPS.values()},
+    "1.2.840.113549.1.9.16.3.9": "pwri-kek",  # RFC 3211 §2.3.1
+    "1.2.840.113549.1.5.12": "pbkdf2",  # RFC 8018 A.2
+    **{oid: transport.value for oid, transport in KEY_TRANSPORTS.items()},
+    **{
+        scheme.oid: f"ecdh ({scheme.name})"
+        for scheme in KEY_AGREEMENT_SCHEMES.values()
+        if "stdDH" in scheme.name
+    },
 }
 
-_ORIGINATOR_NAMES = {"1.3.101.110": "x25519", "1.3.101.111": "x448"}
+_ORIGINATOR_NAMES = {oid: name.lower() for oid, name in PUBLIC_KEY_NAMES.items()}
 
-_SIGNATURE_NAMES = {
-    "1.2.840.113549.1.1.1": "rsa-pkcs1-v1_5",
-    "1.2.840.113549.1.1.5": "rsa-pkcs1-v1_5",
-    "1.2.840.113549.1.1.11": "rsa-pkcs1-v1_5",
-    "1.2.840.113549.1.1.12": "rsa-pkcs1-v1_5",
-    "1.2.840.113549.1.1.13": "rsa-pkcs1-v1_5",
-    "1.2.840.113549.1.1.10": "rsassa-pss",
-    "1.2.840.10045.2.1": "ecdsa",
-    "1.2.840.10045.4.1": "ecdsa",
-    "1.2.840.10045.4.3.2": "ecdsa",
-    "1.2.840.10045.4.3.3": "ecdsa",
-    "1.2.840.10045.4.3.4": "ecdsa",
-}
+_SIGNATURE_NAMES = {oid: spec.scheme.value for oid, spec in SIGNATURE_ALGORITHMS.items()}
 
 _ATTRIBUTE_NAMES = {
-    "1.2.840.113549.1.9.3": "content-type",
-    "1.2.840.113549.1.9.4": "message-digest",
-    "1.2.840.113549.1.9.5": "signing-time",
-    "1.2.840.113549.1.9.15": "smime-capabilities",
-    "1.2.840.113549.1.9.16.2.11": "smime-encryption-key-preference",
-    "1.3.6.1.4.1.311.16.4": "microsoft-encryption-key-preference",
+    OID_CONTENT_TYPE: "content-type",
+    OID_MESSAGE_DIGEST: "message-digest",
+    OID_SIGNING_TIME: "signing-time",
+    OID_SMIME_CAPABILITIES: "smime-capabilities",
+    OID_ENCRYPTION_KEY_PREFERENCE: "smime-encryption-key-preference",
+    OID_MS_ENCRYPTION_KEY: "microsoft-encryption-key-preference",
 }
 
 

@@ -28,7 +28,12 @@ from typing import Self
 import pybase64
 
 from engine.asn1.memo import LruCache
-from engine.asn1.signed import content_info_type
+from engine.asn1.signed import (
+    OID_AUTH_ENVELOPED_DATA,
+    OID_ENVELOPED_DATA,
+    OID_SIGNED_DATA,
+    content_info_type,
+)
 from engine.errors import DecodeError, InputError
 
 CRLF = b"\r\n"
@@ -38,9 +43,6 @@ PKCS7_MIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 PKCS7_SIGNATURE_TYPES = ("application/pkcs7-signature", "application/x-pkcs7-signature")
 
 # RFC 5652 content type OIDs, for entities that lack an smime-type parameter.
-_OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-_OID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-_OID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
 
 _DEFAULT_CONTENT_TYPE = "text/plain; charset=us-ascii"  # RFC 2045 §5.2
 # Never turn body lines starting "From " into ">From ": that would alter content.
@@ -426,9 +428,9 @@ def classify(entity: bytes) -> EntityKind:
     # No (or an unknown) smime-type: look at the CMS content type itself.
     oid = content_info_type(pkcs7_payload(entity))
     kinds = {
-        _OID_SIGNED_DATA: EntityKind.SIGNED_OPAQUE,
-        _OID_ENVELOPED_DATA: EntityKind.ENVELOPED,
-        _OID_AUTH_ENVELOPED_DATA: EntityKind.AUTH_ENVELOPED,
+        OID_SIGNED_DATA: EntityKind.SIGNED_OPAQUE,
+        OID_ENVELOPED_DATA: EntityKind.ENVELOPED,
+        OID_AUTH_ENVELOPED_DATA: EntityKind.AUTH_ENVELOPED,
     }
     if oid not in kinds:
         raise InputError("a signed, enveloped or authenticated-enveloped CMS content", oid)

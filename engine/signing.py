@@ -15,7 +15,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from engine.algorithms import ContentCipher, DigestAlgorithm, KeyTransport, SignatureScheme
+from engine.algorithms import (
+    RSAES_OAEP,
+    STRENGTH_ORDER,
+    ContentCipher,
+    DigestAlgorithm,
+    KeyTransport,
+    SignatureScheme,
+    signature_oid,
+)
 from engine.asn1 import signed as asn1
 from engine.clock import Clock, aware
 from engine.credential import Credential
@@ -37,23 +45,13 @@ __all__ = [
     "signature_algorithm",
 ]
 
-# RFC 8551 §2.5.2: strongest first. AES-GCM needs AuthEnvelopedData (RFC 5083).
-DEFAULT_CAPABILITIES: tuple[ContentCipher, ...] = (
-    ContentCipher.AES_256_GCM,
-    ContentCipher.AES_128_GCM,
-    ContentCipher.AES_256_CBC,
-    ContentCipher.AES_128_CBC,
-)
+# RFC 8551 §2.5.2: strongest first, every cipher the engine encrypts with (the
+# registry's order). AES-GCM needs AuthEnvelopedData (RFC 5083).
+DEFAULT_CAPABILITIES: tuple[ContentCipher, ...] = STRENGTH_ORDER
 # Announced after the ciphers: the signer can decrypt RSAES-OAEP (RFC 8551 §2.5.2).
 DEFAULT_KEY_TRANSPORTS: tuple[KeyTransport, ...] = (KeyTransport.RSAES_OAEP,)
 
-OID_RSAES_OAEP = "1.2.840.113549.1.1.7"
-_ECDSA_OIDS = {
-    DigestAlgorithm.SHA1: "1.2.840.10045.4.1",
-    DigestAlgorithm.SHA256: "1.2.840.10045.4.3.2",
-    DigestAlgorithm.SHA384: "1.2.840.10045.4.3.3",
-    DigestAlgorithm.SHA512: "1.2.840.10045.4.3.4",
-}
+OID_RSAES_OAEP = RSAES_OAEP
 
 
 def sign(
@@ -151,7 +149,7 @@ def signature_algorithm(
     if scheme is SignatureScheme.RSA_PSS:
         parameters = asn1.pss_parameters_der(digest.oid, digest.hash().digest_size)
         return asn1.AlgorithmIdentifier(oid=asn1.OID_RSASSA_PSS, parameters=parameters)
-    return asn1.AlgorithmIdentifier(oid=_ECDSA_OIDS[digest])
+    return asn1.AlgorithmIdentifier(oid=signature_oid(SignatureScheme.ECDSA, digest))
 
 
 def _scheme_for(

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from engine.algorithms import STRENGTH_ORDER as STRENGTH_ORDER
 from engine.algorithms import ContentCipher
 from engine.contacts import normalize_address
 from engine.credential import certificate_emails
@@ -102,13 +103,8 @@ def _allows_email_protection(certificate: x509.Certificate) -> bool:
     )
 
 
-# Strongest first: authenticated encryption, then key length (RFC 8551 §2.7).
-STRENGTH_ORDER: tuple[ContentCipher, ...] = (
-    ContentCipher.AES_256_GCM,
-    ContentCipher.AES_128_GCM,
-    ContentCipher.AES_256_CBC,
-    ContentCipher.AES_128_CBC,
-)
+# Strongest first: authenticated encryption, then key length (RFC 8551 §2.7); the
+# order is the registry's (engine.algorithms).
 ENCRYPTABLE = frozenset(STRENGTH_ORDER)
 # RFC 8551 §2.7.1.2: nothing known of the recipient: AES-256 CBC, else AES-128 CBC.
 UNKNOWN_CAPABILITIES: tuple[ContentCipher, ...] = (

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from engine.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
+from engine.algorithms import SIGNATURE_ALGORITHMS, ContentCipher, DigestAlgorithm, SignatureScheme
 from engine.asn1 import signed as asn1
 from engine.asn1.memo import memoize
 from engine.clock import aware
@@ -164,19 +164,16 @@ class VerificationResult:
 
 # Signature algorithm OIDs seen in SignerInfo (RFC 3370 §3.2, RFC 5754 §3, RFC 5758 §3.2),
 # with the hash each names (None: the key's algorithm alone, digestAlgorithm's hash is used).
+# (RSASSA-PSS names its hash in its parameters: checked on its own below.)
 _RSA_PKCS1_OIDS: dict[str, tuple[str, DigestAlgorithm | None]] = {
-    asn1.OID_RSA_ENCRYPTION: ("rsaEncryption", None),
-    "1.2.840.113549.1.1.5": ("sha1WithRSAEncryption", DigestAlgorithm.SHA1),
-    "1.2.840.113549.1.1.11": ("sha256WithRSAEncryption", DigestAlgorithm.SHA256),
-    "1.2.840.113549.1.1.12": ("sha384WithRSAEncryption", DigestAlgorithm.SHA384),
-    "1.2.840.113549.1.1.13": ("sha512WithRSAEncryption", DigestAlgorithm.SHA512),
+    oid: (spec.name, spec.digest)
+    for oid, spec in SIGNATURE_ALGORITHMS.items()
+    if spec.scheme is SignatureScheme.RSA_PKCS1V15
 }
 _ECDSA_SIGNATURE_OIDS: dict[str, tuple[str, DigestAlgorithm | None]] = {
-    "1.2.840.10045.2.1": ("id-ecPublicKey", None),  # sent by some clients
-    "1.2.840.10045.4.1": ("ecdsa-with-SHA1", DigestAlgorithm.SHA1),
-    "1.2.840.10045.4.3.2": ("ecdsa-with-SHA256", DigestAlgorithm.SHA256),
-    "1.2.840.10045.4.3.3": ("ecdsa-with-SHA384", DigestAlgorithm.SHA384),
-    "1.2.840.10045.4.3.4": ("ecdsa-with-SHA512", DigestAlgorithm.SHA512),
+    oid: (spec.name, spec.digest)
+    for oid, spec in SIGNATURE_ALGORITHMS.items()
+    if spec.scheme is SignatureScheme.ECDSA
 }
 
 

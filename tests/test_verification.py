@@ -232,8 +232,10 @@ def test_result_lists_certificates_and_capabilities(world: World) -> None:
     assert set(result.certificates) == {world.alice.signing.certificate, *world.contoso.chain}
     assert result.capabilities == (
         ContentCipher.AES_256_GCM,
+        ContentCipher.AES_192_GCM,
         ContentCipher.AES_128_GCM,
         ContentCipher.AES_256_CBC,
+        ContentCipher.AES_192_CBC,
         ContentCipher.AES_128_CBC,
     )
     assert result.capability_oids[-1] == "1.2.840.113549.1.1.7"  # RSAES-OAEP

@@ -12,14 +12,12 @@ import datetime as dt
 
 from asn1crypto import algos, core, keys, x509
 
+from engine.algorithms import SIGNATURE_ALGORITHMS
 from engine.errors import DecodeError
 
 # The algorithm names asn1crypto knows, keyed by the signature algorithm OID.
 _SIGNATURE_ALGORITHMS = {
-    "1.2.840.113549.1.1.11": "sha256_rsa",
-    "1.2.840.113549.1.1.12": "sha384_rsa",
-    "1.2.840.10045.4.3.2": "sha256_ecdsa",
-    "1.2.840.10045.4.3.3": "sha384_ecdsa",
+    oid: spec.asn1crypto for oid, spec in SIGNATURE_ALGORITHMS.items() if spec.asn1crypto
 }
 
 

@@ -19,9 +19,32 @@ from typing import Generic, TypeVar
 
 from asn1crypto import algos, cms, core, keys, x509
 
+from engine.algorithms import (
+    ID_EC_PUBLIC_KEY,
+    MGF1,
+    P_SPECIFIED,
+    RSA_ENCRYPTION,
+    CipherMode,
+    DigestAlgorithm,
+    cipher_mode,
+)
+from engine.algorithms import RSAES_OAEP as REGISTRY_RSAES_OAEP
 from engine.asn1.memo import memoize
+from engine.asn1.signed import (
+    OID_AUTH_ENVELOPED_DATA,
+    OID_AUTHENTICATED_DATA,
+    OID_COMPRESSED_DATA,
+    OID_DATA,
+    OID_DIGESTED_DATA,
+    OID_ENCRYPTED_DATA,
+    OID_ENVELOPED_DATA,
+    OID_SIGNED_AND_ENVELOPED_DATA,
+    OID_SIGNED_DATA,
+    constant,
+    frozen,
+    issuer_and_serial_number,
+)
 from engine.asn1.signed import IssuerSerial as IssuerSerial  # one type for both content types
-from engine.asn1.signed import constant, frozen, issuer_and_serial_number
 from engine.errors import (
     DecodeError,
     InputError,
@@ -30,35 +53,16 @@ from engine.errors import (
     describe_bytes,
 )
 
-DATA = "1.2.840.113549.1.7.1"
-SIGNED_DATA = "1.2.840.113549.1.7.2"
-ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
+DATA = OID_DATA
+SIGNED_DATA = OID_SIGNED_DATA
+ENVELOPED_DATA = OID_ENVELOPED_DATA
+AUTH_ENVELOPED_DATA = OID_AUTH_ENVELOPED_DATA
+COMPRESSED_DATA = OID_COMPRESSED_DATA
 
-RSAES_PKCS1_V1_5 = "1.2.840.113549.1.1.1"
-RSAES_OAEP = "1.2.840.113549.1.1.7"
-MGF1 = "1.2.840.113549.1.1.8"
-P_SPECIFIED = "1.2.840.113549.1.1.9"
-SHA1 = "1.3.14.3.2.26"
-ID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-
-# Content-encryption OIDs whose parameters are an IV OCTET STRING (RFC 3565 §4.1,
-# RFC 3370 §5.1) or GCMParameters (RFC 5084 §3.2).
-_CBC_OIDS = frozenset(
-    {
-        "2.16.840.1.101.3.4.1.2",  # aes128-CBC
-        "2.16.840.1.101.3.4.1.22",  # aes192-CBC
-        "2.16.840.1.101.3.4.1.42",  # aes256-CBC
-        "1.2.840.113549.3.7",  # des-ede3-cbc
-    }
-)
-_GCM_OIDS = frozenset(
-    {
-        "2.16.840.1.101.3.4.1.6",  # id-aes128-GCM
-        "2.16.840.1.101.3.4.1.26",  # id-aes192-GCM
-        "2.16.840.1.101.3.4.1.46",  # id-aes256-GCM
-    }
-)
+SHA1 = DigestAlgorithm.SHA1.oid
+# The key-transport OIDs under the names RecipientInfo code uses (the registry's).
+RSAES_PKCS1_V1_5 = RSA_ENCRYPTION
+RSAES_OAEP = REGISTRY_RSAES_OAEP
 
 _T = TypeVar("_T")
 
@@ -66,11 +70,11 @@ _CONTENT_TYPE_NAMES = {
     DATA: "Data",
     SIGNED_DATA: "SignedData",
     ENVELOPED_DATA: "EnvelopedData",
-    "1.2.840.113549.1.7.4": "SignedAndEnvelopedData",
-    "1.2.840.113549.1.7.5": "DigestedData",
-    "1.2.840.113549.1.7.6": "EncryptedData",
-    "1.2.840.113549.1.9.16.1.2": "AuthenticatedData",
-    "1.2.840.113549.1.9.16.1.9": "CompressedData",
+    OID_SIGNED_AND_ENVELOPED_DATA: "SignedAndEnvelopedData",
+    OID_DIGESTED_DATA: "DigestedData",
+    OID_ENCRYPTED_DATA: "EncryptedData",
+    OID_AUTHENTICATED_DATA: "AuthenticatedData",
+    OID_COMPRESSED_DATA: "CompressedData",
     AUTH_ENVELOPED_DATA: "AuthEnvelopedData",
 }
 
@@ -310,10 +314,13 @@ def encode_enveloped_from(handed: Handover[EnvelopedMessage]) -> bytes:
 def _content_encryption_algorithm(
     oid: str, iv: bytes, icv_length: int | None
 ) -> cms.EncryptionAlgorithm:
-    if oid in _GCM_OIDS:
+    # The registry says which parameters the cipher takes: an IV OCTET STRING for CBC
+    # (RFC 3565 §4.1, RFC 3370 §5.1), GCMParameters for GCM (RFC 5084 §3.2).
+    mode = cipher_mode(oid)
+    if mode is CipherMode.GCM:
         # RFC 5084 §3.2; asn1crypto leaves out aes-ICVlen when it is the DEFAULT 12.
         params: core.Asn1Value = _GCMParameters({"aes_nonce": iv, "aes_icvlen": icv_length or 16})
-    elif oid in _CBC_OIDS:
+    elif mode is CipherMode.CBC:
         params = core.OctetString(iv)
     else:
         raise UnsupportedAlgorithmError("content-encryption algorithm", oid)
@@ -547,11 +554,12 @@ def _parse_body(handed: Handover[_ContentInfo], *, authenticated: bool) -> Envel
 
 
 def _content_parameters(oid: str, params_der: bytes | None) -> tuple[bytes, int | None]:
-    if oid in _CBC_OIDS:
+    mode = cipher_mode(oid)
+    if mode is CipherMode.CBC:
         if params_der is None:
             raise DecodeError("a CBC IV in the content-encryption parameters", "none")
         return _octets(core.OctetString.load(params_der)), None
-    if oid in _GCM_OIDS:
+    if mode is CipherMode.GCM:
         if params_der is None:
             raise DecodeError("GCMParameters in the content-encryption parameters", "none")
         gcm = _GCMParameters.load(params_der)

@@ -20,23 +20,33 @@ from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
+from engine.algorithms import MGF1, RSA_ENCRYPTION, RSASSA_PSS
 from engine.asn1.memo import memoize
 from engine.errors import DecodeError, InputError, SmimeError, describe_bytes
 
 _T = TypeVar("_T")
 
 # RFC 5652 §3, §11 and RFC 8551 §2.5 object identifiers.
+# Content types (RFC 5652 §4-§9, RFC 5083 §1, RFC 3274 §1.1): owned here, since every
+# CMS module imports this one.
 OID_DATA = "1.2.840.113549.1.7.1"
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+OID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
+OID_SIGNED_AND_ENVELOPED_DATA = "1.2.840.113549.1.7.4"
+OID_DIGESTED_DATA = "1.2.840.113549.1.7.5"
+OID_ENCRYPTED_DATA = "1.2.840.113549.1.7.6"
+OID_AUTHENTICATED_DATA = "1.2.840.113549.1.9.16.1.2"
+OID_COMPRESSED_DATA = "1.2.840.113549.1.9.16.1.9"
+OID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
 OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
 OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
 OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
 OID_SMIME_CAPABILITIES = "1.2.840.113549.1.9.15"
 OID_ENCRYPTION_KEY_PREFERENCE = "1.2.840.113549.1.9.16.2.11"
 OID_MS_ENCRYPTION_KEY = "1.3.6.1.4.1.311.16.4"  # Microsoft: an IssuerAndSerialNumber
-OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-OID_RSASSA_PSS = "1.2.840.113549.1.1.10"
-OID_MGF1 = "1.2.840.113549.1.1.8"
+OID_RSA_ENCRYPTION = RSA_ENCRYPTION
+OID_RSASSA_PSS = RSASSA_PSS
+OID_MGF1 = MGF1
 
 # Errors asn1crypto raises on malformed input (it parses lazily, on access; a string that
 # does not decode is a UnicodeDecodeError, a ValueError). RecursionError: values nested

@@ -33,12 +33,9 @@ SOME_TEXT = (
 NONE_CHOICES = ("proceed unencrypted", "cancel")
 SOME_CHOICES = ("continue encrypted", "send unencrypted", "cancel")
 
-AES = (
-    ContentCipher.AES_128_CBC,
-    ContentCipher.AES_256_CBC,
-    ContentCipher.AES_128_GCM,
-    ContentCipher.AES_256_GCM,
-)
+# The oracle's own model, not the engine's order: every AES cipher can be used to
+# encrypt (3DES only decrypted), and a "-gcm" one is authenticated (RFC 8551 §2.7).
+AES = tuple(c for c in ContentCipher if c.value.startswith("aes-"))
 DEFAULT_FOR_UNKNOWN = frozenset({ContentCipher.AES_256_CBC, ContentCipher.AES_128_CBC})
 VALID_WINDOWS = (ValidityWindow.CURRENT, ValidityWindow.EXPIRES_AT, ValidityWindow.STARTS_AT)
 NAMING_VARIANTS = (
@@ -52,7 +49,7 @@ NAMING_VARIANTS = (
 def _strength(cipher: ContentCipher) -> tuple[int, int]:
     # Authenticated encryption first, then the longer key (RFC 8551 §2.7).
     return (
-        1 if cipher in (ContentCipher.AES_128_GCM, ContentCipher.AES_256_GCM) else 0,
+        1 if cipher.value.endswith("-gcm") else 0,
         cipher.key_size,
     )
 
