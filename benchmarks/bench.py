@@ -725,6 +725,7 @@ def scenario_rows(
     counts: Sequence[int], folder: Path, say: Say, *, workers: Sequence[str]
 ) -> list[dict[str, Any]]:
     from engine.harness.runner import run_features
+    from engine.report.model import ScenarioStatus
 
     parallel = "workers" in inspect.signature(run_features).parameters
     rows: list[dict[str, Any]] = []
@@ -743,14 +744,14 @@ def scenario_rows(
                 **options,
             )
             elapsed = time.perf_counter() - started
-            failed = result.count("failed")
+            failed = result.count(ScenarioStatus.FAILED)
             row = {
                 "scenarios": count,
                 "users_per_scenario": 10,
                 "workers": worker,
                 "seconds": round(elapsed, 2),
                 "ms_per_scenario": round(elapsed / count * 1000, 2),
-                "passed": result.count("passed"),
+                "passed": result.count(ScenarioStatus.PASSED),
                 "failed": failed,
             }
             rows.append(row)

@@ -130,6 +130,8 @@ class RunResult:
     duration: float
 
     def count(self, outcome: ScenarioStatus) -> int:
+        if not isinstance(outcome, ScenarioStatus):  # a word would silently count nothing
+            raise TypeError(f"expected a ScenarioStatus, found {outcome!r}")
         return sum(1 for s in self.scenarios if s.outcome is outcome)
 
 
