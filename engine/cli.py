@@ -65,9 +65,21 @@ def write_output(path: str | None, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    import stat
+
     from engine.files import write_atomically
 
     try:
+        target = os.stat(path)  # following links: what the user named
+    except OSError:
+        target = None
+    try:
+        if target is not None and (stat.S_ISCHR(target.st_mode) or stat.S_ISFIFO(target.st_mode)):
+            # A device or pipe the user named (/dev/null, /dev/stdout, a FIFO): write into it.
+            # Renaming a temporary file over it would replace the device node itself.
+            with open(path, "wb") as handle:
+                handle.write(data)
+            return
         write_atomically(Path(path), data)
     except OSError as exc:
         raise UsageError("a writable output file", exc.strerror or str(exc), source=path) from None

@@ -430,3 +430,38 @@ def test_sign_out_is_readable_as_the_umask_says(files: Files, tmp_path: Path) ->
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "signed.eml").stat().st_mode) == 0o644
+
+
+def test_output_into_a_fifo_writes_into_it_and_keeps_it_a_fifo(
+    files: Files, tmp_path: Path
+) -> None:
+    """`--out /dev/null` or a pipe is written into, never replaced by a renamed file.
+
+    Renaming over a device node as root replaced /dev/null itself with a regular file; a FIFO
+    shows the same without root.
+    """
+    import os
+    import stat
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so the writer does not block
+    try:
+        code = main(
+            [
+                "encrypt",
+                "--recipient",
+                str(files.bob_cert),
+                "--in",
+                str(files.message),
+                "--out",
+                str(fifo),
+            ]
+        )
+        received = os.read(reader, 1 << 20)
+    finally:
+        os.close(reader)
+    assert code == 0
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert b"application/pkcs7-mime" in received
+    assert not [p for p in tmp_path.iterdir() if p.name != "pipe"]  # no temporary file left
