@@ -526,7 +526,7 @@ def test_a_cucumber_report_tool_reads_the_json(report: Path) -> None:
                 "install",
                 "--no-audit",
                 "--no-fund",
-                "--silent",
+                "--loglevel=error",
                 "--prefix",
                 str(cache),
                 CONSUMER,
@@ -536,6 +536,11 @@ def test_a_cucumber_report_tool_reads_the_json(report: Path) -> None:
             timeout=600,
             check=False,
         )
+        if installed.returncode != 0 and not os.environ.get("CI"):
+            # The npm registry unreachable from here (no network, a proxy this user's npm
+            # does not trust): the tool is missing, as when node is; on CI it must work.
+            reason = (installed.stderr.strip().splitlines() or ["no message"])[0]
+            pytest.skip(f"npm could not install {CONSUMER}: {reason}")
         assert installed.returncode == 0, installed.stdout + installed.stderr
     (cache / "read.js").write_text(READ)
     out = report.parent / "cucumber-consumer.html"
