@@ -254,6 +254,10 @@ def _children(pid: int) -> list[int]:
         return [int(child) for child in handle.read().split()]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(
     not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
     reason="needs Linux /proc to see the workers",
@@ -268,6 +272,9 @@ def test_ctrl_c_stops_the_workers_without_a_traceback(mailbox: Mailbox) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches it
+        # As a terminal's command gets it: a shell starts background jobs with SIGINT ignored,
+        # and Python then installs no KeyboardInterrupt handler (a pytest run started with `&`).
+        preexec_fn=_default_sigint,
     )
     try:
         workers: list[int] = []
