@@ -6,6 +6,8 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -104,3 +106,14 @@ def key_pool() -> KeyPool:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(EPOCH)
+
+
+def smime_harness(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The command line as a user runs it, in its own process, from ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )

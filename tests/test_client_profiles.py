@@ -35,6 +35,7 @@ from engine.profile import (
     profile_from_text,
 )
 from engine.toml_schema import MAX_TOML_NESTING
+from tests.conftest import smime_harness
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "policy"
 ALL_SOURCES = (Source.DIRECTORY, Source.CONTACTS, Source.REPLY)
@@ -298,13 +299,7 @@ Feature: Another client
 
 def run(folder: Path, feature: str) -> subprocess.CompletedProcess[str]:
     write(folder / "case.feature", feature)
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "run", "case.feature"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return smime_harness("run", "case.feature", cwd=folder)
 
 
 def test_a_profile_added_as_toml_alone_is_selected_by_a_scenario_and_changes_its_outcome(

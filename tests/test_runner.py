@@ -26,16 +26,7 @@ from engine.harness.vocabulary import closest
 from engine.harness.world import SCENARIO_EPOCH
 from engine.keys import KeyPool
 from engine.signing import sign
-
-
-def smime_harness(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.conftest import smime_harness
 
 
 @pytest.fixture(scope="module")

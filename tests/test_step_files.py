@@ -21,6 +21,7 @@ from engine.clock import FixedClock
 from engine.errors import describe_bytes
 from engine.harness.world import SCENARIO_EPOCH
 from engine.keys import KeyPool, KeyType, private_key_pem
+from tests.conftest import smime_harness
 
 SECRET = b"S3cret-password!\n"
 SETUP = """\
@@ -28,16 +29,6 @@ SETUP = """\
     And UserA is enrolled at Contoso
     And UserB is enrolled at Contoso
 """
-
-
-def smime_harness(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from engine.harness.steps import _DEFINITIONS, STEPS, _match
 from engine.harness.vocabulary import render_json, render_text, vocabulary
+from tests.conftest import smime_harness
 
 # Placeholders that take names, numbers, addresses, files or free text: any value a writer
 # chooses. Every other placeholder has a closed set of values and must list them.
@@ -75,13 +75,7 @@ def test_each_example_and_each_value_runs_as_its_own_step(sentence: object) -> N
 
 def run(tmp_path: Path, feature: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "case.feature").write_text(feature)
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "run", "-q", "case.feature"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return smime_harness("run", "-q", "case.feature", cwd=tmp_path)
 
 
 BACKGROUND = """\
@@ -265,13 +259,7 @@ def test_an_empty_tag_expression_is_refused_rather_than_selecting_everything(
         "Feature: One\n  Scenario: S\n    Given Contoso runs its own key management\n"
         "    Then the message is sent encrypted\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "engine", "run", "-q", "-m", "@", "."],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = smime_harness("run", "-q", "-m", "@", ".", cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "expected a tag expression such as KB-04 or @KB-04, found '@'" in result.stderr
 
