@@ -44,15 +44,11 @@ from engine.revocation import RevocationReason
 from engine.signing import sign
 from engine.strategies import mutations
 from engine.verification import verify
-from tests.property.world import EPOCH
+from tests.property.world import EPOCH, FUZZ_MESSAGE, FUZZ_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = b"correct horse"
-MESSAGE = (
-    b"From: alice@contoso.example\r\nTo: bob@contoso.example\r\nSubject: fuzz\r\n"
-    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-    b"Gr\xc3\xbc\xc3\x9fe.\r\n"
-)
+PASSWORD = FUZZ_PASSWORD
+MESSAGE = FUZZ_MESSAGE
 
 
 @dataclasses.dataclass(frozen=True)

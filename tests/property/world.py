@@ -36,6 +36,13 @@ from engine.strategies import (
 )
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+# The fuzzers' seed message (8-bit text, so every layer gets a transfer encoding) and password.
+FUZZ_MESSAGE = (
+    b"From: alice@contoso.example\r\nTo: bob@contoso.example\r\nSubject: fuzz\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    b"Gr\xc3\xbc\xc3\x9fe.\r\n"
+)
+FUZZ_PASSWORD = b"correct horse"
 SENDER_LOCAL = "the-sender"
 UNKNOWN_DOMAIN = "nobody-runs-this.invalid"
 ROGUE = OrganizationSpec(name="Rogue", domain="rogue-ca.invalid")
