@@ -57,14 +57,14 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509 import verification
 
-from engine.authority import OrgCA
-from engine.batch import available_cpus
+from engine.cli.pool import available_cpus
 from engine.clock import FixedClock
-from engine.credential import Credential
-from engine.envelope import decrypt, encrypt
-from engine.keys import KeyPool, default_cache_dir, private_key_pem
-from engine.signing import sign
-from engine.verification import verify
+from engine.pki.authority import OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool, default_cache_dir, private_key_pem
+from engine.smime.envelope import decrypt, encrypt
+from engine.smime.signing import sign
+from engine.smime.verification import verify
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 KIB = 1024
@@ -659,7 +659,7 @@ def help_row(say: Say, budget: float) -> dict[str, Any]:
         lambda: subprocess.run([*_cli(), "--help"], capture_output=True, check=True), budget
     )
     probe = (
-        "import sys, engine.cli; engine.cli.build_parser(); "
+        "import sys, engine.cli.commands; engine.cli.commands.build_parser(); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'cryptography', 'asn1crypto', 'pytest', 'pytest_bdd', 'jinja2', 'email', 'pkilint'}))"
     )

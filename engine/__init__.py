@@ -9,65 +9,69 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from engine._internal import compat
+
+compat.install()  # engine.verification and the other paths of earlier releases
+
 __version__ = "0.1.0"
 
 # name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # algorithms
-    "ContentCipher": "engine.algorithms",
-    "DigestAlgorithm": "engine.algorithms",
-    "KeyTransport": "engine.algorithms",
-    "RecipientIdentifier": "engine.algorithms",
-    "SignatureScheme": "engine.algorithms",
+    "ContentCipher": "engine.cms.algorithms",
+    "DigestAlgorithm": "engine.cms.algorithms",
+    "KeyTransport": "engine.cms.algorithms",
+    "RecipientIdentifier": "engine.cms.algorithms",
+    "SignatureScheme": "engine.cms.algorithms",
     # time
     "Clock": "engine.clock",
     "FixedClock": "engine.clock",
     "SystemClock": "engine.clock",
     # keys and credentials
-    "FreshKeys": "engine.keys",
-    "KeyPool": "engine.keys",
-    "KeySource": "engine.keys",
-    "KeyType": "engine.keys",
-    "load_private_key": "engine.keys",
-    "Credential": "engine.credential",
-    "load_certificate": "engine.credential",
-    "load_certificates": "engine.credential",
-    "load_crls": "engine.credential",
-    "load_pkcs12": "engine.credential",
+    "FreshKeys": "engine.pki.keys",
+    "KeyPool": "engine.pki.keys",
+    "KeySource": "engine.pki.keys",
+    "KeyType": "engine.pki.keys",
+    "load_private_key": "engine.pki.keys",
+    "Credential": "engine.pki.credential",
+    "load_certificate": "engine.pki.credential",
+    "load_certificates": "engine.pki.credential",
+    "load_crls": "engine.pki.credential",
+    "load_pkcs12": "engine.pki.credential",
     # key management
-    "CertificatePurpose": "engine.authority",
-    "CertificateSpec": "engine.authority",
-    "Enrollment": "engine.authority",
-    "EnrollmentToken": "engine.authority",
-    "OrgCA": "engine.authority",
-    "RevocationReason": "engine.revocation",
-    "TrustResult": "engine.trust",
-    "TrustStatus": "engine.trust",
-    "validate_certificate": "engine.trust",
+    "CertificatePurpose": "engine.pki.authority",
+    "CertificateSpec": "engine.pki.authority",
+    "Enrollment": "engine.pki.authority",
+    "EnrollmentToken": "engine.pki.authority",
+    "OrgCA": "engine.pki.authority",
+    "RevocationReason": "engine.pki.revocation",
+    "TrustResult": "engine.pki.trust",
+    "TrustStatus": "engine.pki.trust",
+    "validate_certificate": "engine.pki.trust",
     # S/MIME
-    "sign": "engine.signing",
-    "verify": "engine.verification",
-    "AddressMatch": "engine.verification",
-    "Integrity": "engine.verification",
-    "VerificationResult": "engine.verification",
-    "VerificationStatus": "engine.verification",
-    "encrypt": "engine.envelope",
-    "decrypt": "engine.envelope",
-    "DecryptResult": "engine.envelope",
-    "open_message": "engine.layers",
-    "OpenedMessage": "engine.layers",
-    "inspect": "engine.inspection",
+    "sign": "engine.smime.signing",
+    "verify": "engine.smime.verification",
+    "AddressMatch": "engine.smime.verification",
+    "Integrity": "engine.smime.verification",
+    "VerificationResult": "engine.smime.verification",
+    "VerificationStatus": "engine.smime.verification",
+    "encrypt": "engine.smime.envelope",
+    "decrypt": "engine.smime.envelope",
+    "DecryptResult": "engine.smime.envelope",
+    "open_message": "engine.smime.opening",
+    "OpenedMessage": "engine.smime.opening",
+    "inspect": "engine.smime.inspection",
     # organizations and clients
-    "Organization": "engine.organization",
-    "MailNetwork": "engine.network",
-    "MailClient": "engine.client",
-    "Draft": "engine.client",
-    "SendOutcome": "engine.client",
-    "SendStatus": "engine.client",
-    "MessageStatus": "engine.client",
-    "ClientProfile": "engine.profile",
-    "Choice": "engine.prompt",
-    "Prompt": "engine.prompt",
+    "Organization": "engine.mail.organization",
+    "MailNetwork": "engine.mail.transport",
+    "MailClient": "engine.mail.client",
+    "Draft": "engine.mail.client",
+    "SendOutcome": "engine.mail.client",
+    "SendStatus": "engine.mail.client",
+    "MessageStatus": "engine.mail.client",
+    "ClientProfile": "engine.mail.profile",
+    "Choice": "engine.mail.prompt",
+    "Prompt": "engine.mail.prompt",
     # errors
     "SmimeError": "engine.errors",
     "InputError": "engine.errors",
@@ -99,30 +103,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from engine.algorithms import (
+    from engine.clock import Clock, FixedClock, SystemClock
+    from engine.cms.algorithms import (
         ContentCipher,
         DigestAlgorithm,
         KeyTransport,
         RecipientIdentifier,
         SignatureScheme,
     )
-    from engine.authority import (
-        CertificatePurpose,
-        CertificateSpec,
-        Enrollment,
-        EnrollmentToken,
-        OrgCA,
-    )
-    from engine.client import Draft, MailClient, MessageStatus, SendOutcome, SendStatus
-    from engine.clock import Clock, FixedClock, SystemClock
-    from engine.credential import (
-        Credential,
-        load_certificate,
-        load_certificates,
-        load_crls,
-        load_pkcs12,
-    )
-    from engine.envelope import DecryptResult, decrypt, encrypt
     from engine.errors import (
         CertificateError,
         DecodeError,
@@ -136,17 +124,33 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         UnsupportedAlgorithmError,
         UnsupportedKeyError,
     )
-    from engine.inspection import inspect
-    from engine.keys import FreshKeys, KeyPool, KeySource, KeyType, load_private_key
-    from engine.layers import OpenedMessage, open_message
-    from engine.network import MailNetwork
-    from engine.organization import Organization
-    from engine.profile import ClientProfile
-    from engine.prompt import Choice, Prompt
-    from engine.revocation import RevocationReason
-    from engine.signing import sign
-    from engine.trust import TrustResult, TrustStatus, validate_certificate
-    from engine.verification import (
+    from engine.mail.client import Draft, MailClient, MessageStatus, SendOutcome, SendStatus
+    from engine.mail.organization import Organization
+    from engine.mail.profile import ClientProfile
+    from engine.mail.prompt import Choice, Prompt
+    from engine.mail.transport import MailNetwork
+    from engine.pki.authority import (
+        CertificatePurpose,
+        CertificateSpec,
+        Enrollment,
+        EnrollmentToken,
+        OrgCA,
+    )
+    from engine.pki.credential import (
+        Credential,
+        load_certificate,
+        load_certificates,
+        load_crls,
+        load_pkcs12,
+    )
+    from engine.pki.keys import FreshKeys, KeyPool, KeySource, KeyType, load_private_key
+    from engine.pki.revocation import RevocationReason
+    from engine.pki.trust import TrustResult, TrustStatus, validate_certificate
+    from engine.smime.envelope import DecryptResult, decrypt, encrypt
+    from engine.smime.inspection import inspect
+    from engine.smime.opening import OpenedMessage, open_message
+    from engine.smime.signing import sign
+    from engine.smime.verification import (
         AddressMatch,
         Integrity,
         VerificationResult,

@@ -1,5 +1,5 @@
 """``python -m engine`` runs the command line."""
 
-from engine.cli import run
+from engine.cli.commands import run
 
 run()

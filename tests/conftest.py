@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
-from engine.keys import KeyPool
+from engine.pki.authority import Enrollment, OrgCA
+from engine.pki.keys import KeyPool
 
 # The step library, the world fixture and Gherkin tags as markers (README: plugin use).
 pytest_plugins = ["smime_harness.steps"]

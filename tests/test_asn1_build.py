@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from engine.asn1 import enveloped
-from engine.asn1 import signed as asn1
+from engine.cms import enveloped
+from engine.cms import signed as asn1
 from engine.errors import InputError
 
 ISSUER = bytes.fromhex("300f310d300b06035504030c04526f6f74")  # CN=Root

@@ -1,10 +1,10 @@
-"""engine.asn1.memo: a bounded cache for pure functions of bytes."""
+"""engine._internal.memo: a bounded cache for pure functions of bytes."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.asn1.memo import Lru, LruCache, memoize
+from engine._internal.memo import Lru, LruCache, memoize
 
 
 def test_small_inputs_are_computed_once_large_ones_every_time() -> None:

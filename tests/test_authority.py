@@ -14,21 +14,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from engine.authority import (
-    CertificateSpec,
-    Enrollment,
-    KeyUsageBit,
-    OrgCA,
-)
 from engine.clock import FixedClock
-from engine.credential import load_pkcs12, public_keys_match
 from engine.errors import (
     CertificateError,
     EnrollmentError,
     InputError,
     KeyRecoveryError,
 )
-from engine.keys import KeyPool, KeyType
+from engine.pki.authority import (
+    CertificateSpec,
+    Enrollment,
+    KeyUsageBit,
+    OrgCA,
+)
+from engine.pki.credential import load_pkcs12, public_keys_match
+from engine.pki.keys import KeyPool, KeyType
 
 E = TypeVar("E", bound=x509.ExtensionType)
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)  # the clock fixture's time

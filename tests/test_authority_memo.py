@@ -6,12 +6,12 @@ from __future__ import annotations
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from engine.authority import CertificateMemo, CertificatePurpose, CertificateSpec, OrgCA
 from engine.clock import FixedClock
 from engine.harness.world import World
-from engine.keys import FreshKeys, KeyPool, KeySource, KeyType, PrivateKey
-from engine.revocation import RevocationReason
-from engine.trust import TrustCache
+from engine.pki.authority import CertificateMemo, CertificatePurpose, CertificateSpec, OrgCA
+from engine.pki.keys import FreshKeys, KeyPool, KeySource, KeyType, PrivateKey
+from engine.pki.revocation import RevocationReason
+from engine.pki.trust import TrustCache
 
 _SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
 

@@ -14,7 +14,7 @@ ENGINE = Path(__file__).resolve().parent.parent / "engine"
 # Module-level caches allowed without an explicit maxsize, with the reason.
 _UNBOUNDED_ALLOWED = {
     # pkilint validator trees: keyed on CertificateProfile (three values), configuration only.
-    ("lint.py", "_validator"),
+    ("policy/lint.py", "_validator"),
 }
 # Objects that hold a run's or a scenario's state: only their owner may make them.
 _OWNED_ONLY = {"TrustCache", "CertificateMemo"}

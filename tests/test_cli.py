@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from engine.authority import OrgCA
-from engine.cli import main
+from engine.cli.commands import main
 from engine.clock import FixedClock
-from engine.keys import KeyPool, KeyType, private_key_pem
+from engine.pki.authority import OrgCA
+from engine.pki.keys import KeyPool, KeyType, private_key_pem
 from tests.conftest import EPOCH, enroll
 
 AT = "2026-06-01T12:00:00Z"

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from engine.authority import OrgCA
-from engine.batch import available_cpus, map_in_order, parse_jobs
-from engine.cli import main
+from engine.cli.commands import main
+from engine.cli.pool import available_cpus, map_in_order, parse_jobs
 from engine.clock import FixedClock
-from engine.envelope import encrypt
 from engine.errors import InputError
-from engine.keys import KeyPool, private_key_pem
-from engine.signing import sign
+from engine.pki.authority import OrgCA
+from engine.pki.keys import KeyPool, private_key_pem
+from engine.smime.envelope import encrypt
+from engine.smime.signing import sign
 from tests.conftest import EPOCH, enroll
 
 AT = "2026-06-01T12:00:00Z"

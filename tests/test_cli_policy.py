@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from engine.algorithms import ContentCipher, DigestAlgorithm
-from engine.authority import OrgCA
-from engine.cli import main
+from engine.cli.commands import main
 from engine.clock import FixedClock
-from engine.envelope import encrypt
-from engine.keys import KeyPool, private_key_pem
-from engine.revocation import RevocationReason
-from engine.signing import sign
-from engine.smbr import CertificateProfile
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm
+from engine.pki.authority import OrgCA
+from engine.pki.keys import KeyPool, private_key_pem
+from engine.pki.revocation import RevocationReason
+from engine.pki.smbr import CertificateProfile
+from engine.smime.envelope import encrypt
+from engine.smime.signing import sign
 from tests.conftest import EPOCH, enroll
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "policy"

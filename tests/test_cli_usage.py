@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.cli.commands import main
 
 COMMANDS = ["demo", "sign", "encrypt", "verify", "decrypt", "inspect"]
 

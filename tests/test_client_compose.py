@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from engine.client import _body_text, _content_text, _simple_text, compose_text
+from engine.mail.client import _body_text, _content_text, _simple_text, compose_text
 
 DATE = "Mon, 01 Jun 2026 09:00:00 +0000"
 MESSAGE_ID = "<179581149087.28151.17276476850211445215@contoso.example>"

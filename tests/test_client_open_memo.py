@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.client import Draft, MessageStatus
 from engine.harness.world import World
-from engine.keys import KeyPool
+from engine.mail.client import Draft, MessageStatus
+from engine.pki.keys import KeyPool
 
 
 def test_same_inputs_reuse_the_result_changed_inputs_do_not(key_pool: KeyPool) -> None:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.algorithms import ContentCipher
-from engine.cli import main
-from engine.policy import PolicyError, load_policy, load_policy_file
-from engine.profile import (
+from engine._internal.toml_schema import MAX_TOML_NESTING
+from engine.cli.commands import main
+from engine.cms.algorithms import ContentCipher
+from engine.mail.profile import (
     BUILTIN,
     OUTLOOK98,
     PROFILES,
@@ -34,7 +34,7 @@ from engine.profile import (
     load_profile_file,
     profile_from_text,
 )
-from engine.toml_schema import MAX_TOML_NESTING
+from engine.policy.document import PolicyError, load_policy, load_policy_file
 from tests.conftest import smime_harness
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "policy"
@@ -66,7 +66,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_the_built_in_profiles_are_the_toml_files_with_their_former_values() -> None:
-    folder = resources.files("engine").joinpath("profiles")
+    folder = resources.files("engine.mail").joinpath("profiles")
     assert BUILTIN == ("outlook98", "thunderbird")
     assert sorted(e.name for e in folder.iterdir() if e.name.endswith(".toml")) == [
         "outlook98.toml",
@@ -410,7 +410,7 @@ def test_the_readme_profile_example_loads_and_documents_every_key(tmp_path: Path
 
 
 def test_a_built_in_profile_file_must_carry_its_own_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.profile as module
+    import engine.mail.profile as module
 
     text = APPLEMAIL.replace('name = "applemail"', 'name = "outlook"')
     monkeypatch.setattr(module, "_builtin_text", lambda name: text)

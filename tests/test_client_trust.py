@@ -19,19 +19,19 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from engine.authority import CertificateSpec, OrgCA
-from engine.client import MessageStatus, SendStatus
 from engine.clock import Clock
-from engine.compliance import check_decision
-from engine.contacts import Contact
-from engine.credential import Credential, certificate_emails
 from engine.harness import steps
 from engine.harness.recording import decision_records
 from engine.harness.world import World
-from engine.keys import KeyPool
-from engine.policy import load_policy
-from engine.profile import OUTLOOK98, THUNDERBIRD
-from engine.signing import sign
+from engine.mail.client import MessageStatus, SendStatus
+from engine.mail.contacts import Contact
+from engine.mail.profile import OUTLOOK98, THUNDERBIRD
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.credential import Credential, certificate_emails
+from engine.pki.keys import KeyPool
+from engine.policy.compliance import check_decision
+from engine.policy.document import load_policy
+from engine.smime.signing import sign
 
 FEATURES = Path(__file__).resolve().parent.parent / "features"
 TOFU = load_policy(str(FEATURES / "policies" / "trust-on-first-use.toml"))

@@ -13,28 +13,28 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from engine.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
-from engine.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit, OrgCA
-from engine.client import EncryptionDecision, RecipientDecision
 from engine.clock import FixedClock
-from engine.compliance import (
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
+from engine.errors import InputError
+from engine.findings import Finding, Severity, errors, worst
+from engine.mail.client import EncryptionDecision, RecipientDecision
+from engine.mail.profile import Source
+from engine.mail.usability import CipherChoice
+from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit, OrgCA
+from engine.pki.keys import KeyPool, KeyType
+from engine.pki.revocation import RevocationReason
+from engine.pki.smbr import CertificateProfile
+from engine.policy.compliance import (
     check_certificate,
     check_decision,
     check_message,
     content_cipher_findings,
     key_transport_findings,
 )
-from engine.envelope import encrypt
-from engine.errors import InputError
-from engine.findings import Finding, Severity, errors, worst
-from engine.keys import KeyPool, KeyType
-from engine.policy import Policy, builtin_policy, load_policy_file
-from engine.profile import Source
-from engine.revocation import RevocationReason
-from engine.rules import AllOf, AnyOf, Single, finding
-from engine.signing import sign
-from engine.smbr import CertificateProfile
-from engine.usability import CipherChoice
+from engine.policy.document import Policy, builtin_policy, load_policy_file
+from engine.policy.rules import AllOf, AnyOf, Single, finding
+from engine.smime.envelope import encrypt
+from engine.smime.signing import sign
 from tests.conftest import EPOCH, enroll
 from tests.test_policy import MINIMAL
 

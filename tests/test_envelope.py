@@ -17,12 +17,9 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
-from engine.asn1 import enveloped as asn1
-from engine.authority import OrgCA
 from engine.clock import FixedClock
-from engine.credential import Credential
-from engine.envelope import decrypt, decrypt_content, encrypt, encrypt_content
+from engine.cms import enveloped as asn1
+from engine.cms.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
 from engine.errors import (
     DecodeError,
     DecryptionError,
@@ -31,8 +28,11 @@ from engine.errors import (
     SmimeError,
     UnsupportedAlgorithmError,
 )
-from engine.keys import KeyPool, KeyType, private_key_pem
-from engine.mime import split_message
+from engine.pki.authority import OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool, KeyType, private_key_pem
+from engine.smime.envelope import decrypt, decrypt_content, encrypt, encrypt_content
+from engine.smime.mime import split_message
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 CONTENT = b'Content-Type: text/plain; charset="us-ascii"\r\n\r\nMeet at noon.\r\n'

@@ -12,14 +12,14 @@ from collections.abc import Callable
 
 import pytest
 
-from engine.algorithms import ContentCipher
-from engine.asn1 import enveloped as asn1
-from engine.authority import OrgCA
 from engine.clock import FixedClock
-from engine.credential import Credential
-from engine.envelope import decrypt, decrypt_content, encrypt, encrypt_content
+from engine.cms import enveloped as asn1
+from engine.cms.algorithms import ContentCipher
 from engine.errors import InputError
-from engine.keys import KeyPool
+from engine.pki.authority import OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool
+from engine.smime.envelope import decrypt, decrypt_content, encrypt, encrypt_content
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 SIZE = 2 * 1024 * 1024

@@ -12,14 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from engine.algorithms import ContentCipher
-from engine.asn1 import enveloped as asn1
-from engine.authority import OrgCA
 from engine.clock import FixedClock
-from engine.credential import Credential
-from engine.envelope import decrypt_content, encrypt_content
+from engine.cms import enveloped as asn1
+from engine.cms.algorithms import ContentCipher
 from engine.errors import DecryptionError
-from engine.keys import KeyPool
+from engine.pki.authority import OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool
+from engine.smime.envelope import decrypt_content, encrypt_content
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 CIPHERS = [ContentCipher.AES_128_CBC, ContentCipher.AES_256_CBC, ContentCipher.DES_EDE3_CBC]

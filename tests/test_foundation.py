@@ -13,15 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
-from engine.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
 from engine.clock import FixedClock, aware, parse_instant
-from engine.credential import (
-    Credential,
-    certificate_emails,
-    load_certificate,
-    load_certificates,
-    load_pkcs12,
-)
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
 from engine.errors import (
     DecodeError,
     InputError,
@@ -30,7 +23,14 @@ from engine.errors import (
     SmimeError,
     UnsupportedAlgorithmError,
 )
-from engine.keys import KeyPool, KeyType, load_private_key, private_key_pem
+from engine.pki.credential import (
+    Credential,
+    certificate_emails,
+    load_certificate,
+    load_certificates,
+    load_pkcs12,
+)
+from engine.pki.keys import KeyPool, KeyType, load_private_key, private_key_pem
 
 
 def _self_signed(key, email: str | None, *, in_subject: bool = False) -> x509.Certificate:
@@ -228,7 +228,7 @@ def test_load_certificates_pem_and_der(key_pool: KeyPool) -> None:
 
 
 def test_write_atomically_replaces_whole(tmp_path: Path) -> None:
-    from engine.files import write_atomically
+    from engine._internal.files import write_atomically
 
     target = tmp_path / "sub" / "out.bin"
     write_atomically(target, b"first")
@@ -238,7 +238,7 @@ def test_write_atomically_replaces_whole(tmp_path: Path) -> None:
 
 
 def test_write_atomically_leaves_nothing_on_failure(tmp_path: Path) -> None:
-    from engine.files import write_atomically
+    from engine._internal.files import write_atomically
 
     (tmp_path / "taken").mkdir()  # a folder where the file should go: the rename fails
     with pytest.raises(OSError):
@@ -258,7 +258,7 @@ def umask_022() -> Iterator[None]:
 
 def test_write_atomically_follows_the_umask(tmp_path: Path, umask_022: None) -> None:
     """A report or message is 0644 under umask 022 (tempfile's 0600 made it owner-only)."""
-    from engine.files import write_atomically
+    from engine._internal.files import write_atomically
 
     shared = write_atomically(tmp_path / "index.html", b"<html>")
     assert stat.S_IMODE(shared.stat().st_mode) == 0o644
@@ -267,7 +267,7 @@ def test_write_atomically_follows_the_umask(tmp_path: Path, umask_022: None) -> 
 
 
 def test_write_atomically_keeps_private_files_owner_only(tmp_path: Path, umask_022: None) -> None:
-    from engine.files import write_atomically
+    from engine._internal.files import write_atomically
 
     key = write_atomically(tmp_path / "key.der", b"secret", private=True)
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
@@ -279,7 +279,7 @@ def test_write_atomically_replaces_a_link_and_follows_the_umask(
 ) -> None:
     """Both at once: a link at the target is replaced (its target untouched) by a file
     whose mode the umask gives."""
-    from engine.files import write_atomically
+    from engine._internal.files import write_atomically
 
     outside = tmp_path / "outside.txt"
     outside.write_bytes(b"keep me\n")

@@ -9,9 +9,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from engine import keys
 from engine.errors import DecodeError
-from engine.keys import KeyPool, KeyType, load_private_key
+from engine.pki import keys
+from engine.pki.keys import KeyPool, KeyType, load_private_key
 
 
 def _der(key: keys.PrivateKey) -> bytes:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
-from engine.envelope import encrypt
 from engine.errors import InputError
-from engine.keys import KeyPool
-from engine.layers import LayerKind, open_message
-from engine.mime import EntityKind
-from engine.signing import sign
+from engine.pki.authority import Enrollment, OrgCA
+from engine.pki.keys import KeyPool
+from engine.smime.envelope import encrypt
+from engine.smime.mime import EntityKind
+from engine.smime.opening import LayerKind, open_message
+from engine.smime.signing import sign
 
 MESSAGE = (
     b"From: usera@contoso.example\r\nTo: userb@fabrikam.example\r\nSubject: layers\r\n"

@@ -22,20 +22,20 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-from engine.authority import CertificateSpec, OrgCA
-from engine.cli import main
+from engine.cli.commands import main
 from engine.clock import FixedClock
-from engine.compliance import check_certificate
 from engine.errors import CertificateError, InputError
 from engine.findings import Finding, Severity
 from engine.harness.world import World
-from engine.keys import KeyPool, KeyType
-from engine.lint import lint_certificate
-from engine.network import MailNetwork
-from engine.organization import Organization
-from engine.policy import PolicyError, builtin_policy, policy_from_text
-from engine.rules import rule
-from engine.smbr import CertificateProfile
+from engine.mail.organization import Organization
+from engine.mail.transport import MailNetwork
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.keys import KeyPool, KeyType
+from engine.pki.smbr import CertificateProfile
+from engine.policy.compliance import check_certificate
+from engine.policy.document import PolicyError, builtin_policy, policy_from_text
+from engine.policy.lint import lint_certificate
+from engine.policy.rules import rule
 from tests.conftest import EPOCH, enroll
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "policy"
@@ -122,7 +122,7 @@ def load(path: Path) -> x509.Certificate:
 @pytest.fixture(scope="module")
 def oracle() -> Any:
     """pkilint, composed as its own lint_cabf_smime_cert composes it for MAILBOX-STRICT,
-    built apart from engine.lint."""
+    built apart from engine.policy.lint."""
     from pkilint.cabf import smime
     from pkilint.cabf.smime.smime_constants import Generation, ValidationLevel
     from pkilint.pkix import certificate
@@ -403,7 +403,7 @@ from pkilint.cabf import cabf_extension
 def crash(self, node):
     raise RuntimeError("boom")
 cabf_extension.AuthorityInformationAccessPresenceValidator.validate = crash
-from engine.cli import main
+from engine.cli.commands import main
 sys.exit(main(["check-cert", {str(GOLDEN / "enrolled.pem")!r}, "--policy", "strict",
                "--at", "2026-06-01T12:00:00Z"]))
 """
@@ -422,10 +422,10 @@ def test_a_pkilint_code_of_an_undeclared_namespace_still_has_a_citation() -> Non
 def test_pkilint_is_imported_only_when_a_policy_claims_a_profile() -> None:
     cert = GOLDEN / "enrolled.pem"
     probe = f"""
-import sys, engine.cli, engine.compliance, engine.policy
-from engine.cli import main
-engine.cli.build_parser()
-engine.policy.builtin_policy("strict")
+import sys, engine.cli.commands, engine.policy.compliance, engine.policy.document
+from engine.cli.commands import main
+engine.cli.commands.build_parser()
+engine.policy.document.builtin_policy("strict")
 loaded = lambda: sorted({{m.split(".")[0] for m in sys.modules}} & {{"pkilint", "pyasn1"}})
 print(loaded())
 main(["check-cert", {str(cert)!r}, "--at", "2026-06-01T12:00:00Z", "--policy", "outlook98"])

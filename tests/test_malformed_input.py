@@ -18,18 +18,18 @@ import pytest
 from asn1crypto import cms
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from engine.asn1 import signed as asn1
-from engine.authority import OrgCA
-from engine.cli import main
+from engine.cli.commands import main
 from engine.clock import FixedClock
-from engine.compliance import check_message
-from engine.credential import Credential
+from engine.cms import signed as asn1
 from engine.errors import DecodeError, InputError, SmimeError
-from engine.inspection import inspect
-from engine.keys import KeyPool, private_key_pem
-from engine.policy import builtin_policy
+from engine.pki.authority import OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool, private_key_pem
+from engine.policy.compliance import check_message
+from engine.policy.document import builtin_policy
+from engine.smime.inspection import inspect
+from engine.smime.verification import verify
 from engine.strategies import der_length_offsets
-from engine.verification import verify
 from tests.conftest import EPOCH, enroll
 
 AT = EPOCH
@@ -284,8 +284,8 @@ def test_verify_reports_every_good_file_and_one_line_for_the_bad_one(
 def test_decrypt_batch_reports_every_file_and_one_line_for_the_bad_one(
     pki: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from engine.algorithms import ContentCipher
-    from engine.envelope import encrypt
+    from engine.cms.algorithms import ContentCipher
+    from engine.smime.envelope import encrypt
 
     key = tmp_path / "alice.key"
     key.write_bytes(private_key_pem(pki.alice.private_key))
@@ -318,7 +318,7 @@ def test_a_bug_on_one_input_is_reported_for_it_alone(
     jobs: str,
 ) -> None:
     # A real bug (here a stand-in) still says "a bug", but for its input only.
-    from engine import verification
+    from engine.smime import verification
 
     real = verification.Verifier.verify
 
@@ -402,7 +402,7 @@ def test_a_duration_too_large_for_the_clock_is_an_input_error() -> None:
 def test_a_signing_time_before_year_1_in_utc_fails_in_the_parse(pki: Pki, cades: bytes) -> None:
     # asn1crypto reads GeneralizedTime year 0 as its own extended_datetime, which inspect
     # then used as a verification time (AttributeError/TypeError).
-    from engine.signing import sign
+    from engine.smime.signing import sign
 
     clock = FixedClock(EPOCH.replace(year=2050))  # 2050 on: GeneralizedTime (RFC 5652 §11.3)
     signed = sign(MESSAGE, pki.alice, clock=clock)
@@ -455,8 +455,8 @@ def test_sign_of_300_nested_multiparts_is_one_usage_line(
 
 
 def test_mime_nested_100_levels_deep_is_still_read(pki: Pki) -> None:
-    from engine.mime import MAX_NESTING, parse_email, parse_entity
-    from engine.signing import sign
+    from engine.smime.mime import MAX_NESTING, parse_email, parse_entity
+    from engine.smime.signing import sign
 
     assert MAX_NESTING == 100
     signed = sign(nested_multiparts(100), pki.alice, clock=FixedClock(EPOCH))
@@ -468,7 +468,7 @@ def test_mime_nested_100_levels_deep_is_still_read(pki: Pki) -> None:
 
 
 def test_message_rfc822_nesting_counts_too() -> None:
-    from engine.mime import parse_entity
+    from engine.smime.mime import parse_entity
 
     inner = b"Subject: x\r\n\r\nbody\r\n"
     for _ in range(150):
@@ -478,7 +478,7 @@ def test_message_rfc822_nesting_counts_too() -> None:
 
 
 def test_a_client_reading_a_deeply_nested_message_gets_an_input_error() -> None:
-    from engine.client import _body_text
+    from engine.mail.client import _body_text
 
     with pytest.raises(InputError, match="at most 100 levels"):
         _body_text(nested_multiparts(1000, eight_bit=False))  # was: RecursionError
@@ -490,7 +490,7 @@ def test_a_client_reading_a_deeply_nested_message_gets_an_input_error() -> None:
 def test_a_policy_nested_5000_deep_is_one_usage_line(
     pki: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str], deep: str
 ) -> None:
-    from engine.policy import PolicyError, policy_from_text
+    from engine.policy.document import PolicyError, policy_from_text
 
     with pytest.raises(PolicyError, match="nested at most 100 levels deep"):
         policy_from_text(deep, file="deep.toml")  # was: RecursionError
@@ -507,7 +507,7 @@ def test_a_policy_nested_5000_deep_is_one_usage_line(
 
 
 def test_brackets_in_toml_strings_and_comments_do_not_count_as_nesting() -> None:
-    from engine.policy import policy_from_text
+    from engine.policy.document import policy_from_text
 
     brackets = "[" * 150
     text = (
@@ -533,9 +533,9 @@ def test_an_aware_time_that_leaves_the_calendar_in_utc_is_an_input_error(pki: Pk
 def test_deep_content_and_nested_layers_never_reach_the_recursion_limit(pki: Pki) -> None:
     # verify, decrypt and inspect do not parse the content's MIME tree: a 1,000-deep
     # 7-bit message signs, verifies, encrypts and decrypts; nine S/MIME layers are refused.
-    from engine.envelope import decrypt, encrypt
-    from engine.layers import MAX_DEPTH, open_message
-    from engine.signing import sign
+    from engine.smime.envelope import decrypt, encrypt
+    from engine.smime.opening import MAX_DEPTH, open_message
+    from engine.smime.signing import sign
 
     clock = FixedClock(EPOCH)
     deep = nested_multiparts(1000, eight_bit=False)
@@ -557,7 +557,7 @@ def test_deep_content_and_nested_layers_never_reach_the_recursion_limit(pki: Pki
 
 def test_a_parse_error_does_not_repeat_the_input(pki: Pki) -> None:
     # asn1crypto's "Error parsing <the bytes> to a UTCTime" quoted the input itself.
-    from engine.signing import sign
+    from engine.smime.signing import sign
 
     signed = sign(MESSAGE, pki.alice, clock=FixedClock(EPOCH))
     der = signature_der(signed)

@@ -1,4 +1,4 @@
-"""engine.mime: splitting, canonical form, classification and the S/MIME entities."""
+"""engine.smime.mime: splitting, canonical form, classification and the S/MIME entities."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import mime
-from engine.asn1 import signed as asn1
+from engine.cms import signed as asn1
 from engine.errors import DecodeError, InputError
-from engine.mime import EntityKind
+from engine.smime import mime
+from engine.smime.mime import EntityKind
 
 MESSAGE = (
     b"From: Alice <alice@contoso.example>\n"

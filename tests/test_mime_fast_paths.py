@@ -1,4 +1,4 @@
-"""engine.mime's shortcuts for large bodies answer exactly as the plain way would."""
+"""engine.smime.mime's shortcuts for large bodies answer exactly as the plain way would."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import mime
 from engine.errors import DecodeError
+from engine.smime import mime
 
 # --- canonical form ------------------------------------------------------------------------------
 

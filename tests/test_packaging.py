@@ -121,8 +121,8 @@ def test_the_wheel_declares_what_its_user_facing_features_need(wheel: Path) -> N
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert {"engine/py.typed", "smime_harness/py.typed"} <= names
-    # The built-in client profiles are data files: without them engine.profile cannot load.
-    assert {"engine/profiles/outlook98.toml", "engine/profiles/thunderbird.toml"} <= names
+    # The built-in client profiles are data files: without them engine.mail.profile cannot load.
+    assert {"engine/mail/profiles/outlook98.toml", "engine/mail/profiles/thunderbird.toml"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     shipped = {n.removeprefix("engine/harness/features/") for n in names}
     in_checkout = {p.relative_to(ROOT / "features").as_posix() for p in _files(ROOT / "features")}

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.algorithms import ContentCipher, DigestAlgorithm
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm
 from engine.errors import InputError
-from engine.policy import (
+from engine.mail.profile import Fallback
+from engine.policy.document import (
     BUILTIN,
     DEFAULT_POLICY,
     PolicyError,
@@ -21,7 +22,6 @@ from engine.policy import (
     load_policy_file,
     policy_from_text,
 )
-from engine.profile import Fallback
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,11 +171,11 @@ def test_the_built_in_policies_differ_where_it_matters() -> None:
 
 
 def test_the_policy_files_ship_as_package_data() -> None:
-    """A non-editable install carries engine/policies/*.toml (pyproject package-data)."""
+    """A non-editable install carries engine/policy/builtin/*.toml (pyproject package-data)."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["engine"]
-    assert "policies/*.toml" in patterns
-    shipped = sorted(p.stem for p in (ROOT / "engine" / "policies").glob("*.toml"))
+    assert "policy/builtin/*.toml" in patterns
+    shipped = sorted(p.stem for p in (ROOT / "engine" / "policy" / "builtin").glob("*.toml"))
     assert shipped == sorted(BUILTIN)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine.cli import main
+from engine.cli.commands import main
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "policy"
 EXPECTED = GOLDEN / "expected"

@@ -1,4 +1,4 @@
-"""The algorithm registry (engine/algorithms.py) is the one place an algorithm is defined.
+"""The algorithm registry (engine/cms/algorithms.py) is the one place an algorithm is defined.
 
 Everything that lists ciphers (the CLI, announced capabilities, negotiation, policy
 validation, the step library, the Hypothesis strategies, the CMS parameter codecs)
@@ -15,16 +15,18 @@ from pathlib import Path
 import pytest
 from hypothesis import find, settings
 
-from engine import cli, signing, usability
-from engine.algorithms import (
+from engine.cli import commands as cli
+from engine.cms import enveloped as asn1
+from engine.cms.algorithms import (
     STRENGTH_ORDER,
     CipherMode,
     ContentCipher,
     cipher_mode,
 )
-from engine.asn1 import enveloped as asn1
 from engine.harness import steps
-from engine.policy import Policy, policy_from_text
+from engine.mail import usability
+from engine.policy.document import Policy, policy_from_text
+from engine.smime import signing
 from engine.strategies import policies
 
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
@@ -116,7 +118,7 @@ def test_a_policy_may_name_any_registry_cipher(cipher: ContentCipher) -> None:
     preferred = cipher if not cipher.legacy else ContentCipher.AES_128_CBC
     names = sorted({cipher.value, preferred.value})
     text = (
-        Path(ENGINE / "policies" / "rfc8551.toml")
+        Path(ENGINE / "policy" / "builtin" / "rfc8551.toml")
         .read_text()
         .replace(
             'content_encryption = ["aes-256-gcm", "aes-128-gcm", "aes-256-cbc", "aes-128-cbc"]',

@@ -11,8 +11,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from engine.client import SendStatus
 from engine.findings import Severity
+from engine.mail.client import SendStatus
 from engine.report.model import (
     DecisionRecord,
     FindingRecord,

@@ -11,12 +11,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from engine.authority import OrgCA
 from engine.clock import FixedClock
-from engine.credential import Credential
 from engine.errors import CertificateError, InputError
-from engine.keys import KeyPool
-from engine.revocation import (
+from engine.pki.authority import OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool
+from engine.pki.revocation import (
     CrlCoverage,
     RevocationReason,
     RevokedInfo,

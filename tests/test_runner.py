@@ -19,13 +19,13 @@ import parse
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from engine.authority import CertificateSpec, OrgCA
 from engine.clock import FixedClock
 from engine.harness.runner import FeatureSelectionError, FeatureSyntaxError, find_features
 from engine.harness.vocabulary import closest
 from engine.harness.world import SCENARIO_EPOCH
-from engine.keys import KeyPool
-from engine.signing import sign
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.keys import KeyPool
+from engine.smime.signing import sign
 from tests.conftest import smime_harness
 
 
@@ -333,7 +333,7 @@ def test_a_missing_file_named_in_a_step_says_where_it_was_looked_for(tmp_path: P
 
 @pytest.mark.parametrize("command", ["run", "steps"])
 def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from engine.cli import main
+    from engine.cli.commands import main
 
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from pytest_bdd import scenario
 
 from engine.harness.world import Artifact, World
-from engine.keys import private_key_pem
+from engine.pki.keys import private_key_pem
 
 FEATURES = Path(__file__).resolve().parent.parent / "features"
 

@@ -13,26 +13,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.authority import Enrollment, OrgCA
-from engine.client import MessageStatus
 from engine.clock import FixedClock
-from engine.compliance import check_message
-from engine.envelope import encrypt
 from engine.errors import InputError
 from engine.harness.world import World
-from engine.keys import KeyPool
-from engine.layers import from_address, open_message
-from engine.policy import load_policy
-from engine.sender import (
+from engine.mail.client import MessageStatus
+from engine.pki.authority import Enrollment, OrgCA
+from engine.pki.keys import KeyPool
+from engine.policy.compliance import check_message
+from engine.policy.document import load_policy
+from engine.smime.envelope import encrypt
+from engine.smime.opening import from_address, open_message
+from engine.smime.sender import (
     AddressMatch,
     _parsed_mailboxes,
     _plain_mailboxes,
     check_sender,
     senders,
 )
-from engine.signing import sign
+from engine.smime.signing import sign
+from engine.smime.verification import Verifier, verify
 from engine.strategies import mailboxes
-from engine.verification import Verifier, verify
 from tests.conftest import EPOCH, enroll
 
 BOB = "bob@fabrikam.example"

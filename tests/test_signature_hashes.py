@@ -3,7 +3,7 @@
 An attacker who can make a SHA-1 collision signs the signed attributes with
 sha1WithRSAEncryption and labels the SignerInfo's digestAlgorithm sha256, so that
 anyone judging digestAlgorithm alone sees SHA-256. The SignerInfos here are built
-piece by piece (asn1crypto, through the engine's ``engine.asn1`` builders) with keys
+piece by piece (asn1crypto, through the engine's ``engine.cms`` builders) with keys
 from the project's own authority, and signed with ``cryptography`` directly: what
 ``sign()`` would never make.
 """
@@ -18,19 +18,19 @@ from asn1crypto import algos
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from engine.algorithms import DigestAlgorithm, SignatureScheme
-from engine.asn1 import signed as asn1
-from engine.authority import OrgCA
-from engine.cli import main
+from engine.cli.commands import main
 from engine.clock import FixedClock
-from engine.compliance import check_message
-from engine.credential import Credential, certificate_emails
+from engine.cms import signed as asn1
+from engine.cms.algorithms import DigestAlgorithm, SignatureScheme
 from engine.harness.world import World
-from engine.keys import KeyPool, KeyType
-from engine.mime import multipart_signed_message
-from engine.policy import builtin_policy
-from engine.signing import issuer_serial, sign
-from engine.verification import verify
+from engine.pki.authority import OrgCA
+from engine.pki.credential import Credential, certificate_emails
+from engine.pki.keys import KeyPool, KeyType
+from engine.policy.compliance import check_message
+from engine.policy.document import builtin_policy
+from engine.smime.mime import multipart_signed_message
+from engine.smime.signing import issuer_serial, sign
+from engine.smime.verification import verify
 from tests.conftest import EPOCH, enroll
 
 DER = serialization.Encoding.DER

@@ -1,4 +1,4 @@
-"""engine.asn1.signed parsing: the narrower schemas read what asn1crypto's CMS classes read."""
+"""engine.cms.signed parsing: the narrower schemas read what asn1crypto's CMS classes read."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from asn1crypto import cms, core
 
-from engine.asn1 import signed as asn1
+from engine.cms import signed as asn1
 from engine.errors import DecodeError, InputError
 
 _ISSUER = asn1.IssuerSerial(issuer=bytes.fromhex("3000"), serial=7)

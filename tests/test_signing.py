@@ -1,4 +1,4 @@
-"""engine.signing: the shape of what is signed and the signed attributes carried."""
+"""engine.smime.signing: the shape of what is signed and the signed attributes carried."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from engine.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
-from engine.asn1 import signed as asn1
-from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
+from engine.cms import signed as asn1
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
 from engine.errors import InputError
-from engine.keys import KeyPool, KeyType
-from engine.mime import pkcs7_payload, signed_parts
-from engine.signing import DEFAULT_CAPABILITIES, OID_RSAES_OAEP, sign
-from engine.verification import verify
+from engine.pki.authority import Enrollment, OrgCA
+from engine.pki.keys import KeyPool, KeyType
+from engine.smime.mime import pkcs7_payload, signed_parts
+from engine.smime.signing import DEFAULT_CAPABILITIES, OID_RSAES_OAEP, sign
+from engine.smime.verification import verify
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)  # the clock fixture's time
 

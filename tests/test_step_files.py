@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from engine.authority import OrgCA
 from engine.clock import FixedClock
 from engine.errors import describe_bytes
 from engine.harness.world import SCENARIO_EPOCH
-from engine.keys import KeyPool, KeyType, private_key_pem
+from engine.pki.authority import OrgCA
+from engine.pki.keys import KeyPool, KeyType, private_key_pem
 from tests.conftest import smime_harness
 
 SECRET = b"S3cret-password!\n"

@@ -12,9 +12,9 @@ import ast
 from pathlib import Path
 
 import engine.harness.steps
-from engine.envelope import encrypt
 from engine.harness.world import World
-from engine.keys import KeyPool
+from engine.pki.keys import KeyPool
+from engine.smime.envelope import encrypt
 
 STEPS_SOURCE = Path(engine.harness.steps.__file__)
 

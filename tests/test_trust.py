@@ -9,18 +9,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from engine.authority import (
+from engine.clock import FixedClock
+from engine.errors import InputError
+from engine.pki.authority import (
     CertificatePurpose,
     CertificateSpec,
     Enrollment,
     KeyUsageBit,
     OrgCA,
 )
-from engine.clock import FixedClock
-from engine.errors import InputError
-from engine.keys import KeyPool, KeyType
-from engine.revocation import RevocationReason
-from engine.trust import TrustResult, TrustStatus, validate_certificate
+from engine.pki.keys import KeyPool, KeyType
+from engine.pki.revocation import RevocationReason
+from engine.pki.trust import TrustResult, TrustStatus, validate_certificate
 
 DAY = dt.timedelta(days=1)
 
@@ -281,7 +281,7 @@ def test_wrong_argument_types_are_refused(ca: OrgCA) -> None:
 
 
 def test_trust_cache_validates_each_distinct_input_once(ca: OrgCA, sub_ca: OrgCA) -> None:
-    from engine.trust import TrustCache
+    from engine.pki.trust import TrustCache
 
     leaf = enroll(ca, "alice@contoso.example").signing.certificate
     now = ca.clock.now()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.authority import OrgCA
 from engine.clock import FixedClock
-from engine.keys import KeyPool
-from engine.trust import TrustCache, validate_certificate
+from engine.pki.authority import OrgCA
+from engine.pki.keys import KeyPool
+from engine.pki.trust import TrustCache, validate_certificate
 
 
 def test_bounded_cache_agrees_with_validation_and_forgets_the_oldest(

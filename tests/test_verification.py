@@ -1,4 +1,4 @@
-"""engine.verification: intact, trusted and address match kept apart; real clients' quirks."""
+"""engine.smime.verification: intact, trusted and address match kept apart; real clients' quirks."""
 
 from __future__ import annotations
 
@@ -15,18 +15,18 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
-from engine.asn1 import signed as asn1
-from engine.authority import CertificateSpec, Enrollment, OrgCA
 from engine.clock import FixedClock
-from engine.credential import Credential
+from engine.cms import signed as asn1
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
 from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
-from engine.keys import KeyPool, KeyType
-from engine.mime import pkcs7_mime_entity, pkcs7_payload, signed_parts
-from engine.revocation import RevocationReason
-from engine.signing import issuer_serial, sign, signature_algorithm
-from engine.trust import TrustStatus
-from engine.verification import AddressMatch, VerificationResult, verify
+from engine.pki.authority import CertificateSpec, Enrollment, OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool, KeyType
+from engine.pki.revocation import RevocationReason
+from engine.pki.trust import TrustStatus
+from engine.smime.mime import pkcs7_mime_entity, pkcs7_payload, signed_parts
+from engine.smime.signing import issuer_serial, sign, signature_algorithm
+from engine.smime.verification import AddressMatch, VerificationResult, verify
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)  # the clock fixture's time
 DER = serialization.Encoding.DER

@@ -14,20 +14,20 @@ import json
 import pytest
 
 import engine
-from engine.authority import OrgCA
-from engine.client import MessageStatus, _message_status
 from engine.clock import FixedClock
-from engine.keys import KeyPool
-from engine.signing import sign
-from engine.trust import TrustStatus
-from engine.verification import (
+from engine.mail.client import MessageStatus, _message_status
+from engine.pki.authority import OrgCA
+from engine.pki.keys import KeyPool
+from engine.pki.trust import TrustStatus
+from engine.smime.describe import verification_view
+from engine.smime.signing import sign
+from engine.smime.verification import (
     AddressMatch,
     Integrity,
     VerificationResult,
     VerificationStatus,
     verify,
 )
-from engine.views import verification_view
 from tests.conftest import EPOCH, enroll
 
 MESSAGE = (
@@ -100,9 +100,9 @@ def test_the_status_step_expects_the_finding_compliance_reports_first(
     """'sees the signature as "…"' marks as expected the finding of the check that failed
     first, for every status (name-constraints, algorithm-mismatch and malformed-multipart
     included), the same rule compliance reports for it."""
-    from engine.compliance import _signature_findings
     from engine.harness.steps import _signature_rule
-    from engine.policy import default_policy
+    from engine.policy.compliance import _signature_findings
+    from engine.policy.document import default_policy
 
     result = dataclasses.replace(
         valid,

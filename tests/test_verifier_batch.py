@@ -1,4 +1,4 @@
-"""engine.verification.Verifier: a batch's anchors, CRLs and time fixed once, the same answers."""
+"""engine.smime.verification.Verifier: a batch's anchors, CRLs and time fixed once, same answers."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
-from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
 from engine.errors import InputError
-from engine.keys import KeyPool
-from engine.revocation import RevocationReason
-from engine.signing import sign
-from engine.verification import Verifier, verify
+from engine.pki.authority import Enrollment, OrgCA
+from engine.pki.keys import KeyPool
+from engine.pki.revocation import RevocationReason
+from engine.smime.signing import sign
+from engine.smime.verification import Verifier, verify
 from tests.conftest import EPOCH
 
 

@@ -183,7 +183,7 @@ def test_a_contact_added_for_someone_else_is_not_the_contact_asked_about(tmp_pat
 def test_the_demo_says_why_the_prompt_returns_before_the_delay_is_waited_out(
     tmp_path: Path,
 ) -> None:
-    from engine.demo import run_demo
+    from engine.cli.demo import run_demo
 
     lines: list[str] = []
     assert run_demo(tmp_path, say=lambda line: lines.append(str(line))) == 0

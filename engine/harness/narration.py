@@ -54,7 +54,7 @@ class Narrator:
             return
         from cryptography.hazmat.primitives.serialization import Encoding
 
-        from engine.files import write_atomically
+        from engine._internal.files import write_atomically
 
         for org in state.organizations.values():
             path = self._roots / f"{org.domain.split('.')[0]}-root.pem"

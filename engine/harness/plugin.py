@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from engine._internal.files import remove
 from engine.errors import SmimeError
-from engine.files import remove
-from engine.keys import KeyPool, default_cache_dir
+from engine.pki.keys import KeyPool, default_cache_dir
 
 if TYPE_CHECKING:
-    from engine.authority import CertificateMemo
     from engine.harness.world import World
-    from engine.trust import TrustCache
+    from engine.pki.authority import CertificateMemo
+    from engine.pki.trust import TrustCache
 
 _CONFIG: list[pytest.Config] = []
 
@@ -79,9 +79,9 @@ def smime_run_caches() -> tuple[CertificateMemo, TrustCache]:
     """The run's caches, handed to each scenario's world: built certificates and CRLs,
     and path validations of judged messages. Scenarios of one run draw the same pool
     keys at the same instant, so they repeat them; the caches end with the session."""
-    from engine.authority import CertificateMemo
     from engine.harness.world import JUDGE_TRUST_SIZE
-    from engine.trust import TrustCache
+    from engine.pki.authority import CertificateMemo
+    from engine.pki.trust import TrustCache
 
     return CertificateMemo(), TrustCache(JUDGE_TRUST_SIZE)
 

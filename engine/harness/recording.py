@@ -13,9 +13,9 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from engine.client import EncryptionDecision, RecipientDecision
-from engine.credential import certificate_email
 from engine.harness.world import SendRecord, World
+from engine.mail.client import EncryptionDecision, RecipientDecision
+from engine.pki.credential import certificate_email
 from engine.report.model import (
     CertificateRecord,
     DecisionRecord,
@@ -209,7 +209,7 @@ def _relative(path: Path, base: Path | None) -> str:
 
 def policy_names(world: World) -> tuple[str, ...]:
     """The policies in force in the scenario: each organization's, else the default's."""
-    from engine.policy import default_policy
+    from engine.policy.document import default_policy
 
     names: set[object] = set()
     for org in world.organizations.values():

@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
+from engine._internal.files import unlink_below, write_atomically
 from engine.clock import Clock
 from engine.errors import InputError, SmimeError
-from engine.files import unlink_below, write_atomically
 from engine.harness.grammar import FeatureSyntaxError as FeatureSyntaxError
 from engine.harness.grammar import parse_feature
 from engine.report.model import (

@@ -29,9 +29,12 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pytest_bdd import given, parsers, then, when
 
-from engine.algorithms import ContentCipher, DigestAlgorithm, parse_enum
-from engine.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit
-from engine.client import (
+from engine.clock import duration
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm, parse_enum
+from engine.errors import EnrollmentError, InputError
+from engine.findings import Finding, Severity
+from engine.harness.world import GENERATIONS, User, World
+from engine.mail.client import (
     ClientError,
     ContactOutcome,
     ContactStatus,
@@ -41,23 +44,20 @@ from engine.client import (
     SendOutcome,
     SendStatus,
 )
-from engine.clock import duration
-from engine.credential import (
+from engine.mail.profile import PROFILES, ClientProfile, Source, load_profile, load_profile_file
+from engine.mail.prompt import Choice
+from engine.mail.usability import STRENGTH_ORDER, UNTRUSTED_ROOT
+from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit
+from engine.pki.credential import (
     certificate_emails,
     load_certificates,
     load_pkcs12,
 )
-from engine.errors import EnrollmentError, InputError
-from engine.findings import Finding, Severity
-from engine.harness.world import GENERATIONS, User, World
-from engine.keys import KeyType
-from engine.policy import BUILTIN, Policy, load_policy
-from engine.profile import PROFILES, ClientProfile, Source, load_profile, load_profile_file
-from engine.prompt import Choice
-from engine.revocation import RevocationReason
-from engine.rules import RULE_FAMILIES, RULES, rule
-from engine.usability import STRENGTH_ORDER, UNTRUSTED_ROOT
-from engine.verification import AddressMatch, VerificationResult
+from engine.pki.keys import KeyType
+from engine.pki.revocation import RevocationReason
+from engine.policy.document import BUILTIN, Policy, load_policy
+from engine.policy.rules import RULE_FAMILIES, RULES, rule
+from engine.smime.verification import AddressMatch, VerificationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -1088,7 +1088,7 @@ def sees_signature(world: World, user: str, status: str) -> None:
 
 
 def _signature_rule(signature: VerificationResult) -> str | None:
-    """The message finding for the check a signature fails first (engine/compliance.py):
+    """The message finding for the check a signature fails first (engine/policy/compliance.py):
     integrity, then trust, then the sender's address, the order of its status."""
     if not signature.intact:
         return "smime.msg.signature.intact"

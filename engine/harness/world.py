@@ -1,8 +1,8 @@
 """The state one scenario builds up: a clock, a network, organizations, users, outcomes.
 
 Step functions are thin adapters over this object, and this object is a thin
-adapter over the engine's public model (:mod:`engine.organization`,
-:mod:`engine.client`). Every message that crosses the network is kept as an
+adapter over the engine's public model (:mod:`engine.mail.organization`,
+:mod:`engine.mail.client`). Every message that crosses the network is kept as an
 artifact (real RFC 5322 bytes) for the report and for checks with
 ``openssl cms``.
 """
@@ -17,9 +17,12 @@ from pathlib import Path
 
 from cryptography import x509
 
-from engine.algorithms import ContentCipher, DigestAlgorithm
-from engine.authority import CertificateMemo, Enrollment
-from engine.client import (
+from engine._internal.files import write_atomically
+from engine.clock import FixedClock
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm
+from engine.errors import InputError, describe_bytes
+from engine.findings import Finding
+from engine.mail.client import (
     ContactOutcome,
     MailClient,
     MessageStatus,
@@ -27,21 +30,18 @@ from engine.client import (
     SendOutcome,
     SendStatus,
 )
-from engine.clock import FixedClock
-from engine.compliance import check_decision, check_message
-from engine.contacts import Contact
-from engine.errors import InputError, describe_bytes
-from engine.files import write_atomically
-from engine.findings import Finding
-from engine.keys import KeySource, KeyType
-from engine.mime import EntityKind, classify, header_block
-from engine.network import MailNetwork
-from engine.organization import Organization
-from engine.policy import Policy, default_policy
-from engine.profile import DEFAULT_PROFILE, ClientProfile
-from engine.prompt import Choice, Prompt
-from engine.sender import senders
-from engine.trust import TrustCache
+from engine.mail.contacts import Contact
+from engine.mail.organization import Organization
+from engine.mail.profile import DEFAULT_PROFILE, ClientProfile
+from engine.mail.prompt import Choice, Prompt
+from engine.mail.transport import MailNetwork
+from engine.pki.authority import CertificateMemo, Enrollment
+from engine.pki.keys import KeySource, KeyType
+from engine.pki.trust import TrustCache
+from engine.policy.compliance import check_decision, check_message
+from engine.policy.document import Policy, default_policy
+from engine.smime.mime import EntityKind, classify, header_block
+from engine.smime.sender import senders
 
 # Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
 SCENARIO_EPOCH = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
@@ -604,7 +604,7 @@ def _content_kind(message: bytes) -> str:
 
 
 def _authors(message: bytes) -> tuple[str, ...]:
-    """The From: mailboxes, lowercased, read by the engine's one address rule (engine.sender):
+    """The From: mailboxes, lowercased, read by the engine's one address rule (engine.smime.sender):
     none when a From: field is unreadable."""
     found = senders([("From", value) for value in header_block(message).get_all("From")])
     return () if found.problem is not None else tuple(a.lower() for a in found.authors)

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine._internal.files import remove, unlink_below, write_atomically
 from engine.errors import InputError
-from engine.files import remove, unlink_below, write_atomically
 from engine.report.model import (
     FeatureRecord,
     RunRecord,

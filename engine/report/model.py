@@ -16,10 +16,10 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
-from engine.client import SendStatus
 from engine.errors import InputError
 from engine.findings import Severity
-from engine.views import CertificateRecord as CertificateRecord  # part of the report model
+from engine.mail.client import SendStatus
+from engine.smime.describe import CertificateRecord as CertificateRecord  # part of the report model
 
 
 class StepStatus(enum.StrEnum):

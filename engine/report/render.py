@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from engine.files import unlink_below, write_atomically
+from engine._internal.files import unlink_below, write_atomically
 from engine.findings import Severity
 from engine.report.model import (
     FeatureRecord,

@@ -15,7 +15,7 @@ import pytest
 from smime_peers import Gpgsm, OpenSSL, Workspace, find_binary
 from smime_pki import InteropPKI, build_pki
 
-from engine.keys import KeyPool
+from engine.pki.keys import KeyPool
 from tests.conftest import require_tool
 
 # The instant the suite's CAs and signatures are made at (tests/conftest.py's EPOCH);

@@ -21,8 +21,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from engine.credential import Credential
-from engine.keys import private_key_pem
+from engine.pki.credential import Credential
+from engine.pki.keys import private_key_pem
 
 Arg = str | Path
 

@@ -12,11 +12,11 @@ import datetime as dt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
-from engine.credential import Credential
-from engine.keys import KeySource, KeyType
-from engine.smbr import CertificateProfile
+from engine.pki.authority import Enrollment, OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeySource, KeyType
+from engine.pki.smbr import CertificateProfile
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,8 +13,8 @@ from smime_messages import MIXED_ENTITY, PLAIN_ENTITY, canonical, pkcs7_der, pkc
 from smime_peers import Gpgsm, OpenSSL
 from smime_pki import InteropPKI, Mailbox
 
-from engine import envelope
-from engine.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
+from engine.cms.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
+from engine.smime import envelope
 
 pytestmark = pytest.mark.interop
 

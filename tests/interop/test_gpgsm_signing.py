@@ -28,9 +28,9 @@ from smime_messages import (
 from smime_peers import Gpgsm, GpgsmRun, sha1_fingerprint
 from smime_pki import InteropPKI, Mailbox
 
-from engine import envelope, signing, verification
-from engine.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
-from engine.verification import AddressMatch, VerificationResult
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
+from engine.smime import envelope, signing, verification
+from engine.smime.verification import AddressMatch, VerificationResult
 
 pytestmark = pytest.mark.interop
 

@@ -1,5 +1,5 @@
 """Issue 12's acceptance test for the algorithm registry: AES-192-CBC and AES-192-GCM
-were added as two registry entries in engine/algorithms.py and nothing else in
+were added as two registry entries in engine/cms/algorithms.py and nothing else in
 engine/. Here they are offered by the CLI, announced and negotiated, encrypted and
 decrypted by the engine, and exchanged with ``openssl cms`` both ways (OpenSSL 3.0
 writes and reads id-aes192-GCM in AuthEnvelopedData, RFC 5083/5084).
@@ -15,16 +15,16 @@ from smime_messages import PLAIN_ENTITY, rfc5322
 from smime_peers import OpenSSL, pem
 from smime_pki import InteropPKI
 
-from engine import envelope
-from engine.algorithms import STRENGTH_ORDER, ContentCipher
-from engine.cli import main
-from engine.compliance import content_cipher_findings
-from engine.keys import private_key_pem
-from engine.mime import canonicalize
-from engine.policy import builtin_policy
-from engine.signing import DEFAULT_CAPABILITIES, sign
-from engine.usability import choose_cipher
-from engine.verification import verify
+from engine.cli.commands import main
+from engine.cms.algorithms import STRENGTH_ORDER, ContentCipher
+from engine.mail.usability import choose_cipher
+from engine.pki.keys import private_key_pem
+from engine.policy.compliance import content_cipher_findings
+from engine.policy.document import builtin_policy
+from engine.smime import envelope
+from engine.smime.mime import canonicalize
+from engine.smime.signing import DEFAULT_CAPABILITIES, sign
+from engine.smime.verification import verify
 
 pytestmark = pytest.mark.interop
 

@@ -17,8 +17,8 @@ from smime_messages import pkcs7_der, with_pkcs7_der
 from smime_peers import OpenSSL, pem
 from smime_pki import InteropPKI
 
-from engine.cli import main
-from engine.keys import private_key_pem
+from engine.cli.commands import main
+from engine.pki.keys import private_key_pem
 
 pytestmark = pytest.mark.interop
 

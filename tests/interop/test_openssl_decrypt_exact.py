@@ -17,11 +17,11 @@ from smime_messages import pkcs7_mime, rfc5322
 from smime_peers import Gpgsm, OpenSSL, pem
 from smime_pki import InteropPKI
 
-from engine import envelope
-from engine.cli import main
-from engine.keys import private_key_pem
-from engine.layers import open_message
-from engine.verification import verify
+from engine.cli.commands import main
+from engine.pki.keys import private_key_pem
+from engine.smime import envelope
+from engine.smime.opening import open_message
+from engine.smime.verification import verify
 
 pytestmark = pytest.mark.interop
 

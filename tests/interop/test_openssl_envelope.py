@@ -24,14 +24,14 @@ from smime_messages import (
 from smime_peers import OpenSSL
 from smime_pki import InteropPKI, Mailbox
 
-from engine import envelope
-from engine.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
+from engine.cms.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
 from engine.errors import (
     DecryptionError,
     NotARecipientError,
     SmimeError,
     UnsupportedAlgorithmError,
 )
+from engine.smime import envelope
 
 pytestmark = pytest.mark.interop
 

@@ -24,10 +24,10 @@ from smime_messages import canonical, pkcs7_der, with_pkcs7_der
 from smime_peers import OpenSSL, pem
 from smime_pki import InteropPKI
 
-from engine.cli import main
-from engine.inspection import Support, inspect
-from engine.layers import open_message
-from engine.mime import classify
+from engine.cli.commands import main
+from engine.smime.inspection import Support, inspect
+from engine.smime.mime import classify
+from engine.smime.opening import open_message
 from tests.conftest import require_tool
 
 pytestmark = pytest.mark.interop

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from openssl_ca import CA_EXTENSIONS, MAILBOX_EXTENSIONS, Issued, OpensslPKI
 
-from engine.cli import main
-from engine.compliance import check_message
+from engine.cli.commands import main
 from engine.harness.world import World
-from engine.keys import KeyPool
-from engine.policy import builtin_policy
-from engine.trust import validate_certificate
-from engine.verification import verify
+from engine.pki.keys import KeyPool
+from engine.pki.trust import validate_certificate
+from engine.policy.compliance import check_message
+from engine.policy.document import builtin_policy
+from engine.smime.verification import verify
 
 pytestmark = pytest.mark.interop
 

@@ -29,12 +29,12 @@ from smime_messages import pkcs7_der, with_pkcs7_der
 from smime_peers import OpenSSL, pem
 from smime_pki import InteropPKI
 
-from engine import envelope
-from engine.asn1.enveloped import encode_ecc_cms_shared_info
-from engine.cli import main
+from engine.cli.commands import main
+from engine.cms.enveloped import encode_ecc_cms_shared_info
 from engine.errors import NotARecipientError
-from engine.inspection import RecipientKind, Support, inspect
-from engine.keys import private_key_pem
+from engine.pki.keys import private_key_pem
+from engine.smime import envelope
+from engine.smime.inspection import RecipientKind, Support, inspect
 
 pytestmark = pytest.mark.interop
 
@@ -326,7 +326,7 @@ def test_a_pkcs12_with_a_key_the_engine_cannot_use_is_not_a_recipient(
 
 
 def test_the_engine_api_says_not_a_recipient_for_a_key_it_cannot_use(mixed: Mixed) -> None:
-    from engine.credential import Credential
+    from engine.pki.credential import Credential
 
     credential = Credential(
         certificate=mixed.x25519_cert,

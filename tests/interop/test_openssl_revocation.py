@@ -16,12 +16,12 @@ from smime_messages import PLAIN_ENTITY, rfc5322
 from smime_peers import OpenSSL
 from smime_pki import InteropPKI
 
-from engine import signing, verification
-from engine.authority import Enrollment, OrgCA
 from engine.clock import FixedClock
-from engine.keys import KeyPool, KeyType
-from engine.revocation import RevocationReason
-from engine.trust import TrustStatus
+from engine.pki.authority import Enrollment, OrgCA
+from engine.pki.keys import KeyPool, KeyType
+from engine.pki.revocation import RevocationReason
+from engine.pki.trust import TrustStatus
+from engine.smime import signing, verification
 
 pytestmark = pytest.mark.interop
 

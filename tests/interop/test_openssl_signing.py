@@ -34,10 +34,10 @@ from smime_messages import (
 from smime_peers import OpenSSL, der
 from smime_pki import InteropPKI, Mailbox, forged_twin
 
-from engine import envelope, signing, verification
-from engine.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
 from engine.errors import SmimeError
-from engine.verification import AddressMatch, VerificationResult
+from engine.smime import envelope, signing, verification
+from engine.smime.verification import AddressMatch, VerificationResult
 
 pytestmark = pytest.mark.interop
 

@@ -15,9 +15,9 @@ import dataclasses
 
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from engine.algorithms import ContentCipher
-from engine.authority import CertificatePurpose, KeyUsageBit
-from engine.profile import Fallback, Source
+from engine.cms.algorithms import ContentCipher
+from engine.mail.profile import Fallback, Source
+from engine.pki.authority import CertificatePurpose, KeyUsageBit
 from engine.strategies import AddressVariant, ValidityWindow
 from tests.property.world import CertFacts, Recipient, World
 

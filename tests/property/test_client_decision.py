@@ -11,15 +11,15 @@ import pytest
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
-from engine.client import SendStatus
-from engine.envelope import decrypt
 from engine.errors import NotARecipientError
-from engine.keys import KeyPool
-from engine.layers import open_message
-from engine.mime import EntityKind, classify, split_message
-from engine.policy import Policy
-from engine.profile import ClientProfile
-from engine.prompt import Choice
+from engine.mail.client import SendStatus
+from engine.mail.profile import ClientProfile
+from engine.mail.prompt import Choice
+from engine.pki.keys import KeyPool
+from engine.policy.document import Policy
+from engine.smime.envelope import decrypt
+from engine.smime.mime import EntityKind, classify, split_message
+from engine.smime.opening import open_message
 from engine.strategies import (
     OrganizationSpec,
     RecipientSpec,
@@ -38,7 +38,7 @@ MARKER = "secret-marker-7f1c"
 
 
 def _draft(world: World, *, sign: bool) -> object:
-    from engine.client import Draft
+    from engine.mail.client import Draft
 
     return Draft(
         to=tuple(r.address for r in world.recipients),
@@ -217,7 +217,7 @@ def test_only_usable_recipients_and_the_sender_can_read_what_leaves(
 
 def test_the_oracle_sees_every_branch() -> None:
     """Guard against a vacuous oracle: its texts are the engine's documented ones."""
-    from engine.prompt import NONE_CAN_DECRYPT, some_cannot_decrypt
+    from engine.mail.prompt import NONE_CAN_DECRYPT, some_cannot_decrypt
     from tests.property.oracle import NONE_TEXT, SOME_TEXT
 
     assert NONE_TEXT == NONE_CAN_DECRYPT

@@ -14,13 +14,13 @@ from asn1crypto import cms
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine.client import ContactOutcome, ContactStatus, Draft, MailClient, SendStatus
 from engine.clock import FixedClock
-from engine.envelope import decrypt
-from engine.keys import KeyPool, KeyType
-from engine.network import MailNetwork
-from engine.profile import ClientProfile, Source
-from engine.prompt import Choice
+from engine.mail.client import ContactOutcome, ContactStatus, Draft, MailClient, SendStatus
+from engine.mail.profile import ClientProfile, Source
+from engine.mail.prompt import Choice
+from engine.mail.transport import MailNetwork
+from engine.pki.keys import KeyPool, KeyType
+from engine.smime.envelope import decrypt
 from engine.strategies import client_profiles, key_sources
 from tests.property.gherkin import note_example
 from tests.property.world import EPOCH
@@ -63,7 +63,7 @@ def test_the_contact_certificate_is_the_one_the_preference_named(
     restart: bool,
 ) -> None:
     assume(Source.CONTACTS in profile.lookup_order)
-    from engine.organization import Organization
+    from engine.mail.organization import Organization
 
     keys = data.draw(key_sources(keys=key_pool), label="keys")
     clock = FixedClock(EPOCH)

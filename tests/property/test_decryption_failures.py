@@ -24,15 +24,15 @@ import pytest
 from asn1crypto import cms
 from cryptography import x509
 
-import engine.envelope as envelope_module
-from engine.algorithms import ContentCipher, KeyTransport
-from engine.authority import CertificateSpec, OrgCA
+import engine.smime.envelope as envelope_module
 from engine.clock import FixedClock
-from engine.credential import Credential
-from engine.envelope import decrypt, encrypt
+from engine.cms.algorithms import ContentCipher, KeyTransport
 from engine.errors import DecryptionError
-from engine.keys import KeyPool, KeyType
-from engine.signing import sign
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool, KeyType
+from engine.smime.envelope import decrypt, encrypt
+from engine.smime.signing import sign
 from tests.property.world import EPOCH
 
 MESSAGE = (
@@ -245,9 +245,9 @@ def test_other_key_transports_fail_with_the_same_error(
 def test_unauthenticated_encryption_in_a_signed_message_is_reported(
     people: People, order: str, cipher: ContentCipher
 ) -> None:
-    from engine.compliance import check_message
-    from engine.layers import open_message
-    from engine.policy import builtin_policy
+    from engine.policy.compliance import check_message
+    from engine.policy.document import builtin_policy
+    from engine.smime.opening import open_message
 
     if order == "sign-then-encrypt":
         message = encrypt(

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from engine.authority import CertificateSpec, OrgCA
 from engine.clock import FixedClock
-from engine.credential import Credential
 from engine.errors import CertificateError, InputError
-from engine.keys import KeyPool, KeyType
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool, KeyType
 from tests.property.world import EPOCH
 
 LONG_MAILBOX = "a" * 64 + "@contoso.example"  # 81 characters: a legal mailbox
@@ -84,7 +84,7 @@ def test_a_non_ascii_multipart_signed_boundary_is_a_decode_error(header: bytes) 
     # Found by fuzzing signed messages: a mutated boundary parameter with byte 0xff made
     # signed_parts raise UnicodeEncodeError ('ascii' codec can't encode character '\xff').
     from engine.errors import DecodeError
-    from engine.mime import signed_parts
+    from engine.smime.mime import signed_parts
 
     with pytest.raises(DecodeError, match="7-bit boundary"):
         signed_parts(header + b"\r\n\r\n--x\r\n")
@@ -95,8 +95,8 @@ def test_a_certificate_with_an_impossible_version_is_a_decode_error(key_pool: Ke
     # cryptography's InvalidVersion (no ValueError) out of load_certificates.
     from cryptography.hazmat.primitives import serialization
 
-    from engine.credential import load_certificates
     from engine.errors import DecodeError
+    from engine.pki.credential import load_certificates
 
     der = bytearray(_ca(key_pool).root.public_bytes(serialization.Encoding.DER))
     at = der.index(b"\xa0\x03\x02\x01\x02")  # [0] EXPLICIT Version v3
@@ -124,7 +124,7 @@ def _opaque_carrying(signer: Credential, carried: bytes, instead: bytes) -> byte
     it carried the certificate ``carried`` (DER); the signature itself is left as it was."""
     import base64
 
-    from engine.signing import sign
+    from engine.smime.signing import sign
 
     message = sign(b"Subject: x\r\n\r\nhello\r\n", signer, clock=FixedClock(EPOCH), opaque=True)
     head, _, body = message.partition(b"\r\n\r\n")
@@ -141,8 +141,8 @@ def test_a_signer_key_cryptography_cannot_load_is_not_intact_and_inspect_describ
     # verify raise ValueError('Invalid key') / UnsupportedAlgorithm and inspect crash.
     from cryptography.hazmat.primitives import serialization
 
-    from engine.inspection import inspect
-    from engine.verification import verify
+    from engine.smime.inspection import inspect
+    from engine.smime.verification import verify
 
     ca = _ca(key_pool)
     signer = _ec_signer(ca, key_pool)
@@ -162,10 +162,10 @@ def test_a_carried_certificate_with_a_malformed_issuer_is_a_decode_error(
     # value ... location: ["issuer"]') out of path building (verify) and inspect's view.
     from cryptography.hazmat.primitives import serialization
 
-    from engine.credential import load_certificates
     from engine.errors import DecodeError
-    from engine.inspection import inspect
-    from engine.verification import verify
+    from engine.pki.credential import load_certificates
+    from engine.smime.inspection import inspect
+    from engine.smime.verification import verify
 
     ca = _ca(key_pool)
     signer = _ec_signer(ca, key_pool)

@@ -32,20 +32,20 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.algorithms import ContentCipher, KeyTransport, SignatureScheme
-from engine.authority import CertificateSpec, OrgCA
 from engine.clock import FixedClock
-from engine.compliance import check_message
-from engine.credential import Credential, load_pkcs12
-from engine.envelope import decrypt, encrypt
+from engine.cms.algorithms import ContentCipher, KeyTransport, SignatureScheme
 from engine.errors import SmimeError
-from engine.inspection import inspect
-from engine.keys import KeyPool, KeyType, private_key_pem
-from engine.layers import open_message
-from engine.policy import builtin_policy
-from engine.signing import sign
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.credential import Credential, load_pkcs12
+from engine.pki.keys import KeyPool, KeyType, private_key_pem
+from engine.policy.compliance import check_message
+from engine.policy.document import builtin_policy
+from engine.smime.envelope import decrypt, encrypt
+from engine.smime.inspection import inspect
+from engine.smime.opening import open_message
+from engine.smime.signing import sign
+from engine.smime.verification import verify
 from engine.strategies import der_length_offsets, mutations
-from engine.verification import verify
 from tests.property.world import EPOCH, FUZZ_MESSAGE, FUZZ_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,11 +22,12 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import cli
-from engine.algorithms import ContentCipher, KeyTransport
-from engine.authority import CertificateSpec, OrgCA
+from engine.cli import commands as cli
 from engine.clock import FixedClock
-from engine.credential import (
+from engine.cms.algorithms import ContentCipher, KeyTransport
+from engine.errors import SmimeError
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.credential import (
     Credential,
     certificates_pem,
     load_certificate,
@@ -34,16 +35,15 @@ from engine.credential import (
     load_crls,
     load_pkcs12,
 )
-from engine.envelope import decrypt, encrypt
-from engine.errors import SmimeError
-from engine.inspection import inspect
-from engine.keys import KeyPool, KeyType, load_private_key, private_key_pem
-from engine.layers import open_message
-from engine.mime import classify, pkcs7_payload, signed_parts, split_message
-from engine.revocation import RevocationReason
-from engine.signing import sign
+from engine.pki.keys import KeyPool, KeyType, load_private_key, private_key_pem
+from engine.pki.revocation import RevocationReason
+from engine.smime.envelope import decrypt, encrypt
+from engine.smime.inspection import inspect
+from engine.smime.mime import classify, pkcs7_payload, signed_parts, split_message
+from engine.smime.opening import open_message
+from engine.smime.signing import sign
+from engine.smime.verification import verify
 from engine.strategies import mutations
-from engine.verification import verify
 from tests.property.world import EPOCH, FUZZ_MESSAGE, FUZZ_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,14 +210,14 @@ test_open_message = _fuzz(
 
 # --- policy files and feature files --------------------------------------------------
 
-POLICIES = [p.read_bytes() for p in sorted((ROOT / "engine" / "policies").glob("*.toml"))]
+POLICIES = [p.read_bytes() for p in sorted((ROOT / "engine" / "policy" / "builtin").glob("*.toml"))]
 POLICIES += [p.read_bytes() for p in sorted((ROOT / "features").rglob("*.toml"))]
 FEATURES = [p.read_bytes() for p in sorted((ROOT / "features").glob("*.feature"))]
 
 
 @given(blob=mutations(of=POLICIES))
 def test_policy_loader(blob: bytes) -> None:
-    from engine.policy import policy_from_text
+    from engine.policy.document import policy_from_text
 
     _only_typed_errors(lambda: policy_from_text(blob.decode("utf-8", "replace"), file="fuzz"))
 
@@ -225,7 +225,7 @@ def test_policy_loader(blob: bytes) -> None:
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(blob=mutations(of=POLICIES))
 def test_policy_file_loader(tmp_path: Path, blob: bytes) -> None:
-    from engine.policy import load_policy_file
+    from engine.policy.document import load_policy_file
 
     path = tmp_path / "fuzz.toml"
     path.write_bytes(blob)

@@ -23,16 +23,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.algorithms import DigestAlgorithm, SignatureScheme
-from engine.authority import CertificateSpec, OrgCA
 from engine.clock import FixedClock
-from engine.credential import Credential
+from engine.cms.algorithms import DigestAlgorithm, SignatureScheme
 from engine.errors import SmimeError
-from engine.keys import KeyPool, KeyType
-from engine.mime import seven_bit, split_message
-from engine.signing import sign
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyPool, KeyType
+from engine.smime.mime import seven_bit, split_message
+from engine.smime.signing import sign
+from engine.smime.verification import verify
 from engine.strategies import MessageBody, message_bodies
-from engine.verification import verify
 from tests.property.gherkin import note_example
 from tests.property.world import EPOCH
 
@@ -76,7 +76,7 @@ def _scheme(key_type: KeyType, pss: bool) -> SignatureScheme | None:
 
 
 def _leaves(entity: bytes) -> list[bytes]:
-    """Decoded leaf payloads, read with the standard library (not engine.mime)."""
+    """Decoded leaf payloads, read with the standard library (not engine.smime.mime)."""
     parsed = email.message_from_bytes(entity, policy=email.policy.compat32)
     out = []
     for part in parsed.walk():

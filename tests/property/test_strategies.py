@@ -12,13 +12,13 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.authority import CertificateSpec, OrgCA
 from engine.clock import FixedClock
-from engine.contacts import normalize_address
-from engine.credential import certificate_emails
-from engine.keys import KeyPool, KeyType
-from engine.mime import split_message
-from engine.policy import Policy
+from engine.mail.contacts import normalize_address
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.credential import certificate_emails
+from engine.pki.keys import KeyPool, KeyType
+from engine.policy.document import Policy
+from engine.smime.mime import split_message
 from engine.strategies import (
     IssuanceSpec,
     MessageBody,
@@ -46,7 +46,7 @@ def test_mailboxes_are_valid_for_the_engine_the_ca_and_rfc5322_headers(address: 
 
 @given(organization=organizations())
 def test_organizations_have_domains_the_ca_accepts(key_pool: KeyPool, organization: object) -> None:
-    from engine.network import MailNetwork
+    from engine.mail.transport import MailNetwork
     from engine.strategies import PooledKeys
 
     org = organization.build(  # type: ignore[attr-defined]

@@ -12,18 +12,18 @@ import datetime as dt
 
 from cryptography import x509
 
-from engine.algorithms import ContentCipher
-from engine.authority import CertificatePurpose, CertificateSpec, KeyUsageBit, OrgCA
-from engine.client import MailClient
 from engine.clock import FixedClock
-from engine.contacts import Contact
-from engine.credential import Credential
-from engine.directory import DirectoryEntry
-from engine.keys import KeyType
-from engine.network import MailNetwork
-from engine.organization import Organization
-from engine.profile import ClientProfile
-from engine.revocation import RevocationReason
+from engine.cms.algorithms import ContentCipher
+from engine.mail.client import MailClient
+from engine.mail.contacts import Contact
+from engine.mail.directory import DirectoryEntry
+from engine.mail.organization import Organization
+from engine.mail.profile import ClientProfile
+from engine.mail.transport import MailNetwork
+from engine.pki.authority import CertificatePurpose, CertificateSpec, KeyUsageBit, OrgCA
+from engine.pki.credential import Credential
+from engine.pki.keys import KeyType
+from engine.pki.revocation import RevocationReason
 from engine.strategies import (
     AddressVariant,
     ContactState,

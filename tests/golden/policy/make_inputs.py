@@ -13,13 +13,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from engine.algorithms import ContentCipher, DigestAlgorithm
-from engine.authority import CertificateSpec, OrgCA
 from engine.clock import FixedClock
-from engine.envelope import encrypt
-from engine.keys import KeyPool, default_cache_dir
-from engine.signing import sign
-from engine.smbr import CertificateProfile
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm
+from engine.pki.authority import CertificateSpec, OrgCA
+from engine.pki.keys import KeyPool, default_cache_dir
+from engine.pki.smbr import CertificateProfile
+from engine.smime.envelope import encrypt
+from engine.smime.signing import sign
 
 HERE = Path(__file__).resolve().parent
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

@@ -1,0 +1,93 @@
+"""The import paths of releases before the layer folders keep working.
+
+``engine.verification`` is now ``engine.smime.verification``, ``engine.authority``
+``engine.pki.authority`` and so on: a program written against an earlier release
+imports the old name and gets the same module object (one set of classes, so an
+``isinstance`` check or a ``mock.patch`` through either name sees the other).
+Nothing inside the package uses these names; ``tests/test_layer_folders.py`` keeps
+the table complete and pointing at modules that exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+# old module name -> where it lives now
+MOVED: dict[str, str] = {
+    "engine.algorithms": "engine.cms.algorithms",
+    "engine.asn1": "engine.cms",
+    "engine.asn1.certificate": "engine.cms.certificate",
+    "engine.asn1.container": "engine.cms.container",
+    "engine.asn1.enveloped": "engine.cms.enveloped",
+    "engine.asn1.memo": "engine._internal.memo",
+    "engine.asn1.signed": "engine.cms.signed",
+    "engine.authority": "engine.pki.authority",
+    "engine.batch": "engine.cli.pool",
+    "engine.client": "engine.mail.client",
+    "engine.compliance": "engine.policy.compliance",
+    "engine.contacts": "engine.mail.contacts",
+    "engine.credential": "engine.pki.credential",
+    "engine.demo": "engine.cli.demo",
+    "engine.directory": "engine.mail.directory",
+    "engine.envelope": "engine.smime.envelope",
+    "engine.files": "engine._internal.files",
+    "engine.inspection": "engine.smime.inspection",
+    "engine.keys": "engine.pki.keys",
+    "engine.layers": "engine.smime.opening",
+    "engine.lint": "engine.policy.lint",
+    "engine.mime": "engine.smime.mime",
+    "engine.network": "engine.mail.transport",
+    "engine.organization": "engine.mail.organization",
+    "engine.profile": "engine.mail.profile",
+    "engine.prompt": "engine.mail.prompt",
+    "engine.purpose": "engine.pki.purpose",
+    "engine.revocation": "engine.pki.revocation",
+    "engine.rules": "engine.policy.rules",
+    "engine.sender": "engine.smime.sender",
+    "engine.signing": "engine.smime.signing",
+    "engine.smbr": "engine.pki.smbr",
+    "engine.toml_schema": "engine._internal.toml_schema",
+    "engine.trust": "engine.pki.trust",
+    "engine.usability": "engine.mail.usability",
+    "engine.verification": "engine.smime.verification",
+    "engine.views": "engine.smime.describe",
+}
+
+
+class _OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Answers an old module name with the module that now holds it."""
+
+    def __init__(self) -> None:
+        self._own_specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        module = importlib.import_module(MOVED[spec.name])
+        self._own_specs[spec.name] = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # The import system stamped the old name's spec on the module it was handed;
+        # give the module back its own, so that it stays one module under two names.
+        old_name = module.__spec__.name if module.__spec__ else module.__name__
+        module.__spec__ = self._own_specs.pop(old_name, module.__spec__)
+
+
+def install() -> None:
+    """Add the finder once, first: it answers only the names in :data:`MOVED`, and must
+    answer ``engine.asn1.signed`` before the path finder would load ``cms/signed.py``
+    a second time through the old package's ``__path__``."""
+    if not any(isinstance(finder, _OldPaths) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _OldPaths())
