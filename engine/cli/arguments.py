@@ -36,11 +36,11 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def add_command(
-    sub: Any, name: str, run: Callable[[argparse.Namespace], int], **texts: str
-) -> Parser:
-    """The subcommand ``name`` (its ``help`` and ``description`` in ``texts``), run by ``run``."""
-    command: Parser = sub.add_parser(name, **texts)
+def add_command(sub: Any, name: str, run: Callable[[argparse.Namespace], int], help: str) -> Parser:
+    """The subcommand ``name``, run by ``run``: ``help`` is its line in the list of commands,
+    ``run``'s docstring its description in ``smime-harness NAME --help`` (argparse joins
+    the docstring's lines into one paragraph)."""
+    command: Parser = sub.add_parser(name, help=help, description=run.__doc__)
     command.set_defaults(func=run)
     return command
 

@@ -17,12 +17,19 @@ from engine.cli.arguments import EXIT_FAILED, EXIT_OK, Parser, add_command, shar
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the article's walkthrough on the built-in default (Contoso and Fabrikam) and write its
+    certificates and messages to a folder."""
     from engine.cli.demo import run_demo
 
     return run_demo(Path(args.out), say=print)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run the scenarios of .feature files (the built-in features by default) with the shipped step
+    library. Exit 0 when every scenario passed, 1 when one failed, 2 for a missing path, a file
+    that does not parse or holds a scenario that checks nothing (no Then step, a step lost to a
+    misspelled keyword), or no scenario selected. Files named in steps must be inside the feature
+    file's folder tree (see --allow-files)."""
     from engine.clock import SystemClock
     from engine.harness.runner import run_features
 
@@ -44,6 +51,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report_merge(args: argparse.Namespace) -> int:
+    """Build one report (index.html, results.json, junit.xml, summary.json, records.json and the
+    messages) from the report folders of several runs, e.g. the shards of `run --shard K/N`:
+    every shard 1/N to N/N must be there once, and all must have run the same feature files. Exit
+    0 when every scenario passed, 1 when one failed, 2 for a folder that is no report or shards
+    that do not add up."""
     from engine.harness.runner import summarize_records
     from engine.report.merge import merge_reports
     from engine.report.model import ScenarioStatus
@@ -58,6 +70,7 @@ def cmd_report_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_steps(args: argparse.Namespace) -> int:
+    """Print every step sentence of the vocabulary with an example."""
     from engine.harness.vocabulary import render_json, render_text
 
     sys.stdout.write(render_json() if args.json else render_text())
@@ -71,24 +84,12 @@ def add_harness_commands(sub: Any) -> None:
         "demo",
         cmd_demo,
         help="walk through the article: two organizations, signed then encrypted mail",
-        description="Run the article's walkthrough on the built-in default (Contoso and Fabrikam) "
-        "and write its certificates and messages to a folder.",
     )
     demo.add_argument(
         "--out", default="reports/demo", help="artifact folder (default reports/demo)"
     )
 
-    run = add_command(
-        sub,
-        "run",
-        cmd_run,
-        help="run Gherkin feature files with the built-in steps",
-        description="Run the scenarios of .feature files (the built-in features by default) "
-        "with the shipped step library. Exit 0 when every scenario passed, 1 when one failed, "
-        "2 for a missing path, a file that does not parse or holds a scenario that checks "
-        "nothing (no Then step, a step lost to a misspelled keyword), or no scenario selected. "
-        "Files named in steps must be inside the feature file's folder tree (see --allow-files).",
-    )
+    run = add_command(sub, "run", cmd_run, help="run Gherkin feature files with the built-in steps")
     run.add_argument("paths", nargs="*", metavar="PATH", help=".feature files or folders of them")
     run.add_argument(
         "-k", dest="keyword", metavar="EXPR", help="only scenarios whose names match (pytest -k)"
@@ -147,15 +148,7 @@ def add_harness_commands(sub: Any) -> None:
     report_sub = report.add_subparsers(dest="report_command", metavar="ACTION", parser_class=Parser)
     report_sub.required = True
     merge = add_command(
-        report_sub,
-        "merge",
-        cmd_report_merge,
-        help="one report from several runs' report folders",
-        description="Build one report (index.html, results.json, junit.xml, summary.json, "
-        "records.json and the messages) from the report folders of several runs, e.g. the "
-        "shards of `run --shard K/N`: every shard 1/N to N/N must be there once, and all "
-        "must have run the same feature files. Exit 0 when every scenario passed, 1 when one "
-        "failed, 2 for a folder that is no report or shards that do not add up.",
+        report_sub, "merge", cmd_report_merge, help="one report from several runs' report folders"
     )
     merge.add_argument("folders", nargs="+", metavar="DIR", help="report folders of the runs")
     merge.add_argument(
@@ -163,10 +156,6 @@ def add_harness_commands(sub: Any) -> None:
     )
 
     steps = add_command(
-        sub,
-        "steps",
-        cmd_steps,
-        help="list the step sentences a feature file can use",
-        description="Print every step sentence of the vocabulary with an example.",
+        sub, "steps", cmd_steps, help="list the step sentences a feature file can use"
     )
     steps.add_argument("--json", action="store_true", help="machine-readable list")

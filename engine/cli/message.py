@@ -47,6 +47,7 @@ _DIGESTS = ("sha256", "sha384", "sha512")
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
+    """Sign a message (RFC 8551)."""
     from engine.clock import FixedClock, SystemClock
     from engine.cms.algorithms import DigestAlgorithm, SignatureScheme
     from engine.smime.signing import sign
@@ -79,6 +80,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 
 def cmd_encrypt(args: argparse.Namespace) -> int:
+    """Encrypt a message to one or more recipients (RFC 5652, 5083)."""
     from engine.cms.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
     from engine.smime.envelope import encrypt
 
@@ -95,6 +97,9 @@ def cmd_encrypt(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify signed messages: intact, trusted and address match. Exit 0 when all hold for every
+    input, 1 otherwise, 2 when an input is unreadable or not a signed message (one line on
+    standard error for each; the other inputs are still checked)."""
     from engine.cli.pool import map_in_order
     from engine.clock import SystemClock
     from engine.smime.verification import Verifier
@@ -163,6 +168,10 @@ def _decryptor(args: argparse.Namespace) -> Callable[[bytes], DecryptResult]:
 
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
+    """Decrypt one message, or many into --out-dir in one command. Exit 0 when every input was
+    decrypted, 1 when the key is not a recipient of one or its decryption fails, 2 when an input
+    is unreadable or malformed (with --out-dir: one line on standard error for each; the other
+    inputs still count)."""
     from engine.errors import DecryptionError, NotARecipientError
     from engine.smime.describe import decryption_view
     from engine.smime.envelope import unauthenticated_warning
@@ -231,6 +240,7 @@ def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptRe
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    """Show every layer, algorithm, certificate and attribute of a message, without keys."""
     from engine.smime.inspection import inspect
 
     layers = inspect(read_input(args.infile, "message"))
@@ -244,9 +254,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def add_message_commands(sub: Any) -> None:
     """``sign``, ``encrypt``, ``verify``, ``decrypt`` and ``inspect``, in ``--help``'s order."""
-    sign = add_command(
-        sub, "sign", cmd_sign, help="sign a message", description="Sign a message (RFC 8551)."
-    )
+    sign = add_command(sub, "sign", cmd_sign, help="sign a message")
     add_credential_args(sign)
     sign.add_argument(
         "--chain", action="append", default=[], metavar="F", help="CA certificates to include"
@@ -273,13 +281,7 @@ def add_message_commands(sub: Any) -> None:
     )
     sign.add_argument("--out", required=True, metavar="OUT", help="signed message ('-' for stdout)")
 
-    enc = add_command(
-        sub,
-        "encrypt",
-        cmd_encrypt,
-        help="encrypt a message",
-        description="Encrypt a message to one or more recipients (RFC 5652, 5083).",
-    )
+    enc = add_command(sub, "encrypt", cmd_encrypt, help="encrypt a message")
     enc.add_argument(
         "--recipient",
         action="append",
@@ -316,16 +318,7 @@ def add_message_commands(sub: Any) -> None:
         "--out", required=True, metavar="OUT", help="encrypted message ('-' for stdout)"
     )
 
-    ver = add_command(
-        sub,
-        "verify",
-        cmd_verify,
-        help="verify signed messages",
-        description="Verify signed messages: intact, trusted and address match. "
-        "Exit 0 when all hold for every input, 1 otherwise, 2 when an input is unreadable "
-        "or not a signed message (one line on standard error for each; the other inputs "
-        "are still checked).",
-    )
+    ver = add_command(sub, "verify", cmd_verify, help="verify signed messages")
     ver.add_argument(
         "--trust",
         action="append",
@@ -345,16 +338,7 @@ def add_message_commands(sub: Any) -> None:
     add_jobs_arg(ver, "verify the inputs")
     ver.add_argument("infile", nargs="+", metavar="IN", help="signed message(s)")
 
-    dec = add_command(
-        sub,
-        "decrypt",
-        cmd_decrypt,
-        help="decrypt messages",
-        description="Decrypt one message, or many into --out-dir in one command. "
-        "Exit 0 when every input was decrypted, 1 when the key is not a recipient of one "
-        "or its decryption fails, 2 when an input is unreadable or malformed (with "
-        "--out-dir: one line on standard error for each; the other inputs still count).",
-    )
+    dec = add_command(sub, "decrypt", cmd_decrypt, help="decrypt messages")
     add_credential_args(dec)
     dec.add_argument("infile", nargs="+", metavar="IN", help="encrypted message(s) ('-' for stdin)")
     dec.add_argument(
@@ -368,13 +352,6 @@ def add_message_commands(sub: Any) -> None:
     dec.add_argument("--json", action="store_true", help="machine-readable result")
     add_jobs_arg(dec, "with --out-dir: decrypt the inputs")
 
-    ins = add_command(
-        sub,
-        "inspect",
-        cmd_inspect,
-        help="show every layer of a message",
-        description="Show every layer, algorithm, certificate and attribute of a message, "
-        "without keys.",
-    )
+    ins = add_command(sub, "inspect", cmd_inspect, help="show every layer of a message")
     ins.add_argument("infile", metavar="IN", help="message ('-' for stdin)")
     ins.add_argument("--json", action="store_true", help="machine-readable result")

@@ -42,6 +42,9 @@ def _report_findings(findings: Sequence[Any], *, as_json: bool, empty: str) -> i
 
 
 def cmd_check_cert(args: argparse.Namespace) -> int:
+    """Print the policy's findings for an end-entity certificate (PEM or DER; every certificate of a
+    PEM bundle). Exit 1 on an error-level finding, 0 otherwise, 2 for a bad policy file or
+    unreadable input."""
     from engine.clock import SystemClock
     from engine.pki.credential import load_certificates
     from engine.policy.compliance import check_certificate
@@ -62,6 +65,10 @@ def cmd_check_cert(args: argparse.Namespace) -> int:
 
 
 def cmd_check_message(args: argparse.Namespace) -> int:
+    """Print the policy's findings for every layer of a message: signature, digest, signer
+    certificate, capabilities, content cipher, key transport. Encrypted layers are opened with
+    --cert/--key or --p12 when given. Exit 1 on an error-level finding, 0 otherwise, 2 for a bad
+    policy file or unreadable input."""
     from engine.clock import SystemClock
     from engine.policy.compliance import check_message
 
@@ -88,6 +95,7 @@ def cmd_check_message(args: argparse.Namespace) -> int:
 
 
 def cmd_policies(args: argparse.Namespace) -> int:
+    """List the built-in policies, one a line; the default is marked."""
     from engine.policy.document import BUILTIN, DEFAULT_POLICY, builtin_policy
 
     policies = [builtin_policy(name) for name in BUILTIN]
@@ -110,13 +118,7 @@ def add_policy_commands(sub: Any) -> None:
     """``check-cert``, ``check-message`` and ``policies``, in ``--help``'s order."""
     policy_help = "built-in policy (outlook98, rfc8551, strict) or a .toml file (default outlook98)"
     cert = add_command(
-        sub,
-        "check-cert",
-        cmd_check_cert,
-        help="judge a certificate against a policy",
-        description="Print the policy's findings for an end-entity certificate (PEM or DER; "
-        "every certificate of a PEM bundle). Exit 1 on an error-level finding, 0 otherwise, "
-        "2 for a bad policy file or unreadable input.",
+        sub, "check-cert", cmd_check_cert, help="judge a certificate against a policy"
     )
     cert.add_argument("infile", metavar="FILE", help="certificate file")
     cert.add_argument("--policy", default="outlook98", metavar="P", help=policy_help)
@@ -130,14 +132,7 @@ def add_policy_commands(sub: Any) -> None:
     cert.add_argument("--json", action="store_true", help="findings as a JSON list")
 
     msg = add_command(
-        sub,
-        "check-message",
-        cmd_check_message,
-        help="judge a message against a policy",
-        description="Print the policy's findings for every layer of a message: signature, "
-        "digest, signer certificate, capabilities, content cipher, key transport. Encrypted "
-        "layers are opened with --cert/--key or --p12 when given. Exit 1 on an error-level "
-        "finding, 0 otherwise, 2 for a bad policy file or unreadable input.",
+        sub, "check-message", cmd_check_message, help="judge a message against a policy"
     )
     msg.add_argument("infile", metavar="FILE", help="message (.eml)")
     msg.add_argument(
@@ -150,11 +145,5 @@ def add_policy_commands(sub: Any) -> None:
     add_credential_args(msg)
     msg.add_argument("--json", action="store_true", help="findings as a JSON list")
 
-    pol = add_command(
-        sub,
-        "policies",
-        cmd_policies,
-        help="list the built-in policies",
-        description="List the built-in policies, one a line; the default is marked.",
-    )
+    pol = add_command(sub, "policies", cmd_policies, help="list the built-in policies")
     pol.add_argument("--json", action="store_true", help="machine-readable list")
