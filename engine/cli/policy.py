@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.arguments import (
     EXIT_FAILED,
@@ -20,16 +20,13 @@ from engine.cli.arguments import (
 )
 from engine.cli.files import emit_json, load_certs, load_credential, load_crls, read_input
 
-
-def _load_policy_arg(reference: str) -> Any:
-    from engine.policy.document import load_policy
-
-    return load_policy(reference)
+if TYPE_CHECKING:
+    from engine.findings import Finding
 
 
-def _report_findings(findings: Sequence[Any], *, as_json: bool, empty: str) -> int:
+def _report_findings(findings: Sequence[Finding], *, as_json: bool, empty: str) -> int:
     """Print findings (one a line, or a JSON list); exit 1 on an error-level finding."""
-    from engine.findings import Severity
+    from engine.findings import errors
 
     if as_json:
         emit_json([f.view() for f in findings])
@@ -38,7 +35,7 @@ def _report_findings(findings: Sequence[Any], *, as_json: bool, empty: str) -> i
             print(found.line())
     else:
         print(empty)
-    return EXIT_FAILED if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK
+    return EXIT_FAILED if errors(findings) else EXIT_OK
 
 
 def cmd_check_cert(args: argparse.Namespace) -> int:
@@ -48,8 +45,9 @@ def cmd_check_cert(args: argparse.Namespace) -> int:
     from engine.clock import SystemClock
     from engine.pki.credential import load_certificates
     from engine.policy.compliance import check_certificate
+    from engine.policy.document import load_policy
 
-    policy = _load_policy_arg(args.policy)
+    policy = load_policy(args.policy)
     certificates = load_certificates(read_input(args.infile, "certificate"), source=args.infile)
     issuers = load_certs(args.issuer, "issuer certificate")
     crls = load_crls(args.crl) if args.crl else None
@@ -71,8 +69,9 @@ def cmd_check_message(args: argparse.Namespace) -> int:
     policy file or unreadable input."""
     from engine.clock import SystemClock
     from engine.policy.compliance import check_message
+    from engine.policy.document import load_policy
 
-    policy = _load_policy_arg(args.policy)
+    policy = load_policy(args.policy)
     anchors = load_certs(args.trust, "trust anchor")
     crls = load_crls(args.crl)
     credentials = []

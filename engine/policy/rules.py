@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from engine.errors import InputError
-from engine.findings import Finding, Severity
+from engine.findings import Finding, Severity, errors
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -413,7 +413,7 @@ class AnyOf(_Combination[S]):
     def _combine(self, results: Iterator[tuple[Finding, ...]]) -> list[Finding]:
         collected: list[Finding] = []
         for found in results:  # the alternatives after the first that passes do not run
-            if not any(f.severity is Severity.ERROR for f in found):
+            if not errors(found):
                 return list(found)
             collected.extend(found)
         return collected
