@@ -1,5 +1,8 @@
-"""The ``smime-harness`` command line: the commands (:mod:`engine.cli.commands`), the
-worker pool behind ``--jobs`` (:mod:`engine.cli.pool`) and the ``demo`` walkthrough.
+"""The ``smime-harness`` command line: the parser and ``main`` (:mod:`engine.cli.commands`),
+the commands by subject (:mod:`engine.cli.harness`, :mod:`engine.cli.message`,
+:mod:`engine.cli.policy`), what they share (:mod:`engine.cli.arguments`,
+:mod:`engine.cli.files`, :mod:`engine.cli.outcome`), the worker pool behind ``--jobs``
+(:mod:`engine.cli.pool`) and the ``demo`` walkthrough.
 
 The top layer: it may import every layer below, and nothing imports it.
 """

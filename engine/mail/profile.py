@@ -183,12 +183,3 @@ PROFILES: dict[str, ClientProfile] = {name: builtin_profile(name) for name in BU
 OUTLOOK98 = PROFILES["outlook98"]
 THUNDERBIRD = PROFILES["thunderbird"]
 DEFAULT_PROFILE = OUTLOOK98
-
-
-def profile_named(name: str) -> ClientProfile:
-    """A built-in profile by name (any case, surrounding spaces ignored)."""
-    try:
-        return PROFILES[name.strip().lower()]
-    except KeyError:
-        known = ", ".join(sorted(PROFILES))
-        raise InputError(f"a client profile ({known})", repr(name)) from None

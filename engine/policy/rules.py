@@ -19,11 +19,11 @@ namespace, each with its citation) and, where the section is known, code by code
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from engine.errors import InputError
-from engine.findings import Finding, Severity
+from engine.findings import Finding, Severity, errors
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -380,41 +380,41 @@ def run_safely(check: Check[S], subject: S, label: str) -> tuple[Finding, ...]:
         )
 
 
-class AllOf(Generic[S]):
+class _Combination(Generic[S]):
+    """Checks judged together under one name; ``label`` names the subject in their
+    findings. A combination of no checks is an error, never a pass."""
+
+    def __init__(self, name: str, checks: Sequence[Check[S]], *, label: Callable[[S], str]):
+        if not checks:
+            raise InputError(f"at least one check in {type(self).__name__} {name!r}", "none")
+        self.name = name
+        self.checks = tuple(checks)
+        self.label = label
+
+    def run(self, subject: S) -> Iterable[Finding]:
+        text = _label(self.label, subject)
+        return self._combine(run_safely(check, subject, text) for check in self.checks)
+
+    def _combine(self, results: Iterator[tuple[Finding, ...]]) -> list[Finding]:
+        """The findings reported from each check's, run one by one as they are drawn."""
+        raise NotImplementedError
+
+
+class AllOf(_Combination[S]):
     """Every check runs; all their findings are reported. An empty AllOf is an error."""
 
-    def __init__(self, name: str, checks: Sequence[Check[S]], *, label: Callable[[S], str]):
-        if not checks:
-            raise InputError(f"at least one check in AllOf {name!r}", "none")
-        self.name = name
-        self.checks = tuple(checks)
-        self.label = label
-
-    def run(self, subject: S) -> Iterable[Finding]:
-        text = _label(self.label, subject)
-        found: list[Finding] = []
-        for check in self.checks:
-            found.extend(run_safely(check, subject, text))
-        return found
+    def _combine(self, results: Iterator[tuple[Finding, ...]]) -> list[Finding]:
+        return [found for findings in results for found in findings]
 
 
-class AnyOf(Generic[S]):
+class AnyOf(_Combination[S]):
     """Passes when one alternative reports no error; otherwise reports every alternative's."""
 
-    def __init__(self, name: str, checks: Sequence[Check[S]], *, label: Callable[[S], str]):
-        if not checks:
-            raise InputError(f"at least one check in AnyOf {name!r}", "none")
-        self.name = name
-        self.checks = tuple(checks)
-        self.label = label
-
-    def run(self, subject: S) -> Iterable[Finding]:
-        text = _label(self.label, subject)
+    def _combine(self, results: Iterator[tuple[Finding, ...]]) -> list[Finding]:
         collected: list[Finding] = []
-        for check in self.checks:
-            found = run_safely(check, subject, text)
-            if not any(f.severity is Severity.ERROR for f in found):
-                return found
+        for found in results:  # the alternatives after the first that passes do not run
+            if not errors(found):
+                return list(found)
             collected.extend(found)
         return collected
 
