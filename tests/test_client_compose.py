@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from engine.mail.client import _body_text, _content_text, _simple_text, compose_text
+from engine.mail.plaintext import _content_text, _simple_text, body_text, compose_text
 
 DATE = "Mon, 01 Jun 2026 09:00:00 +0000"
 MESSAGE_ID = "<179581149087.28151.17276476850211445215@contoso.example>"
@@ -77,4 +77,4 @@ ENTITIES = [
 
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_body_text_reads_what_get_content_reads(entity: bytes) -> None:
-    assert _body_text(entity) == _content_text(entity)
+    assert body_text(entity) == _content_text(entity)

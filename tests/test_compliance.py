@@ -17,8 +17,8 @@ from engine.clock import FixedClock
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
 from engine.errors import InputError
 from engine.findings import Finding, Severity, errors, worst
-from engine.mail.client import EncryptionDecision, RecipientDecision
 from engine.mail.profile import Source
+from engine.mail.sending import EncryptionDecision, RecipientDecision
 from engine.mail.usability import CipherChoice
 from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit, OrgCA
 from engine.pki.keys import KeyPool, KeyType

@@ -478,10 +478,10 @@ def test_message_rfc822_nesting_counts_too() -> None:
 
 
 def test_a_client_reading_a_deeply_nested_message_gets_an_input_error() -> None:
-    from engine.mail.client import _body_text
+    from engine.mail.plaintext import body_text
 
     with pytest.raises(InputError, match="at most 100 levels"):
-        _body_text(nested_multiparts(1000, eight_bit=False))  # was: RecursionError
+        body_text(nested_multiparts(1000, eight_bit=False))  # was: RecursionError
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 
 import engine
 from engine.clock import FixedClock
-from engine.mail.client import MessageStatus, _message_status
+from engine.mail.reading import MessageStatus, _message_status
 from engine.pki.authority import OrgCA
 from engine.pki.keys import KeyPool
 from engine.pki.trust import TrustStatus

@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from engine.harness.world import SendRecord, World
-from engine.mail.client import EncryptionDecision, RecipientDecision
+from engine.mail.sending import EncryptionDecision, RecipientDecision
 from engine.pki.credential import certificate_email
 from engine.report.model import (
     CertificateRecord,

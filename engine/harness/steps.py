@@ -34,18 +34,11 @@ from engine.cms.algorithms import ContentCipher, DigestAlgorithm, parse_enum
 from engine.errors import EnrollmentError, InputError
 from engine.findings import Finding, Severity
 from engine.harness.world import GENERATIONS, User, World
-from engine.mail.client import (
-    ClientError,
-    ContactOutcome,
-    ContactStatus,
-    Draft,
-    MessageStatus,
-    PromptOpenError,
-    SendOutcome,
-    SendStatus,
-)
 from engine.mail.profile import PROFILES, ClientProfile, Source, load_profile, load_profile_file
 from engine.mail.prompt import Choice
+from engine.mail.reading import ContactOutcome, ContactStatus, MessageStatus
+from engine.mail.sending import Draft, SendOutcome, SendStatus
+from engine.mail.settings import ClientError, PromptOpenError
 from engine.mail.usability import STRENGTH_ORDER, UNTRUSTED_ROOT
 from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit
 from engine.pki.credential import (

@@ -22,18 +22,13 @@ from engine.clock import FixedClock
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm
 from engine.errors import InputError, describe_bytes
 from engine.findings import Finding
-from engine.mail.client import (
-    ContactOutcome,
-    MailClient,
-    MessageStatus,
-    ReceivedMessage,
-    SendOutcome,
-    SendStatus,
-)
+from engine.mail.client import MailClient
 from engine.mail.contacts import Contact
 from engine.mail.organization import Organization
 from engine.mail.profile import DEFAULT_PROFILE, ClientProfile
 from engine.mail.prompt import Choice, Prompt
+from engine.mail.reading import ContactOutcome, MessageStatus, ReceivedMessage
+from engine.mail.sending import SendOutcome, SendStatus
 from engine.mail.transport import MailNetwork
 from engine.pki.authority import CertificateMemo, Enrollment
 from engine.pki.keys import KeySource, KeyType

@@ -30,8 +30,8 @@ from engine.errors import (
     UnsupportedAlgorithmError,
 )
 from engine.findings import Finding, Severity
-from engine.mail.client import EncryptionDecision
 from engine.mail.profile import Fallback
+from engine.mail.sending import EncryptionDecision
 from engine.pki.credential import Credential, certificate_emails
 from engine.pki.revocation import check_revocation
 from engine.pki.trust import TrustCache

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.errors import InputError
 from engine.findings import Severity
-from engine.mail.client import SendStatus
+from engine.mail.sending import SendStatus
 from engine.smime.describe import CertificateRecord as CertificateRecord  # part of the report model
 
 

@@ -15,9 +15,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from engine.clock import FixedClock
-from engine.mail.client import ContactOutcome, ContactStatus, Draft, MailClient, SendStatus
+from engine.mail.client import Draft, MailClient, SendStatus
 from engine.mail.profile import ClientProfile, Source
 from engine.mail.prompt import Choice
+from engine.mail.reading import ContactOutcome, ContactStatus
 from engine.mail.transport import MailNetwork
 from engine.pki.keys import KeyPool, KeyType
 from engine.smime.envelope import decrypt
