@@ -51,10 +51,10 @@ _EXPORTS: dict[str, str] = {
     # S/MIME
     "sign": "engine.smime.signing",
     "verify": "engine.smime.verification",
-    "AddressMatch": "engine.smime.verification",
-    "Integrity": "engine.smime.verification",
-    "VerificationResult": "engine.smime.verification",
-    "VerificationStatus": "engine.smime.verification",
+    "AddressMatch": "engine.smime.sender",
+    "Integrity": "engine.smime.verification_result",
+    "VerificationResult": "engine.smime.verification_result",
+    "VerificationStatus": "engine.smime.verification_result",
     "encrypt": "engine.smime.envelope",
     "decrypt": "engine.smime.envelope",
     "DecryptResult": "engine.smime.envelope",
@@ -149,11 +149,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from engine.smime.envelope import DecryptResult, decrypt, encrypt
     from engine.smime.inspection import inspect
     from engine.smime.opening import OpenedMessage, open_message
+    from engine.smime.sender import AddressMatch
     from engine.smime.signing import sign
-    from engine.smime.verification import (
-        AddressMatch,
-        Integrity,
-        VerificationResult,
-        VerificationStatus,
-        verify,
-    )
+    from engine.smime.verification import verify
+    from engine.smime.verification_result import Integrity, VerificationResult, VerificationStatus

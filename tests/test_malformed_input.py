@@ -319,10 +319,11 @@ def test_a_bug_on_one_input_is_reported_for_it_alone(
 ) -> None:
     # A real bug (here a stand-in) still says "a bug", but for its input only.
     from engine.smime import verification
+    from engine.smime.verification_result import VerificationResult
 
     real = verification.Verifier.verify
 
-    def flaky(self: verification.Verifier, message: bytes) -> verification.VerificationResult:
+    def flaky(self: verification.Verifier, message: bytes) -> VerificationResult:
         if b"BUG" in message:
             raise RuntimeError("a stand-in\nfor a bug")
         return real(self, message)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from engine.pki.credential import Credential
     from engine.smime.envelope import DecryptResult
-    from engine.smime.verification import VerificationResult
+    from engine.smime.verification_result import VerificationResult
 
 PROG = "smime-harness"
 
@@ -281,7 +281,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _verified(path: str, result: VerificationResult, as_json: bool) -> _Outcome:
-    from engine.smime.verification import VerificationStatus
+    from engine.smime.verification_result import VerificationStatus
 
     code = EXIT_OK if result.status is VerificationStatus.VALID else EXIT_FAILED
     if as_json:

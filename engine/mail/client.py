@@ -54,7 +54,7 @@ from engine.smime.mime import parse_email, parse_entity
 from engine.smime.opening import OpenedMessage, from_address, header, open_message
 from engine.smime.sender import AddressMatch
 from engine.smime.signing import sign
-from engine.smime.verification import VerificationStatus
+from engine.smime.verification_result import VerificationStatus
 
 
 class ClientError(SmimeError):

@@ -17,7 +17,7 @@ from engine.pki.credential import certificate_email
 
 if TYPE_CHECKING:
     from engine.smime.envelope import DecryptResult
-    from engine.smime.verification import VerificationResult
+    from engine.smime.verification_result import VerificationResult
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

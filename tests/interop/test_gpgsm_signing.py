@@ -30,7 +30,8 @@ from smime_pki import InteropPKI, Mailbox
 
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
 from engine.smime import envelope, signing, verification
-from engine.smime.verification import AddressMatch, VerificationResult
+from engine.smime.sender import AddressMatch
+from engine.smime.verification_result import VerificationResult
 
 pytestmark = pytest.mark.interop
 
