@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from engine.pki.credential import Credential
-    from engine.smime.envelope import DecryptResult
+    from engine.smime.decryption import DecryptResult
     from engine.smime.verification_result import VerificationResult
 
 PROG = "smime-harness"
@@ -184,7 +184,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 def cmd_encrypt(args: argparse.Namespace) -> int:
     from engine.cms.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
-    from engine.smime.envelope import encrypt
+    from engine.smime.encryption import encrypt
 
     recipients = load_certs(args.recipient, "recipient certificate")
     encrypted = encrypt(
@@ -299,7 +299,7 @@ def _decryptor(args: argparse.Namespace) -> Callable[[bytes], DecryptResult]:
     decrypt with (X25519, Ed25519, DSA) is not a recipient of any message (exit 1), not
     unreadable input: each input is still read and checked to be an encrypted message."""
     from engine.errors import UnsupportedKeyError
-    from engine.smime.envelope import decrypt, refuse_unusable_key
+    from engine.smime.decryption import decrypt, refuse_unusable_key
 
     try:
         credential = load_credential(args.cert, args.key, args.p12, args.password_file)
@@ -315,8 +315,8 @@ def _decryptor(args: argparse.Namespace) -> Callable[[bytes], DecryptResult]:
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
     from engine.errors import DecryptionError, NotARecipientError
+    from engine.smime.decryption import unauthenticated_warning
     from engine.smime.describe import decryption_view
-    from engine.smime.envelope import unauthenticated_warning
 
     decrypt = _decryptor(args)
     if len(args.infile) > 1 or args.out_dir is not None:
@@ -344,8 +344,8 @@ def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptRe
     """Decrypt every input with one credential into --out-dir, under the input's name."""
     from engine.cli.pool import map_in_order
     from engine.errors import DecryptionError, NotARecipientError
+    from engine.smime.decryption import unauthenticated_warning
     from engine.smime.describe import decryption_view
-    from engine.smime.envelope import unauthenticated_warning
 
     if args.out_dir is None:
         raise UsageError("--out-dir DIR with several inputs", f"{len(args.infile)} inputs")

@@ -49,7 +49,7 @@ from engine.pki.trust import (
     TrustStatus,
     validate_certificate,
 )
-from engine.smime.envelope import encrypt
+from engine.smime.encryption import encrypt
 from engine.smime.mime import parse_email, parse_entity
 from engine.smime.opening import OpenedMessage, from_address, header, open_message
 from engine.smime.sender import AddressMatch

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from engine.pki.credential import certificate_email
 
 if TYPE_CHECKING:
-    from engine.smime.envelope import DecryptResult
+    from engine.smime.decryption import DecryptResult
     from engine.smime.verification_result import VerificationResult
 
 
