@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from cryptography import x509
 
-from engine._internal.memo import memoize
+from engine._internal.memo import Lru, memoize
 from engine.clock import aware
 from engine.cms import signed as asn1
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm
@@ -73,7 +73,7 @@ def verify(
             purpose=CertificatePurpose.SIGNING,
         )
 
-    return _verify(message, sender=sender, trust=trust, outer=headers)
+    return _verify(message, sender=sender, trust=trust, recall=_Recall(None), outer=headers)
 
 
 class Verifier:
@@ -82,8 +82,9 @@ class Verifier:
     What a mailbox repeats is done once: the anchors and CRLs are fixed when the
     verifier is made (copied, so later changes to the caller's lists cannot make a
     remembered answer stale), and each signer's path validation is remembered under
-    the DER of the signer and the other carried certificates, for up to
-    ``cache_size`` distinct signers and chains.
+    the DER of the signer and the other carried certificates, as are where its
+    certificate stands among them and its mail addresses, for up to ``cache_size``
+    distinct signers and chains. The verifier owns these; :func:`verify` keeps none.
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class Verifier:
         cache_size: int = 1024,
     ) -> None:
         self._trust = TrustCache(cache_size)  # InputError for a size below 1
+        self._recall = _Recall(cache_size)
         self._anchors = tuple(anchors)
         self._crls = tuple(crls)
         self._at = aware(at, what="verification time")
@@ -106,7 +108,7 @@ class Verifier:
     def verify(self, message: bytes) -> VerificationResult:
         """The same result as :func:`verify` with this verifier's anchors, CRLs, time
         and sender."""
-        return _verify(message, sender=self._sender, trust=self._trust_of)
+        return _verify(message, sender=self._sender, trust=self._trust_of, recall=self._recall)
 
     def _trust_of(
         self, ders: tuple[bytes, ...], index: int, certificates: _Certificates
@@ -144,6 +146,7 @@ def _verify(
     *,
     sender: str | None,
     trust: _TrustOf,
+    recall: _Recall,
     outer: Sequence[tuple[str, str]] | None = None,
 ) -> VerificationResult:
     headers, entity = split_message(message)
@@ -175,7 +178,11 @@ def _verify(
     certificates = _load_certificates(ders)
     # Several SignerInfos: judge the first whose certificate is carried (RFC 5652 §5.6).
     info, index = next(
-        ((i, k) for i in parsed.signers if (k := _position(i.signer, certificates)) is not None),
+        (
+            (i, k)
+            for i in parsed.signers
+            if (k := recall.position(i.signer, ders, certificates)) is not None
+        ),
         (parsed.signers[0], None),
     )
     digest = DigestAlgorithm.from_oid(info.digest_oid)
@@ -230,7 +237,7 @@ def _verify(
     if structure:
         # The first failing check names the status: the message's shape comes first.
         integrity = Integrity.MALFORMED_MULTIPART
-    emails = None if signer is None else certificate_emails(signer)
+    emails = None if index is None else recall.emails(ders[index], certificates[index])
     address = check_sender(emails, headers if outer is None else outer, sender)
     if address.reason is not None:
         reasons.append(address.reason)
@@ -248,7 +255,7 @@ def _verify(
         signing_time=None if attributes is None else attributes.signing_time,
         capabilities=_known_ciphers(capabilities),
         capability_oids=tuple(cap.oid for cap in capabilities),
-        encryption_certificate=_encryption_certificate(attributes, certificates),
+        encryption_certificate=_encryption_certificate(attributes, ders, certificates, recall),
         content=content,
         reasons=tuple(reasons),
     )
@@ -274,6 +281,39 @@ def _certificate(der: bytes) -> x509.Certificate:
     # whole once (and cryptography keeps what it parsed of it, its key and extensions), for
     # verify() as for a Verifier. A pure function of the DER, bounded (docs/architecture.md).
     return certificate_from_der(der)
+
+
+class _Recall:
+    """What a :class:`Verifier` remembers of its batch's carried certificates besides their
+    paths: where a signer's certificate stands among them (RFC 5652 §5.3) and its mail
+    addresses (RFC 8550 §3), for up to ``size`` distinct sets and signers; a mailbox names
+    the same few. ``_Recall(None)``, one :func:`verify`'s, remembers nothing."""
+
+    def __init__(self, size: int | None) -> None:
+        self._positions: _Positions | None = None if size is None else Lru(size)
+        self._emails: Lru[bytes, tuple[str, ...]] | None = None if size is None else Lru(size)
+
+    def position(
+        self,
+        reference: asn1.KeyReference,
+        ders: tuple[bytes, ...],
+        certificates: Sequence[x509.Certificate],
+    ) -> int | None:
+        """The index in ``certificates`` (read from ``ders``) of the one ``reference`` names."""
+        if self._positions is None or sum(map(len, ders)) > _MAX_RECALLED:
+            return _position(reference, certificates)
+        key = (reference, ders)  # immutable: a frozen reference and the DER bytes
+        return self._positions.get_or(key, lambda: (_position(reference, certificates),))[0]
+
+    def emails(self, der: bytes, certificate: x509.Certificate) -> tuple[str, ...]:
+        """The certificate's mail addresses (read from ``der``)."""
+        if self._emails is None or len(der) > _MAX_RECALLED:
+            return certificate_emails(certificate)
+        return self._emails.get_or(der, lambda: certificate_emails(certificate))
+
+
+_MAX_RECALLED = 64 * 1024  # carried certificates longer in all are looked through anew
+_Positions = Lru[tuple[asn1.KeyReference, tuple[bytes, ...]], tuple[int | None]]
 
 
 def _position(reference: asn1.KeyReference, certificates: Sequence[x509.Certificate]) -> int | None:
@@ -306,7 +346,10 @@ def _same_name(left: bytes, right: bytes) -> bool:
 
 
 def _encryption_certificate(
-    attributes: asn1.SignedAttributes | None, certificates: Sequence[x509.Certificate]
+    attributes: asn1.SignedAttributes | None,
+    ders: tuple[bytes, ...],
+    certificates: Sequence[x509.Certificate],
+    recall: _Recall,
 ) -> x509.Certificate | None:
     """The certificate named by SMIMEEncryptionKeyPreference (RFC 8551 §2.5.3) or,
     failing that, by Microsoft's 1.3.6.1.4.1.311.16.4 attribute."""
@@ -317,7 +360,7 @@ def _encryption_certificate(
         references.append(attributes.encryption_key_preference)
     if attributes.microsoft_encryption_key is not None:
         references.append(asn1.KeyReference(issuer_serial=attributes.microsoft_encryption_key))
-    found = (_position(reference, certificates) for reference in references)
+    found = (recall.position(reference, ders, certificates) for reference in references)
     return next((certificates[i] for i in found if i is not None), None)
 
 
