@@ -19,8 +19,8 @@ from cryptography import x509
 from engine._internal.memo import Lru, memoize
 from engine.clock import aware
 from engine.cms import signed as asn1
-from engine.cms.algorithms import ContentCipher, DigestAlgorithm
-from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
+from engine.cms.algorithms import ContentCipher, DigestAlgorithm, cipher_mode
+from engine.errors import DecodeError, InputError
 from engine.pki.credential import certificate_emails, certificate_from_der
 from engine.pki.purpose import CertificatePurpose
 from engine.pki.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
@@ -365,11 +365,8 @@ def _encryption_certificate(
 
 
 def _known_ciphers(capabilities: Sequence[asn1.Capability]) -> tuple[ContentCipher, ...]:
-    """The content ciphers among SMIMECapabilities (RFC 8551 §2.5.2), in their order."""
-    known: list[ContentCipher] = []
-    for capability in capabilities:
-        try:
-            known.append(ContentCipher.from_oid(capability.oid))
-        except UnsupportedAlgorithmError:
-            continue  # key transports and unknown ciphers stay in capability_oids
-    return tuple(known)
+    """The content ciphers among SMIMECapabilities (RFC 8551 §2.5.2), in their order; key
+    transports and ciphers the registry lacks stay in ``capability_oids`` alone."""
+    return tuple(
+        ContentCipher.from_oid(c.oid) for c in capabilities if cipher_mode(c.oid) is not None
+    )
