@@ -62,7 +62,8 @@ from engine.clock import FixedClock
 from engine.pki.authority import OrgCA
 from engine.pki.credential import Credential
 from engine.pki.keys import KeyPool, default_cache_dir, private_key_pem
-from engine.smime.envelope import decrypt, encrypt
+from engine.smime.decryption import decrypt
+from engine.smime.encryption import encrypt
 from engine.smime.signing import sign
 from engine.smime.verification import verify
 

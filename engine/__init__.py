@@ -51,13 +51,13 @@ _EXPORTS: dict[str, str] = {
     # S/MIME
     "sign": "engine.smime.signing",
     "verify": "engine.smime.verification",
-    "AddressMatch": "engine.smime.verification",
-    "Integrity": "engine.smime.verification",
-    "VerificationResult": "engine.smime.verification",
-    "VerificationStatus": "engine.smime.verification",
-    "encrypt": "engine.smime.envelope",
-    "decrypt": "engine.smime.envelope",
-    "DecryptResult": "engine.smime.envelope",
+    "AddressMatch": "engine.smime.sender",
+    "Integrity": "engine.smime.verification_result",
+    "VerificationResult": "engine.smime.verification_result",
+    "VerificationStatus": "engine.smime.verification_result",
+    "encrypt": "engine.smime.encryption",
+    "decrypt": "engine.smime.decryption",
+    "DecryptResult": "engine.smime.decryption",
     "open_message": "engine.smime.opening",
     "OpenedMessage": "engine.smime.opening",
     "inspect": "engine.smime.inspection",
@@ -146,14 +146,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from engine.pki.keys import FreshKeys, KeyPool, KeySource, KeyType, load_private_key
     from engine.pki.revocation import RevocationReason
     from engine.pki.trust import TrustResult, TrustStatus, validate_certificate
-    from engine.smime.envelope import DecryptResult, decrypt, encrypt
+    from engine.smime.decryption import DecryptResult, decrypt
+    from engine.smime.encryption import encrypt
     from engine.smime.inspection import inspect
     from engine.smime.opening import OpenedMessage, open_message
+    from engine.smime.sender import AddressMatch
     from engine.smime.signing import sign
-    from engine.smime.verification import (
-        AddressMatch,
-        Integrity,
-        VerificationResult,
-        VerificationStatus,
-        verify,
-    )
+    from engine.smime.verification import verify
+    from engine.smime.verification_result import Integrity, VerificationResult, VerificationStatus

@@ -128,3 +128,50 @@ def test_the_cache_scan_accepts_bounded_caches() -> None:
         "g = functools.lru_cache(maxsize=4096)(h)\n"
     )
     assert _module_level_caches(ast.parse(source)) == []
+
+
+def _cached_names(tree: ast.Module) -> set[str]:
+    """Names of the module-level functions and values that keep answers: decorated with
+    ``memoize``/``lru_cache``/``cache``, or made by one of them or by ``Lru``/``LruCache``."""
+    caching = {"memoize", "lru_cache", "cache", "Lru", "LruCache"}
+    found = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            calls = [d.func if isinstance(d, ast.Call) else d for d in stmt.decorator_list]
+            if any(_name(c) in caching for c in calls):
+                found.add(stmt.name)
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if any(
+                isinstance(n, ast.Call) and _name(n.func) in caching for n in ast.walk(stmt.value)
+            ):
+                found.update(_name(t) for t in targets)
+    return found
+
+
+# Verification keeps one module-level cache, the carried certificates read whole by DER
+# (docs/architecture.md, "Module-level caches that remain"); what a batch repeats, its path
+# validations, is its Verifier's. Signer positions, addresses and capabilities are computed.
+_VERIFICATION_CACHES = {
+    "smime/verification.py": {"_certificate"},
+    "smime/verification_result.py": set(),
+    "smime/signature.py": set(),
+}
+
+
+def test_verification_keeps_only_the_documented_module_level_cache() -> None:
+    modules = dict(_modules())
+    assert {name: _cached_names(modules[name]) for name in _VERIFICATION_CACHES} == (
+        _VERIFICATION_CACHES
+    )
+
+
+def test_the_cached_names_scan_finds_each_kind() -> None:
+    source = (
+        "@memoize(maxsize=4, max_bytes=8)\ndef a(x): ...\n"
+        "@functools.lru_cache(maxsize=4)\ndef b(x): ...\n"
+        "c = LruCache(f, maxsize=4, max_bytes=8)\n"
+        "d: Lru[bytes, int] = Lru(4)\n"
+        "def e(x): ...\n"
+    )
+    assert _cached_names(ast.parse(source)) == {"a", "b", "c", "d"}

@@ -21,7 +21,7 @@ from engine.clock import FixedClock
 from engine.errors import InputError
 from engine.pki.authority import OrgCA
 from engine.pki.keys import KeyPool, private_key_pem
-from engine.smime.envelope import encrypt
+from engine.smime.encryption import encrypt
 from engine.smime.signing import sign
 from tests.conftest import EPOCH, enroll
 

@@ -17,7 +17,7 @@ from engine.pki.authority import OrgCA
 from engine.pki.keys import KeyPool, private_key_pem
 from engine.pki.revocation import RevocationReason
 from engine.pki.smbr import CertificateProfile
-from engine.smime.envelope import encrypt
+from engine.smime.encryption import encrypt
 from engine.smime.signing import sign
 from tests.conftest import EPOCH, enroll
 

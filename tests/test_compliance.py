@@ -33,7 +33,7 @@ from engine.policy.compliance import (
 )
 from engine.policy.document import Policy, builtin_policy, load_policy_file
 from engine.policy.rules import AllOf, AnyOf, Single, finding
-from engine.smime.envelope import encrypt
+from engine.smime.encryption import encrypt
 from engine.smime.signing import sign
 from tests.conftest import EPOCH, enroll
 from tests.test_policy import MINIMAL

@@ -31,7 +31,8 @@ from engine.errors import (
 from engine.pki.authority import OrgCA
 from engine.pki.credential import Credential
 from engine.pki.keys import KeyPool, KeyType, private_key_pem
-from engine.smime.envelope import decrypt, decrypt_content, encrypt, encrypt_content
+from engine.smime.decryption import decrypt, decrypt_content
+from engine.smime.encryption import encrypt, encrypt_content
 from engine.smime.mime import split_message
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

@@ -19,7 +19,8 @@ from engine.errors import InputError
 from engine.pki.authority import OrgCA
 from engine.pki.credential import Credential
 from engine.pki.keys import KeyPool
-from engine.smime.envelope import decrypt, decrypt_content, encrypt, encrypt_content
+from engine.smime.decryption import decrypt, decrypt_content
+from engine.smime.encryption import encrypt, encrypt_content
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 SIZE = 2 * 1024 * 1024

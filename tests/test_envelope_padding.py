@@ -19,7 +19,8 @@ from engine.errors import DecryptionError
 from engine.pki.authority import OrgCA
 from engine.pki.credential import Credential
 from engine.pki.keys import KeyPool
-from engine.smime.envelope import decrypt_content, encrypt_content
+from engine.smime.decryption import decrypt_content
+from engine.smime.encryption import encrypt_content
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 CIPHERS = [ContentCipher.AES_128_CBC, ContentCipher.AES_256_CBC, ContentCipher.DES_EDE3_CBC]

@@ -285,7 +285,7 @@ def test_decrypt_batch_reports_every_file_and_one_line_for_the_bad_one(
     pki: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from engine.cms.algorithms import ContentCipher
-    from engine.smime.envelope import encrypt
+    from engine.smime.encryption import encrypt
 
     key = tmp_path / "alice.key"
     key.write_bytes(private_key_pem(pki.alice.private_key))
@@ -319,10 +319,11 @@ def test_a_bug_on_one_input_is_reported_for_it_alone(
 ) -> None:
     # A real bug (here a stand-in) still says "a bug", but for its input only.
     from engine.smime import verification
+    from engine.smime.verification_result import VerificationResult
 
     real = verification.Verifier.verify
 
-    def flaky(self: verification.Verifier, message: bytes) -> verification.VerificationResult:
+    def flaky(self: verification.Verifier, message: bytes) -> VerificationResult:
         if b"BUG" in message:
             raise RuntimeError("a stand-in\nfor a bug")
         return real(self, message)
@@ -533,7 +534,8 @@ def test_an_aware_time_that_leaves_the_calendar_in_utc_is_an_input_error(pki: Pk
 def test_deep_content_and_nested_layers_never_reach_the_recursion_limit(pki: Pki) -> None:
     # verify, decrypt and inspect do not parse the content's MIME tree: a 1,000-deep
     # 7-bit message signs, verifies, encrypts and decrypts; nine S/MIME layers are refused.
-    from engine.smime.envelope import decrypt, encrypt
+    from engine.smime.decryption import decrypt
+    from engine.smime.encryption import encrypt
     from engine.smime.opening import MAX_DEPTH, open_message
     from engine.smime.signing import sign
 

@@ -21,7 +21,7 @@ from engine.pki.authority import Enrollment, OrgCA
 from engine.pki.keys import KeyPool
 from engine.policy.compliance import check_message
 from engine.policy.document import load_policy
-from engine.smime.envelope import encrypt
+from engine.smime.encryption import encrypt
 from engine.smime.opening import from_address, open_message
 from engine.smime.sender import (
     AddressMatch,

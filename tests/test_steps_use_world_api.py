@@ -14,7 +14,7 @@ from pathlib import Path
 import engine.harness.steps
 from engine.harness.world import World
 from engine.pki.keys import KeyPool
-from engine.smime.envelope import encrypt
+from engine.smime.encryption import encrypt
 
 STEPS_SOURCE = Path(engine.harness.steps.__file__)
 

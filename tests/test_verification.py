@@ -25,8 +25,10 @@ from engine.pki.keys import KeyPool, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.trust import TrustStatus
 from engine.smime.mime import pkcs7_mime_entity, pkcs7_payload, signed_parts
+from engine.smime.sender import AddressMatch
 from engine.smime.signing import issuer_serial, sign, signature_algorithm
-from engine.smime.verification import AddressMatch, VerificationResult, verify
+from engine.smime.verification import verify
+from engine.smime.verification_result import VerificationResult
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)  # the clock fixture's time
 DER = serialization.Encoding.DER

@@ -20,13 +20,14 @@ from engine.pki.authority import OrgCA
 from engine.pki.keys import KeyPool
 from engine.pki.trust import TrustStatus
 from engine.smime.describe import verification_view
+from engine.smime.sender import AddressMatch
 from engine.smime.signing import sign
-from engine.smime.verification import (
-    AddressMatch,
+from engine.smime.verification import verify
+from engine.smime.verification_result import (
+    STATUS_OF,
     Integrity,
     VerificationResult,
     VerificationStatus,
-    verify,
 )
 from tests.conftest import EPOCH, enroll
 
@@ -88,6 +89,12 @@ def test_every_status_word_is_reachable_and_public() -> None:
     assert engine.Integrity is Integrity
     # A StrEnum: a caller's ``result.status == "valid"`` still holds.
     assert VerificationStatus.VALID == "valid"
+
+
+def test_every_integrity_and_trust_answer_names_its_status() -> None:
+    # One table, member to member, for both checks: a new member must be added to it.
+    assert set(STATUS_OF) == set(Integrity) | set(TrustStatus)
+    assert all(STATUS_OF[member].value in (member.value, "valid") for member in STATUS_OF)
 
 
 @pytest.mark.parametrize(

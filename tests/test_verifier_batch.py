@@ -103,3 +103,25 @@ def test_a_verifier_needs_room_and_an_aware_time(orgs: tuple[OrgCA, OrgCA]) -> N
         Verifier(anchors=[contoso.root], at=EPOCH, cache_size=0)
     with pytest.raises(InputError, match="timezone-aware"):
         Verifier(anchors=[contoso.root], at=dt.datetime(2026, 6, 1))
+
+
+def test_a_verifier_that_remembers_one_signer_answers_as_verify_does(
+    orgs: tuple[OrgCA, OrgCA],
+) -> None:
+    # Its memory (paths, the signer's and the encryption certificate's place among those
+    # carried, the signer's addresses) holds one entry: each message evicts the one before.
+    contoso, _ = orgs
+    alice = _enroll(contoso, "alice3@contoso.example")
+    bob = _enroll(contoso, "bob3@contoso.example")
+    clock = contoso.clock
+    messages = [
+        sign(_message(0, "alice3@contoso.example"), alice.signing, clock=clock,
+             encryption_certificate=alice.encryption.certificate),
+        sign(_message(1, "bob3@contoso.example"), bob.signing, clock=clock),
+        sign(_message(2, "alice3@contoso.example"), alice.signing, clock=clock,
+             include_chain=False),
+    ]  # fmt: skip
+    verifier = Verifier(anchors=[contoso.root], at=EPOCH, cache_size=1)
+    for message in messages * 2:
+        assert verifier.verify(message) == verify(message, anchors=[contoso.root], at=EPOCH)
+    assert verifier.verify(messages[0]).encryption_certificate == alice.encryption.certificate

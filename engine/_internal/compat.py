@@ -35,7 +35,7 @@ MOVED: dict[str, str] = {
     "engine.credential": "engine.pki.credential",
     "engine.demo": "engine.cli.demo",
     "engine.directory": "engine.mail.directory",
-    "engine.envelope": "engine.smime.envelope",
+    "engine.envelope": "engine.smime.decryption",
     "engine.files": "engine._internal.files",
     "engine.inspection": "engine.smime.inspection",
     "engine.keys": "engine.pki.keys",

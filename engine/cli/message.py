@@ -38,8 +38,8 @@ from engine.cms.algorithms import STRENGTH_ORDER
 from engine.errors import SmimeError
 
 if TYPE_CHECKING:
-    from engine.smime.envelope import DecryptResult
-    from engine.smime.verification import VerificationResult
+    from engine.smime.decryption import DecryptResult
+    from engine.smime.verification_result import VerificationResult
 
 _CIPHERS = tuple(c.value for c in STRENGTH_ORDER)  # every cipher the registry encrypts with
 _TRANSPORTS = ("rsaes-pkcs1-v1_5", "rsaes-oaep")
@@ -82,7 +82,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
 def cmd_encrypt(args: argparse.Namespace) -> int:
     """Encrypt a message to one or more recipients (RFC 5652, 5083)."""
     from engine.cms.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
-    from engine.smime.envelope import encrypt
+    from engine.smime.encryption import encrypt
 
     recipients = load_certs(args.recipient, "recipient certificate")
     encrypted = encrypt(
@@ -135,7 +135,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _verified(path: str, result: VerificationResult, as_json: bool) -> Outcome:
-    from engine.smime.verification import VerificationStatus
+    from engine.smime.verification_result import VerificationStatus
 
     code = EXIT_OK if result.status is VerificationStatus.VALID else EXIT_FAILED
     if as_json:
@@ -153,7 +153,7 @@ def _decryptor(args: argparse.Namespace) -> Callable[[bytes], DecryptResult]:
     decrypt with (X25519, Ed25519, DSA) is not a recipient of any message (exit 1), not
     unreadable input: each input is still read and checked to be an encrypted message."""
     from engine.errors import UnsupportedKeyError
-    from engine.smime.envelope import decrypt, refuse_unusable_key
+    from engine.smime.decryption import decrypt, refuse_unusable_key
 
     try:
         credential = load_credential(args.cert, args.key, args.p12, args.password_file)
@@ -173,8 +173,8 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
     is unreadable or malformed (with --out-dir: one line on standard error for each; the other
     inputs still count)."""
     from engine.errors import DecryptionError, NotARecipientError
+    from engine.smime.decryption import unauthenticated_warning
     from engine.smime.describe import decryption_view
-    from engine.smime.envelope import unauthenticated_warning
 
     decrypt = _decryptor(args)
     if len(args.infile) > 1 or args.out_dir is not None:
@@ -202,8 +202,8 @@ def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptRe
     """Decrypt every input with one credential into --out-dir, under the input's name."""
     from engine.cli.pool import map_in_order
     from engine.errors import DecryptionError, NotARecipientError
+    from engine.smime.decryption import unauthenticated_warning
     from engine.smime.describe import decryption_view
-    from engine.smime.envelope import unauthenticated_warning
 
     if args.out_dir is None:
         raise UsageError("--out-dir DIR with several inputs", f"{len(args.infile)} inputs")

@@ -4,7 +4,7 @@ RFC 5652 §6 (EnvelopedData, KeyTransRecipientInfo, KeyAgreeRecipientInfo),
 RFC 5083 (AuthEnvelopedData), RFC 5084 (GCMParameters), RFC 4055 (RSAES-OAEP
 parameters) and RFC 5753 §7.2 (ECC-CMS-SharedInfo). The structures here carry
 bytes and dotted OIDs only; choosing algorithms and doing cryptography is the
-business of :mod:`engine.smime.envelope`.
+business of :mod:`engine.smime.encryption` and :mod:`engine.smime.decryption`.
 
 Parsing accepts BER (indefinite lengths, constructed OCTET STRINGs) as real
 clients emit it; building always produces DER.

@@ -50,7 +50,8 @@ from engine.pki.keys import KeyType
 from engine.pki.revocation import RevocationReason
 from engine.policy.document import BUILTIN, Policy, load_policy
 from engine.policy.rules import RULE_FAMILIES, RULES, rule
-from engine.smime.verification import AddressMatch, VerificationResult
+from engine.smime.sender import AddressMatch
+from engine.smime.verification_result import VerificationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 

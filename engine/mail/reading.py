@@ -30,7 +30,7 @@ from engine.mail.settings import ClientSettings
 from engine.pki.trust import CertificatePurpose, TrustStatus, validate_certificate
 from engine.smime.opening import OpenedMessage, from_address, header, open_message
 from engine.smime.sender import AddressMatch
-from engine.smime.verification import VerificationResult, VerificationStatus
+from engine.smime.verification_result import VerificationResult, VerificationStatus
 
 
 class ContactStatus(enum.Enum):

@@ -37,7 +37,7 @@ from engine.mail.usability import (
     untrusted_reason,
 )
 from engine.pki.trust import CertificatePurpose, TrustResult
-from engine.smime.envelope import encrypt
+from engine.smime.encryption import encrypt
 from engine.smime.opening import OpenedMessage, from_address
 from engine.smime.signing import sign
 

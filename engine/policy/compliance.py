@@ -37,9 +37,11 @@ from engine.pki.revocation import check_revocation
 from engine.pki.trust import TrustCache
 from engine.policy.document import Policy, Verdict, curve_label
 from engine.policy.rules import AllOf, AnyOf, Check, Single, finding
-from engine.smime.envelope import decrypt
+from engine.smime.decryption import decrypt
 from engine.smime.mime import EntityKind, classify, pkcs7_payload, split_message
-from engine.smime.verification import AddressMatch, VerificationResult, verify
+from engine.smime.sender import AddressMatch
+from engine.smime.verification import verify
+from engine.smime.verification_result import VerificationResult
 
 MAX_DEPTH = 8
 

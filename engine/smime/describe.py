@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from engine.pki.credential import certificate_email
 
 if TYPE_CHECKING:
-    from engine.smime.envelope import DecryptResult
-    from engine.smime.verification import VerificationResult
+    from engine.smime.decryption import DecryptResult
+    from engine.smime.verification_result import VerificationResult
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

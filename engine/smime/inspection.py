@@ -48,7 +48,6 @@ from engine.cms.signed import (
 from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
 from engine.pki.credential import certificate_from_der
 from engine.smime.describe import certificate_view
-from engine.smime.envelope import unsupported_recipient
 from engine.smime.mime import (
     PKCS7_SIGNATURE_TYPES,
     EntityKind,
@@ -61,6 +60,7 @@ from engine.smime.mime import (
     split_message,
 )
 from engine.smime.opening import MAX_DEPTH
+from engine.smime.recipient import unsupported_recipient
 from engine.smime.verification import verify
 
 # Names for the algorithms a recipient uses, all from the registry; the

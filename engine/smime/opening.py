@@ -17,10 +17,11 @@ from cryptography import x509
 
 from engine.errors import DecryptionError, InputError, NotARecipientError
 from engine.pki.credential import Credential
-from engine.smime.envelope import DecryptResult, decrypt
+from engine.smime.decryption import DecryptResult, decrypt
 from engine.smime.mime import EntityKind, classify, split_message
 from engine.smime.sender import from_mailbox
-from engine.smime.verification import VerificationResult, verify
+from engine.smime.verification import verify
+from engine.smime.verification_result import VerificationResult
 
 MAX_DEPTH = 8  # deeper nesting is refused: no real client does it, and it bounds the work
 

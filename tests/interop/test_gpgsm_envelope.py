@@ -14,7 +14,7 @@ from smime_peers import Gpgsm, OpenSSL
 from smime_pki import InteropPKI, Mailbox
 
 from engine.cms.algorithms import ContentCipher, KeyTransport, RecipientIdentifier
-from engine.smime import envelope
+from engine.smime import decryption, encryption
 
 pytestmark = pytest.mark.interop
 
@@ -36,7 +36,7 @@ def test_gpgsm_encrypts_engine_decrypts(gpgsm: Gpgsm, pki: InteropPKI, algo: str
         "enveloped-data",
         headers=f"From: {pki.bob.email}\r\nTo: {pki.alice.email}\r\nMIME-Version: 1.0\r\n".encode(),
     )
-    result = envelope.decrypt(message, pki.alice.encryption)
+    result = decryption.decrypt(message, pki.alice.encryption)
     assert result.content == PLAIN_ENTITY
     assert result.cipher is GPGSM_CIPHERS[algo]
     assert result.key_transport is KeyTransport.RSAES_PKCS1_V1_5
@@ -48,7 +48,7 @@ def test_gpgsm_encrypts_for_several_recipients_each_decrypts_with_the_engine(
     recipients = [pki.alice, pki.bob, pki.dave]
     der = gpgsm.encrypt(MIXED_ENTITY, [m.certificate for m in recipients])
     for mailbox in recipients:
-        result = envelope.decrypt_content(der, mailbox.encryption)
+        result = decryption.decrypt_content(der, mailbox.encryption)
         assert result.content == MIXED_ENTITY, mailbox.email
         assert result.recipients == len(recipients)
 
@@ -58,7 +58,7 @@ def test_gpgsm_encrypts_to_the_separate_encryption_certificate(
 ) -> None:
     assert not pki.dave.enrollment.dual_use
     der = gpgsm.encrypt(PLAIN_ENTITY, [pki.dave.encryption.certificate])
-    assert envelope.decrypt_content(der, pki.dave.encryption).content == PLAIN_ENTITY
+    assert decryption.decrypt_content(der, pki.dave.encryption).content == PLAIN_ENTITY
 
 
 # -- engine -> gpgsm ---------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def test_engine_encrypts_gpgsm_decrypts(
 ) -> None:
     mailbox: Mailbox = getattr(pki, who)
     message = rfc5322(PLAIN_ENTITY, sender=pki.erin.email, recipient=mailbox.email)
-    encrypted = envelope.encrypt(message, [mailbox.certificate], cipher=cipher)
+    encrypted = encryption.encrypt(message, [mailbox.certificate], cipher=cipher)
     result, content = gpgsm.decrypt(pkcs7_der(encrypted))
     assert "DECRYPTION_OKAY" in result.keywords(), result.describe()
     assert content == canonical(PLAIN_ENTITY)
@@ -81,7 +81,7 @@ def test_engine_encrypts_for_several_recipients_gpgsm_decrypts(
     gpgsm: Gpgsm, pki: InteropPKI
 ) -> None:
     recipients = [pki.carol, pki.alice, pki.bob]  # an ECDH recipient info first: gpgsm skips it
-    encrypted = envelope.encrypt(
+    encrypted = encryption.encrypt(
         MIXED_ENTITY,
         [m.certificate for m in recipients],
         cipher=ContentCipher.AES_256_CBC,
@@ -112,11 +112,11 @@ def test_gpgsm_limits_gcm_oaep_and_ski_are_not_decrypted(
     # gpgsm 2.2 finds its key by issuerAndSerialNumber only ("error getting info"),
     # the same for openssl -keyid messages.
     if isinstance(transport, RecipientIdentifier):
-        der = envelope.encrypt_content(
+        der = encryption.encrypt_content(
             PLAIN_ENTITY, [pki.alice.certificate], cipher=cipher, identifier=transport
         )
     else:
-        der = envelope.encrypt_content(
+        der = encryption.encrypt_content(
             PLAIN_ENTITY, [pki.alice.certificate], cipher=cipher, key_transport=transport
         )
     # The message itself is sound: openssl decrypts it.

@@ -29,8 +29,9 @@ from smime_peers import Gpgsm, GpgsmRun, sha1_fingerprint
 from smime_pki import InteropPKI, Mailbox
 
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
-from engine.smime import envelope, signing, verification
-from engine.smime.verification import AddressMatch, VerificationResult
+from engine.smime import decryption, encryption, signing, verification
+from engine.smime.sender import AddressMatch
+from engine.smime.verification_result import VerificationResult
 
 pytestmark = pytest.mark.interop
 
@@ -147,7 +148,7 @@ def test_engine_sign_then_encrypt_gpgsm_decrypts_then_verifies(
     gpgsm: Gpgsm, pki: InteropPKI
 ) -> None:
     signed = _sign(pki, "alice", DigestAlgorithm.SHA256, RSA, opaque=False)
-    encrypted = envelope.encrypt(signed, [pki.bob.certificate], cipher=ContentCipher.AES_256_CBC)
+    encrypted = encryption.encrypt(signed, [pki.bob.certificate], cipher=ContentCipher.AES_256_CBC)
     _, inner = gpgsm.decrypt(pkcs7_der(encrypted))
     parts = MultipartSigned(inner)
     _assert_good(
@@ -222,7 +223,7 @@ def test_gpgsm_sign_then_encrypt_engine_decrypts_then_verifies(
     inner = multipart_signed(PLAIN_ENTITY, signature, micalg="sha-256", headers=b"")
     enveloped = gpgsm.encrypt(inner, [pki.alice.certificate, pki.bob.certificate])
     message = pkcs7_mime(enveloped, "enveloped-data", headers=_headers(pki.bob, pki.alice))
-    decrypted = envelope.decrypt(message, pki.alice.encryption)
+    decrypted = decryption.decrypt(message, pki.alice.encryption)
     assert decrypted.content == canonical(inner)
     result = verification.verify(
         decrypted.content, anchors=pki.anchors, at=pki.at, sender=pki.bob.email

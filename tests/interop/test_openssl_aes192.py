@@ -21,7 +21,7 @@ from engine.mail.usability import choose_cipher
 from engine.pki.keys import private_key_pem
 from engine.policy.compliance import content_cipher_findings
 from engine.policy.document import builtin_policy
-from engine.smime import envelope
+from engine.smime import decryption, encryption
 from engine.smime.mime import canonicalize
 from engine.smime.signing import DEFAULT_CAPABILITIES, sign
 from engine.smime.verification import verify
@@ -95,7 +95,7 @@ def test_openssl_encrypts_aes_192_and_the_engine_decrypts_it(
     encrypted = openssl.encrypt(
         PLAIN_ENTITY, [recipient.certificate], cipher=OPENSSL_OPTION[cipher]
     )
-    result = envelope.decrypt(encrypted, recipient.encryption)
+    result = decryption.decrypt(encrypted, recipient.encryption)
     assert result.content == PLAIN_ENTITY
     assert result.cipher is cipher
     assert result.authenticated is cipher.authenticated
@@ -106,7 +106,7 @@ def test_engine_encrypts_aes_192_for_an_ec_recipient_openssl_decrypts(
     openssl: OpenSSL, pki: InteropPKI, cipher: ContentCipher
 ) -> None:
     message = rfc5322(PLAIN_ENTITY, sender=pki.bob.email, recipient=pki.carol.email)
-    encrypted = envelope.encrypt(message, [pki.carol.certificate], cipher=cipher)
+    encrypted = encryption.encrypt(message, [pki.carol.certificate], cipher=cipher)
     # RFC 3565 §2.3.2 / RFC 5753 §7.2: an AES-192 content key is wrapped with AES-192.
     assert "id-aes192-wrap" in openssl.print_structure(encrypted)
     assert openssl.decrypt(encrypted, pki.carol.encryption).stdout == canonicalize(PLAIN_ENTITY)

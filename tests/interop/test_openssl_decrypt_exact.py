@@ -19,7 +19,7 @@ from smime_pki import InteropPKI
 
 from engine.cli.commands import main
 from engine.pki.keys import private_key_pem
-from engine.smime import envelope
+from engine.smime import decryption
 from engine.smime.opening import open_message
 from engine.smime.verification import verify
 
@@ -59,7 +59,7 @@ def test_decrypt_output_is_what_openssl_decrypts_byte_for_byte(
     encrypted = openssl.encrypt(content, [pki.alice.certificate], cipher=cipher)
     expected = openssl.decrypt(encrypted, pki.alice.encryption).stdout
     assert expected == content  # openssl -binary: what it was given
-    assert envelope.decrypt(encrypted, pki.alice.encryption).content == expected
+    assert decryption.decrypt(encrypted, pki.alice.encryption).content == expected
 
     cert, key = _files(tmp_path, pki)
     message = tmp_path / "in.eml"
@@ -108,7 +108,7 @@ def test_signed_then_encrypted_lf_content_verifies_from_the_decrypted_output(
     )
     encrypted = openssl.encrypt(signed, [pki.alice.certificate], cipher="aes-256-gcm")
     expected = openssl.decrypt(encrypted, pki.alice.encryption).stdout
-    decrypted = envelope.decrypt(encrypted, pki.alice.encryption).content
+    decrypted = decryption.decrypt(encrypted, pki.alice.encryption).content
     assert decrypted == expected
 
     result = verify(decrypted, anchors=pki.anchors, at=pki.at, sender=pki.bob.email)
@@ -145,4 +145,4 @@ def test_decrypt_output_is_what_gpgsm_decrypts_byte_for_byte(
     _, expected = gpgsm.decrypt(der)
     assert expected == content
     message = pkcs7_mime(der, "enveloped-data", headers=b"MIME-Version: 1.0\r\n")
-    assert envelope.decrypt(message, pki.alice.encryption).content == expected
+    assert decryption.decrypt(message, pki.alice.encryption).content == expected

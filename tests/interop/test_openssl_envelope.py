@@ -31,7 +31,7 @@ from engine.errors import (
     SmimeError,
     UnsupportedAlgorithmError,
 )
-from engine.smime import envelope
+from engine.smime import decryption, encryption
 
 pytestmark = pytest.mark.interop
 
@@ -65,7 +65,7 @@ def _message(pki: InteropPKI, entity: bytes = PLAIN_ENTITY) -> bytes:
 def test_engine_encrypts_for_an_rsa_recipient_openssl_decrypts(
     openssl: OpenSSL, pki: InteropPKI, cipher: ContentCipher, transport: KeyTransport
 ) -> None:
-    encrypted = envelope.encrypt(
+    encrypted = encryption.encrypt(
         _message(pki), [pki.alice.certificate], cipher=cipher, key_transport=transport
     )
     structure = openssl.print_structure(encrypted)
@@ -83,7 +83,7 @@ def test_engine_encrypts_for_an_ec_recipient_openssl_decrypts(
     openssl: OpenSSL, pki: InteropPKI, cipher: ContentCipher, who: str
 ) -> None:
     mailbox: Mailbox = getattr(pki, who)
-    encrypted = envelope.encrypt(_message(pki), [mailbox.certificate], cipher=cipher)
+    encrypted = encryption.encrypt(_message(pki), [mailbox.certificate], cipher=cipher)
     structure = openssl.print_structure(encrypted)
     assert PRINTED_TRANSPORT[KeyTransport.ECDH] in structure
     assert PRINTED_CIPHER[cipher] in structure
@@ -95,7 +95,7 @@ def test_engine_names_recipients_by_subject_key_identifier(
     openssl: OpenSSL, pki: InteropPKI, who: str
 ) -> None:
     mailbox: Mailbox = getattr(pki, who)
-    encrypted = envelope.encrypt(
+    encrypted = encryption.encrypt(
         _message(pki),
         [mailbox.certificate],
         cipher=ContentCipher.AES_128_CBC,
@@ -114,7 +114,7 @@ def test_engine_encrypts_for_several_recipients_each_decrypts_with_openssl(
     openssl: OpenSSL, pki: InteropPKI, cipher: ContentCipher
 ) -> None:
     recipients = [pki.alice, pki.bob, pki.carol, pki.dave, pki.erin]
-    encrypted = envelope.encrypt(
+    encrypted = encryption.encrypt(
         _message(pki, MIXED_ENTITY),
         [m.certificate for m in recipients],
         cipher=cipher,
@@ -128,7 +128,7 @@ def test_engine_encrypts_for_several_recipients_each_decrypts_with_openssl(
 def test_engine_keeps_the_outer_headers_outside_the_envelope(
     openssl: OpenSSL, pki: InteropPKI
 ) -> None:
-    encrypted = envelope.encrypt(_message(pki), [pki.alice.certificate])
+    encrypted = encryption.encrypt(_message(pki), [pki.alice.certificate])
     assert header(encrypted, "Subject") == "interop"
     assert header(encrypted, "From") == pki.bob.email
     assert content_type(encrypted) == "application/pkcs7-mime"
@@ -137,7 +137,7 @@ def test_engine_keeps_the_outer_headers_outside_the_envelope(
 
 
 def test_engine_encrypts_a_bare_entity_openssl_decrypts(openssl: OpenSSL, pki: InteropPKI) -> None:
-    encrypted = envelope.encrypt(
+    encrypted = encryption.encrypt(
         MIXED_ENTITY, [pki.bob.certificate], cipher=ContentCipher.AES_128_GCM
     )
     assert content_type_param(encrypted, "smime-type") == "authEnveloped-data"
@@ -148,14 +148,14 @@ def test_engine_encrypts_lf_only_input_openssl_decrypts_the_crlf_form(
     openssl: OpenSSL, pki: InteropPKI
 ) -> None:
     message = _message(pki, MIXED_ENTITY).replace(b"\r\n", b"\n")
-    encrypted = envelope.encrypt(message, [pki.alice.certificate])
+    encrypted = encryption.encrypt(message, [pki.alice.certificate])
     assert openssl.decrypt(encrypted, pki.alice.encryption).stdout == MIXED_ENTITY
 
 
 def test_engine_envelope_for_someone_else_is_refused_by_openssl(
     openssl: OpenSSL, pki: InteropPKI
 ) -> None:
-    encrypted = envelope.encrypt(_message(pki), [pki.alice.certificate])
+    encrypted = encryption.encrypt(_message(pki), [pki.alice.certificate])
     run = openssl.decrypt(encrypted, pki.bob.encryption, check=False)
     assert not run.ok
 
@@ -181,7 +181,7 @@ def test_openssl_encrypts_each_cipher_engine_decrypts(
     encrypted = openssl.encrypt(
         PLAIN_ENTITY, [pki.alice.certificate], cipher=option, headers=headers
     )
-    result = envelope.decrypt(encrypted, pki.alice.encryption)
+    result = decryption.decrypt(encrypted, pki.alice.encryption)
     assert result.content == PLAIN_ENTITY
     assert result.cipher is OPENSSL_CIPHERS[option]
     assert result.authenticated is OPENSSL_CIPHERS[option].authenticated
@@ -206,7 +206,7 @@ def test_openssl_encrypts_with_oaep_engine_decrypts(
     encrypted = openssl.encrypt(
         PLAIN_ENTITY, [pki.alice.certificate], cipher=option, keyopts=keyopts
     )
-    result = envelope.decrypt(encrypted, pki.alice.encryption)
+    result = decryption.decrypt(encrypted, pki.alice.encryption)
     assert result.content == PLAIN_ENTITY
     assert result.key_transport is KeyTransport.RSAES_OAEP
 
@@ -223,7 +223,7 @@ def test_openssl_encrypts_for_an_ec_recipient_engine_decrypts(
 ) -> None:
     mailbox: Mailbox = getattr(pki, who)
     encrypted = openssl.encrypt(PLAIN_ENTITY, [mailbox.certificate], cipher=option, keyopts=keyopts)
-    result = envelope.decrypt(encrypted, mailbox.encryption)
+    result = decryption.decrypt(encrypted, mailbox.encryption)
     assert result.content == PLAIN_ENTITY
     assert result.key_transport is KeyTransport.ECDH
 
@@ -234,7 +234,7 @@ def test_openssl_keyid_recipient_engine_decrypts(
 ) -> None:
     mailbox: Mailbox = getattr(pki, who)
     encrypted = openssl.encrypt(PLAIN_ENTITY, [mailbox.certificate], keyid=True)
-    result = envelope.decrypt(encrypted, mailbox.encryption)
+    result = decryption.decrypt(encrypted, mailbox.encryption)
     assert result.content == PLAIN_ENTITY
     assert result.identifier is RecipientIdentifier.SUBJECT_KEY_IDENTIFIER
 
@@ -247,7 +247,7 @@ def test_openssl_encrypts_for_several_recipients_each_decrypts_with_the_engine(
         MIXED_ENTITY, [m.certificate for m in recipients], cipher="aes-128-gcm"
     )
     for mailbox in recipients:
-        result = envelope.decrypt(encrypted, mailbox.encryption)
+        result = decryption.decrypt(encrypted, mailbox.encryption)
         assert result.content == MIXED_ENTITY, mailbox.email
         assert result.recipients == len(recipients)
 
@@ -277,18 +277,18 @@ def test_openssl_envelope_quirks_decrypt_with_the_engine(
     )
     if outform == "DER":
         assert encrypted[:2] == b"\x30\x80"  # indefinite length
-        result = envelope.decrypt_content(encrypted, pki.alice.encryption)
+        result = decryption.decrypt_content(encrypted, pki.alice.encryption)
     else:
         expected = "application/x-pkcs7-mime" if command == "smime" else "application/pkcs7-mime"
         assert content_type(encrypted) == expected
-        result = envelope.decrypt(encrypted, pki.alice.encryption)
+        result = decryption.decrypt(encrypted, pki.alice.encryption)
     assert result.content == PLAIN_ENTITY
     assert result.cipher is ContentCipher.AES_128_CBC
 
 
 def test_openssl_der_output_engine_decrypts_content(openssl: OpenSSL, pki: InteropPKI) -> None:
     der = openssl.encrypt(PLAIN_ENTITY, [pki.bob.certificate], outform="DER")
-    result = envelope.decrypt_content(der, pki.bob.encryption)
+    result = decryption.decrypt_content(der, pki.bob.encryption)
     assert result.content == PLAIN_ENTITY
 
 
@@ -297,7 +297,7 @@ def test_openssl_envelope_for_someone_else_is_not_for_the_engine_key(
 ) -> None:
     encrypted = openssl.encrypt(PLAIN_ENTITY, [pki.bob.certificate, pki.carol.certificate])
     with pytest.raises(NotARecipientError) as caught:
-        envelope.decrypt(encrypted, pki.alice.encryption)
+        decryption.decrypt(encrypted, pki.alice.encryption)
     assert caught.value.recipients == 2
 
 
@@ -309,7 +309,7 @@ def test_openssl_envelope_with_a_flipped_tag_byte_fails_as_decryption_error(
     )
     tampered = der[:-1] + bytes([der[-1] ^ 0x01])  # the MAC is the last field (RFC 5083)
     with pytest.raises(DecryptionError):
-        envelope.decrypt_content(tampered, pki.alice.encryption)
+        decryption.decrypt_content(tampered, pki.alice.encryption)
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ def test_openssl_cipher_the_engine_does_not_implement_raises_unsupported_algorit
 ) -> None:
     encrypted = openssl.encrypt(PLAIN_ENTITY, [pki.alice.certificate], cipher=option)
     with pytest.raises(UnsupportedAlgorithmError) as caught:
-        envelope.decrypt(encrypted, pki.alice.encryption)
+        decryption.decrypt(encrypted, pki.alice.encryption)
     assert caught.value.oid.startswith(("2.16.840.1.101.3.4.1.", "1.2.392.200011.61.1.1.1."))
 
 
@@ -332,7 +332,7 @@ def test_truncated_openssl_envelope_raises_a_typed_error(
     der = pkcs7_der(openssl.encrypt(PLAIN_ENTITY, [pki.alice.certificate]))
     truncated = der[:cut]
     with pytest.raises(SmimeError):
-        envelope.decrypt_content(truncated, pki.alice.encryption)
+        decryption.decrypt_content(truncated, pki.alice.encryption)
 
 
 @pytest.mark.parametrize(
@@ -342,4 +342,4 @@ def test_truncated_openssl_envelope_raises_a_typed_error(
 )
 def test_garbage_envelope_raises_a_typed_error(pki: InteropPKI, garbage: bytes) -> None:
     with pytest.raises(SmimeError):
-        envelope.decrypt_content(garbage, pki.alice.encryption)
+        decryption.decrypt_content(garbage, pki.alice.encryption)

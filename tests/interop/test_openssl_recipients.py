@@ -33,7 +33,7 @@ from engine.cli.commands import main
 from engine.cms.enveloped import encode_ecc_cms_shared_info
 from engine.errors import NotARecipientError
 from engine.pki.keys import private_key_pem
-from engine.smime import envelope
+from engine.smime import decryption
 from engine.smime.inspection import RecipientKind, Support, inspect
 
 pytestmark = pytest.mark.interop
@@ -172,7 +172,7 @@ def test_openssl_reads_the_mixed_message(openssl: OpenSSL, pki: InteropPKI, mixe
 def test_the_rsa_recipient_decrypts_past_the_ones_the_engine_cannot_use(
     pki: InteropPKI, mixed: Mixed, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    result = envelope.decrypt(mixed.message, pki.alice.encryption)
+    result = decryption.decrypt(mixed.message, pki.alice.encryption)
     assert result.content == CONTENT and result.recipients == 5
     cert, key, message = tmp_path / "a.pem", tmp_path / "a.key", tmp_path / "m.eml"
     cert.write_bytes(pem(pki.alice.certificate))
@@ -333,7 +333,7 @@ def test_the_engine_api_says_not_a_recipient_for_a_key_it_cannot_use(mixed: Mixe
         private_key=mixed.x25519_key,  # type: ignore[arg-type]
     )
     with pytest.raises(NotARecipientError) as caught:
-        envelope.decrypt(mixed.message, credential)
+        decryption.decrypt(mixed.message, credential)
     assert caught.value.recipients == 5 and caught.value.key_type == "X25519"
 
 
@@ -352,7 +352,7 @@ def test_an_x448_recipient_is_skipped_and_described(
     )
     mixed = with_pkcs7_der(message, info.dump(force=True))
     assert openssl.decrypt(mixed, pki.alice.encryption).stdout == CONTENT
-    assert envelope.decrypt(mixed, pki.alice.encryption).content == CONTENT
+    assert decryption.decrypt(mixed, pki.alice.encryption).content == CONTENT
     path = tmp_path / "m.eml"
     path.write_bytes(mixed)
     assert main(["inspect", str(path), "--json"]) == 0

@@ -36,8 +36,9 @@ from smime_pki import InteropPKI, Mailbox, forged_twin
 
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
 from engine.errors import SmimeError
-from engine.smime import envelope, signing, verification
-from engine.smime.verification import AddressMatch, VerificationResult
+from engine.smime import decryption, encryption, signing, verification
+from engine.smime.sender import AddressMatch
+from engine.smime.verification_result import VerificationResult
 
 pytestmark = pytest.mark.interop
 
@@ -367,7 +368,7 @@ def test_engine_sign_then_encrypt_openssl_decrypts_then_verifies(
 ) -> None:
     message = _message(pki.alice, pki.bob)
     signed = signing.sign(message, pki.alice.signing, clock=pki.clock)
-    encrypted = envelope.encrypt(signed, [pki.bob.certificate, pki.alice.certificate])
+    encrypted = encryption.encrypt(signed, [pki.bob.certificate, pki.alice.certificate])
     inner = openssl.decrypt(encrypted, pki.bob.encryption).stdout
     assert content_type(inner) == "multipart/signed"
     run = openssl.verify(inner, anchors=[pki.alpha.root])
@@ -384,7 +385,7 @@ def test_openssl_sign_then_encrypt_engine_decrypts_then_verifies(
         cipher="aes-256-gcm",
         headers={"From": pki.carol.email, "To": pki.bob.email, "Subject": "both"},
     )
-    decrypted = envelope.decrypt(encrypted, pki.bob.encryption)
+    decrypted = decryption.decrypt(encrypted, pki.bob.encryption)
     assert content_type(decrypted.content) == "multipart/signed"
     result = _verify(pki, decrypted.content, sender=pki.carol.email)
     assert result.intact and result.trusted, _explain(result)
@@ -527,6 +528,6 @@ def test_a_signature_given_to_decrypt_raises_a_typed_error(
 ) -> None:
     signed = openssl.sign(PLAIN_ENTITY, pki.alice.signing, detached=False)
     with pytest.raises(SmimeError):
-        envelope.decrypt(signed, pki.alice.encryption)
+        decryption.decrypt(signed, pki.alice.encryption)
     with pytest.raises(SmimeError):
-        envelope.decrypt_content(pkcs7_der(signed), pki.alice.encryption)
+        decryption.decrypt_content(pkcs7_der(signed), pki.alice.encryption)

@@ -21,7 +21,7 @@ from engine.mail.prompt import Choice
 from engine.mail.reading import ContactOutcome, ContactStatus
 from engine.mail.transport import MailNetwork
 from engine.pki.keys import KeyPool, KeyType
-from engine.smime.envelope import decrypt
+from engine.smime.decryption import decrypt
 from engine.strategies import client_profiles, key_sources
 from tests.property.gherkin import note_example
 from tests.property.world import EPOCH

@@ -24,14 +24,15 @@ import pytest
 from asn1crypto import cms
 from cryptography import x509
 
-import engine.smime.envelope as envelope_module
+import engine.smime.decryption as decryption_module
 from engine.clock import FixedClock
 from engine.cms.algorithms import ContentCipher, KeyTransport
 from engine.errors import DecryptionError
 from engine.pki.authority import CertificateSpec, OrgCA
 from engine.pki.credential import Credential
 from engine.pki.keys import KeyPool, KeyType
-from engine.smime.envelope import decrypt, encrypt
+from engine.smime.decryption import decrypt
+from engine.smime.encryption import encrypt
 from engine.smime.signing import sign
 from tests.property.world import EPOCH
 
@@ -140,8 +141,8 @@ class Work:
 @pytest.fixture
 def work(monkeypatch: pytest.MonkeyPatch) -> Iterator[Work]:
     record = Work()
-    real_cipher = envelope_module.Cipher
-    real_pkcs7 = envelope_module.padding.PKCS7
+    real_cipher = decryption_module.Cipher
+    real_pkcs7 = decryption_module.padding.PKCS7
 
     class CountingContext:
         def __init__(self, inner: Any, name: str) -> None:
@@ -180,8 +181,8 @@ def work(monkeypatch: pytest.MonkeyPatch) -> Iterator[Work]:
         def padder(self) -> Any:
             return self._inner.padder()
 
-    monkeypatch.setattr(envelope_module, "Cipher", CountingCipher)
-    monkeypatch.setattr(envelope_module.padding, "PKCS7", CountingPKCS7)
+    monkeypatch.setattr(decryption_module, "Cipher", CountingCipher)
+    monkeypatch.setattr(decryption_module.padding, "PKCS7", CountingPKCS7)
     yield record
 
 

@@ -40,7 +40,8 @@ from engine.pki.credential import Credential, load_pkcs12
 from engine.pki.keys import KeyPool, KeyType, private_key_pem
 from engine.policy.compliance import check_message
 from engine.policy.document import builtin_policy
-from engine.smime.envelope import decrypt, encrypt
+from engine.smime.decryption import decrypt
+from engine.smime.encryption import encrypt
 from engine.smime.inspection import inspect
 from engine.smime.opening import open_message
 from engine.smime.signing import sign

@@ -37,7 +37,8 @@ from engine.pki.credential import (
 )
 from engine.pki.keys import KeyPool, KeyType, load_private_key, private_key_pem
 from engine.pki.revocation import RevocationReason
-from engine.smime.envelope import decrypt, encrypt
+from engine.smime.decryption import decrypt
+from engine.smime.encryption import encrypt
 from engine.smime.inspection import inspect
 from engine.smime.mime import classify, pkcs7_payload, signed_parts, split_message
 from engine.smime.opening import open_message

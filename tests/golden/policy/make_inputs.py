@@ -18,7 +18,7 @@ from engine.cms.algorithms import ContentCipher, DigestAlgorithm
 from engine.pki.authority import CertificateSpec, OrgCA
 from engine.pki.keys import KeyPool, default_cache_dir
 from engine.pki.smbr import CertificateProfile
-from engine.smime.envelope import encrypt
+from engine.smime.encryption import encrypt
 from engine.smime.signing import sign
 
 HERE = Path(__file__).resolve().parent
