@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.cms import signed as asn1
+from engine.cms.algorithms import RSA_ENCRYPTION
+from engine.cms.parameters import AlgorithmIdentifier
+from engine.cms.signed import signed_data_der
 from engine.errors import DecodeError, InputError
 from engine.smime import mime
 from engine.smime.mime import EntityKind
@@ -31,10 +33,10 @@ MESSAGE = (
 
 def _signed_data_der() -> bytes:
     # A structurally valid SignedData (the signature value is not checked here).
-    return asn1.signed_data_der(
+    return signed_data_der(
         content=b"x",
         digest_oid="2.16.840.1.101.3.4.2.1",
-        signature_algorithm=asn1.AlgorithmIdentifier(oid=asn1.OID_RSA_ENCRYPTION),
+        signature_algorithm=AlgorithmIdentifier(oid=RSA_ENCRYPTION),
         signer=b"\x01\x02",
         signed_attributes=None,
         signature=b"\x00",

@@ -22,7 +22,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from engine.clock import aware
 from engine.cms.algorithms import KEY_TRANSPORTS, ContentCipher, KeyTransport
-from engine.cms.enveloped import KeyAgreeRecipient, KeyTransRecipient, decode_enveloped
+from engine.cms.enveloped import decode_enveloped
+from engine.cms.key_agreement import KeyAgreeRecipient
+from engine.cms.recipients import KeyTransRecipient
 from engine.errors import (
     DecryptionError,
     InputError,

@@ -24,27 +24,20 @@ from engine.cms.algorithms import (
     ContentCipher,
     DigestAlgorithm,
 )
-from engine.cms.container import name_text
-from engine.cms.enveloped import (
-    EnvelopedMessage,
-    IssuerSerial,
-    KeyAgreeRecipient,
-    KeyTransRecipient,
-    OtherRecipient,
-    decode_enveloped,
-    names_equal,
-)
-from engine.cms.signed import (
+from engine.cms.attributes import (
     OID_CONTENT_TYPE,
     OID_ENCRYPTION_KEY_PREFERENCE,
     OID_MESSAGE_DIGEST,
     OID_MS_ENCRYPTION_KEY,
     OID_SIGNING_TIME,
     OID_SMIME_CAPABILITIES,
-    SignedDataContent,
-    SignerInfoData,
-    parse_signed_data,
 )
+from engine.cms.container import name_text
+from engine.cms.enveloped import EnvelopedMessage, decode_enveloped
+from engine.cms.identifiers import IssuerSerial, names_equal
+from engine.cms.key_agreement import KeyAgreeRecipient
+from engine.cms.recipients import KeyTransRecipient, OtherRecipient
+from engine.cms.signed import SignedDataContent, SignerInfoData, parse_signed_data
 from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
 from engine.pki.credential import certificate_from_der
 from engine.smime.describe import certificate_view

@@ -28,7 +28,7 @@ from typing import Self
 import pybase64
 
 from engine._internal.memo import LruCache
-from engine.cms.signed import (
+from engine.cms.content_types import (
     OID_AUTH_ENVELOPED_DATA,
     OID_ENVELOPED_DATA,
     OID_SIGNED_DATA,
