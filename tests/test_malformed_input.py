@@ -453,7 +453,7 @@ def test_sign_of_300_nested_multiparts_is_one_usage_line(
 
 
 def test_mime_nested_100_levels_deep_is_still_read(pki: Pki) -> None:
-    from engine.smime.mime import MAX_NESTING, parse_email, parse_entity
+    from engine.smime.entity import MAX_NESTING, parse_email, parse_entity
     from engine.smime.signing import sign
 
     assert MAX_NESTING == 100
@@ -466,7 +466,7 @@ def test_mime_nested_100_levels_deep_is_still_read(pki: Pki) -> None:
 
 
 def test_message_rfc822_nesting_counts_too() -> None:
-    from engine.smime.mime import parse_entity
+    from engine.smime.entity import parse_entity
 
     inner = b"Subject: x\r\n\r\nbody\r\n"
     for _ in range(150):

@@ -31,7 +31,7 @@ from engine.pki.credential import Credential, certificate_emails
 from engine.pki.keys import KeyPool, KeyType
 from engine.policy.compliance import check_message
 from engine.policy.document import builtin_policy
-from engine.smime.mime import multipart_signed_message
+from engine.smime.multipart import multipart_signed_message
 from engine.smime.signing import issuer_serial, sign
 from engine.smime.verification import verify
 from tests.conftest import EPOCH, enroll

@@ -28,7 +28,8 @@ from engine.cms.signed import SignedDataContent, SignerInfoData, parse_signed_da
 from engine.errors import InputError
 from engine.pki.authority import Enrollment, OrgCA
 from engine.pki.keys import KeyPool, KeyType
-from engine.smime.mime import pkcs7_payload, signed_parts
+from engine.smime.multipart import signed_parts
+from engine.smime.pkcs7 import pkcs7_payload
 from engine.smime.signing import DEFAULT_CAPABILITIES, OID_RSAES_OAEP, sign
 from engine.smime.verification import verify
 

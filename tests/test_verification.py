@@ -27,7 +27,8 @@ from engine.pki.credential import Credential
 from engine.pki.keys import KeyPool, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.trust import TrustStatus
-from engine.smime.mime import pkcs7_mime_entity, pkcs7_payload, signed_parts
+from engine.smime.multipart import signed_parts
+from engine.smime.pkcs7 import pkcs7_mime_entity, pkcs7_payload
 from engine.smime.signing import issuer_serial, sign, signature_algorithm
 from engine.smime.verification import AddressMatch, VerificationResult, verify
 

@@ -49,8 +49,8 @@ from engine.pki.trust import (
     TrustStatus,
     validate_certificate,
 )
+from engine.smime.entity import parse_email, parse_entity
 from engine.smime.envelope import encrypt
-from engine.smime.mime import parse_email, parse_entity
 from engine.smime.opening import OpenedMessage, from_address, header, open_message
 from engine.smime.sender import AddressMatch
 from engine.smime.signing import sign

@@ -39,8 +39,10 @@ from engine.pki.revocation import check_revocation
 from engine.pki.trust import TrustCache
 from engine.policy.document import Policy, Verdict, curve_label
 from engine.policy.rules import AllOf, AnyOf, Check, Single, finding
+from engine.smime.classification import EntityKind, classify
 from engine.smime.envelope import decrypt
-from engine.smime.mime import EntityKind, classify, pkcs7_payload, split_message
+from engine.smime.message import split_message
+from engine.smime.pkcs7 import pkcs7_payload
 from engine.smime.verification import AddressMatch, VerificationResult, verify
 
 MAX_DEPTH = 8

@@ -50,17 +50,11 @@ from engine.errors import (
 )
 from engine.pki.credential import Credential
 from engine.pki.keys import key_type_name
-from engine.smime.mime import (
-    EntityKind,
-    canonicalize,
-    classify,
-    content_type,
-    is_bare_entity,
-    pkcs7_mime_message,
-    pkcs7_payload,
-    split_message,
-    with_mime_version,
-)
+from engine.smime.canonical import canonicalize
+from engine.smime.classification import EntityKind, classify
+from engine.smime.entity import content_type
+from engine.smime.message import is_bare_entity, split_message, with_mime_version
+from engine.smime.pkcs7 import pkcs7_mime_message, pkcs7_payload
 
 _INNER_TYPE_NAMES = {
     asn1.DATA: "data",

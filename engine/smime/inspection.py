@@ -40,20 +40,14 @@ from engine.cms.recipients import KeyTransRecipient, OtherRecipient
 from engine.cms.signed import SignedDataContent, SignerInfoData, parse_signed_data
 from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
 from engine.pki.credential import certificate_from_der
+from engine.smime.classification import EntityKind, classify
 from engine.smime.describe import certificate_view
+from engine.smime.entity import content_type, entity_parameter
 from engine.smime.envelope import unsupported_recipient
-from engine.smime.mime import (
-    PKCS7_SIGNATURE_TYPES,
-    EntityKind,
-    classify,
-    content_type,
-    entity_parameter,
-    multipart_first_part,
-    pkcs7_payload,
-    signed_parts,
-    split_message,
-)
+from engine.smime.message import split_message
+from engine.smime.multipart import multipart_first_part, signed_parts
 from engine.smime.opening import MAX_DEPTH
+from engine.smime.pkcs7 import PKCS7_SIGNATURE_TYPES, pkcs7_payload
 from engine.smime.verification import verify
 
 # Names for the algorithms a recipient uses, all from the registry; the

@@ -17,8 +17,9 @@ from cryptography import x509
 
 from engine.errors import DecryptionError, InputError, NotARecipientError
 from engine.pki.credential import Credential
+from engine.smime.classification import EntityKind, classify
 from engine.smime.envelope import DecryptResult, decrypt
-from engine.smime.mime import EntityKind, classify, split_message
+from engine.smime.message import split_message
 from engine.smime.sender import from_mailbox
 from engine.smime.verification import VerificationResult, verify
 

@@ -39,14 +39,10 @@ from engine.cms.parameters import (
 from engine.cms.signed import signed_data_der
 from engine.errors import InputError
 from engine.pki.credential import Credential
-from engine.smime.mime import (
-    is_bare_entity,
-    multipart_signed_message,
-    pkcs7_mime_message,
-    seven_bit,
-    split_message,
-    with_mime_version,
-)
+from engine.smime.canonical import seven_bit
+from engine.smime.message import is_bare_entity, split_message, with_mime_version
+from engine.smime.multipart import multipart_signed_message
+from engine.smime.pkcs7 import pkcs7_mime_message
 
 __all__ = [
     "DEFAULT_CAPABILITIES",
@@ -151,9 +147,7 @@ def capability_list(
     return result
 
 
-def signature_algorithm(
-    scheme: SignatureScheme, digest: DigestAlgorithm
-) -> AlgorithmIdentifier:
+def signature_algorithm(scheme: SignatureScheme, digest: DigestAlgorithm) -> AlgorithmIdentifier:
     """The SignerInfo signatureAlgorithm (RFC 3370 §3.2, RFC 4056 §2, RFC 5753 §7.1.3)."""
     if scheme is SignatureScheme.RSA_PKCS1V15:
         return AlgorithmIdentifier(oid=RSA_ENCRYPTION, parameters=null_der())

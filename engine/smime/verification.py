@@ -33,13 +33,10 @@ from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
 from engine.pki.credential import certificate_emails, certificate_from_der
 from engine.pki.purpose import CertificatePurpose
 from engine.pki.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
-from engine.smime.mime import (
-    EntityKind,
-    classify,
-    pkcs7_payload,
-    signed_parts,
-    split_message,
-)
+from engine.smime.classification import EntityKind, classify
+from engine.smime.message import split_message
+from engine.smime.multipart import signed_parts
+from engine.smime.pkcs7 import pkcs7_payload
 from engine.smime.sender import AddressMatch, check_sender, parse_mailbox
 
 __all__ = [
