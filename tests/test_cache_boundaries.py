@@ -128,3 +128,171 @@ def test_the_cache_scan_accepts_bounded_caches() -> None:
         "g = functools.lru_cache(maxsize=4096)(h)\n"
     )
     assert _module_level_caches(ast.parse(source)) == []
+
+
+# --- nothing decrypted enters a module-level cache ---------------------------------------
+
+# Module-level caches that still see what a decrypted layer holds, with the reason: a
+# functools.lru_cache in verification.py, a module being split elsewhere. The fix is to
+# decorate it with engine._internal.memo.bounded, which keeps entries in the owner's tables.
+_NOT_YET_BEHIND_THE_BOUNDARY = {
+    "engine.smime.verification._cached_position",  # the signer's index among carried certs
+    "engine.smime.verification._known_ciphers",  # the inner signer's capabilities
+}
+
+
+def _loaded_memo_tables() -> dict[str, object]:
+    """Every module-level memo table in the loaded engine modules, by qualified name."""
+    import sys
+
+    from engine._internal.memo import LruCache
+
+    found: dict[int, tuple[str, object]] = {}
+    for module_name, module in sorted(sys.modules.items()):
+        if not module_name.startswith("engine.") or module is None:
+            continue
+        for name, value in list(vars(module).items()):
+            if isinstance(value, LruCache) or callable(getattr(value, "cache_info", None)):
+                home = module_name if isinstance(value, LruCache) else value.__module__
+                found.setdefault(id(value), (f"{home}.{name}", value))
+    return dict(found.values())
+
+
+def _state(caches: dict[str, object]) -> dict[str, object]:
+    """What each cache holds: its keys (LruCache) or its misses (functools), which grow
+    by one for each answer it computed and kept."""
+    from engine._internal.memo import LruCache
+
+    return {
+        name: cache.keys() if isinstance(cache, LruCache) else cache.cache_info().misses  # type: ignore[attr-defined]
+        for name, cache in caches.items()
+    }
+
+
+def _grown(before: dict[str, object], after: dict[str, object]) -> list[str]:
+    grown = []
+    for name, now in after.items():
+        then = before.get(name)
+        if isinstance(now, tuple):
+            if set(now) - set(then or ()):  # type: ignore[arg-type]
+                grown.append(name)
+        elif now != then:
+            grown.append(name)
+    return sorted(grown)
+
+
+@pytest.fixture(scope="module")
+def nested(key_pool):  # type: ignore[no-untyped-def]
+    """A recipient and two signed-then-encrypted messages with the same outer layer (the
+    same headers, to the same recipient) and different insides: other signer, other text."""
+    from engine.clock import FixedClock
+    from engine.pki.authority import OrgCA
+    from engine.smime.envelope import encrypt
+    from engine.smime.signing import sign
+    from tests.conftest import EPOCH, enroll
+
+    clock = FixedClock(EPOCH)
+    contoso = OrgCA.create("Contoso", "contoso.example", clock=clock, keys=key_pool)
+    fabrikam = OrgCA.create("Fabrikam", "fabrikam.example", clock=clock, keys=key_pool)
+    first = enroll(contoso, "usera@contoso.example")
+    second = enroll(contoso, "userc@contoso.example")
+    reader = enroll(fabrikam, "userb@fabrikam.example")
+    head = b"From: usera@contoso.example\r\nTo: userb@fabrikam.example\r\nSubject: inner\r\n"
+
+    def message(signer, text: bytes) -> bytes:  # type: ignore[no-untyped-def]
+        body = head + b"Content-Type: text/plain; name=" + text[:8] + b"\r\n\r\n" + text
+        return encrypt(sign(body, signer.signing, clock=clock), [reader.encryption.certificate])
+
+    warm = message(first, b"warming up the outer layer\r\n")
+    fresh = message(second, b"a secret nobody has read yet\r\n")
+    return clock, contoso, reader, warm, fresh
+
+
+def _open(nested, message: bytes):  # type: ignore[no-untyped-def]
+    from engine.smime.opening import open_message
+
+    clock, contoso, reader, _, _ = nested
+    return open_message(
+        message, credentials=[reader.encryption], anchors=[contoso.root], at=clock.now()
+    )
+
+
+def test_opening_keeps_what_was_decrypted_out_of_every_module_level_cache(nested) -> None:  # type: ignore[no-untyped-def]
+    *_, warm, fresh = nested
+    assert _open(nested, warm).decrypted  # what the outer layer repeats is now kept
+    caches = _loaded_memo_tables()
+    before = _state(caches)
+    opened = _open(nested, fresh)
+    assert opened.decrypted and b"a secret" in opened.content
+    # Read to the end: the inner signature checked (signed by another address than From:).
+    assert opened.signature is not None and opened.signature.intact
+    grown = _grown(before, _state(caches))
+    assert [name for name in grown if name not in _NOT_YET_BEHIND_THE_BOUNDARY] == []
+
+
+def test_checking_a_message_keeps_what_was_decrypted_out_of_module_level_caches(nested) -> None:  # type: ignore[no-untyped-def]
+    from engine.policy.compliance import check_message
+    from engine.policy.document import builtin_policy
+
+    clock, contoso, reader, warm, fresh = nested
+    policy = builtin_policy("strict")
+
+    def check(message: bytes) -> object:
+        return check_message(
+            message,
+            policy,
+            anchors=[contoso.root],
+            at=clock.now(),
+            credentials=[reader.encryption],
+        )
+
+    check(warm)
+    caches = _loaded_memo_tables()
+    before = _state(caches)
+    check(fresh)
+    grown = _grown(before, _state(caches))
+    assert [name for name in grown if name not in _NOT_YET_BEHIND_THE_BOUNDARY] == []
+
+
+def test_the_check_finds_a_cache_that_keeps_decrypted_material(nested) -> None:  # type: ignore[no-untyped-def]
+    # The same inside read outside the boundary does reach the module-level caches: the
+    # checks above would see it.
+    from engine.smime.envelope import decrypt
+    from engine.smime.verification import verify
+
+    clock, contoso, reader, _, fresh = nested
+    caches = _loaded_memo_tables()
+    before = _state(caches)
+    inner = decrypt(fresh, reader.encryption).content
+    verify(inner, anchors=[contoso.root], at=clock.now())
+    grown = _grown(before, _state(caches))
+    assert "engine.smime.entity._cached_head" in grown
+    assert "engine.cms.attributes.parse_attribute" in grown
+
+
+def test_owned_tables_take_the_place_of_the_module_tables() -> None:
+    from engine._internal.memo import LruCache, bounded, memoize, owned
+
+    calls: list[object] = []
+
+    @memoize(maxsize=4, max_bytes=16)
+    def length(data: bytes) -> int:
+        calls.append(data)
+        return len(data)
+
+    @bounded(maxsize=4)
+    def twice(value: int) -> int:
+        calls.append(value)
+        return 2 * value
+
+    head = LruCache(len, maxsize=4, max_bytes=16)
+    with owned() as tables:
+        assert (length(b"abc"), twice(3), head(b"xy")) == (3, 6, 2)
+        assert (length(b"abc"), twice(3)) == (3, 6)  # kept in the owner's tables
+        assert len(tables) == 3
+    assert length.cache_info().currsize == 0  # type: ignore[attr-defined]
+    assert twice.cache_info().currsize == 0  # type: ignore[attr-defined]
+    assert head.keys() == ()
+    assert calls == [b"abc", 3]
+    length(b"abc")
+    assert length.cache_info().currsize == 1  # type: ignore[attr-defined]

@@ -314,6 +314,15 @@ def _decryptor(args: argparse.Namespace) -> Callable[[bytes], DecryptResult]:
 
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
+    # What is read of decrypted content lives in this command's own memo tables: nothing
+    # decrypted enters a module-level cache.
+    from engine._internal.memo import owned
+
+    with owned():
+        return _decrypt(args)
+
+
+def _decrypt(args: argparse.Namespace) -> int:
     from engine.errors import DecryptionError, NotARecipientError
     from engine.smime.describe import decryption_view
     from engine.smime.envelope import unauthenticated_warning
@@ -342,6 +351,7 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
 
 def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptResult]) -> int:
     """Decrypt every input with one credential into --out-dir, under the input's name."""
+    from engine._internal.memo import owned
     from engine.cli.pool import map_in_order
     from engine.errors import DecryptionError, NotARecipientError
     from engine.smime.describe import decryption_view
@@ -359,23 +369,24 @@ def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptRe
         raise UsageError("inputs with distinct file names for --out-dir", "a repeated name")
 
     def open_one(path: str) -> _Outcome:
-        out = str(folder / Path(path).name)
-        try:
-            result = decrypt(read_input(path, "message"))
-            write_output(out, result.content)
-        except (NotARecipientError, DecryptionError) as exc:
-            status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
-            view = {"file": path, "status": status, "reason": exc.diagnostics()}
-            return _Outcome(EXIT_FAILED, f"{path}: {status} ({view['reason']})", view, None)
-        except SmimeError as exc:
-            return _error_outcome(path, exc)
-        except Exception as exc:  # a bug, for this input alone: the others are still decrypted
-            return _unexpected_outcome(path, exc)
-        view = {"file": path, "out": out, **decryption_view(result)}
-        warning = unauthenticated_warning(result)
-        line = f"{path}: {view['status']} -> {out}"
-        warned = None if warning is None else f"{path}: {warning}"
-        return _Outcome(EXIT_OK, line, view, None, warned)
+        with owned():  # each input its own tables, in whichever process decrypts it
+            out = str(folder / Path(path).name)
+            try:
+                result = decrypt(read_input(path, "message"))
+                write_output(out, result.content)
+            except (NotARecipientError, DecryptionError) as exc:
+                status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
+                view = {"file": path, "status": status, "reason": exc.diagnostics()}
+                return _Outcome(EXIT_FAILED, f"{path}: {status} ({view['reason']})", view, None)
+            except SmimeError as exc:
+                return _error_outcome(path, exc)
+            except Exception as exc:  # a bug, for this input alone: the others are still decrypted
+                return _unexpected_outcome(path, exc)
+            view = {"file": path, "out": out, **decryption_view(result)}
+            warning = unauthenticated_warning(result)
+            line = f"{path}: {view['status']} -> {out}"
+            warned = None if warning is None else f"{path}: {warning}"
+            return _Outcome(EXIT_OK, line, view, None, warned)
 
     outcomes = map_in_order(open_one, args.infile, jobs=args.jobs)
     return _report_batch(outcomes, as_json=args.json, listed=True)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import functools
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 from asn1crypto import cms, core
 
-from engine._internal.memo import memoize
+from engine._internal.memo import bounded, memoize
 from engine.cms.codec import ASN1_ERRORS, constant, dotted, frozen, short_reason
 from engine.cms.identifiers import (
     IssuerSerial,
@@ -289,7 +288,7 @@ _MESSAGE_DIGEST = constant(cms.CMSAttributeType, OID_MESSAGE_DIGEST)
 _SIGNING_TIME = constant(cms.CMSAttributeType, OID_SIGNING_TIME)
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def _lasting_attributes(
     content_type: str,
     capabilities: tuple[Capability, ...],

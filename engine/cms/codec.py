@@ -10,14 +10,13 @@ is encoded once.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asn1crypto import core
 
-from engine._internal.memo import memoize
+from engine._internal.memo import bounded, memoize
 from engine.errors import DecodeError, SmimeError, describe_bytes
 
 _T = TypeVar("_T")
@@ -92,7 +91,7 @@ def frozen(value: _V, **tagging: int) -> _V:
     return encoded
 
 
-@functools.lru_cache(maxsize=256)
+@bounded(maxsize=256)
 def constant(kind: type[_V], value: str) -> _V:
     """A small value of type ``kind`` that every message repeats (a version, an OID), built
     once: asn1crypto's lookups from a name or dotted string cost more than the encoding."""

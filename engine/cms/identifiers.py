@@ -7,14 +7,13 @@ and comparing two Names as RFC 5280 §7.1 does.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
-from engine._internal.memo import memoize
+from engine._internal.memo import bounded, memoize
 from engine.cms.codec import decode
 
 
@@ -31,7 +30,7 @@ class IssuerSerial:
         return _issuer_serial_of(certificate)
 
 
-@functools.lru_cache(maxsize=256)
+@bounded(maxsize=256)
 def _issuer_serial_of(certificate: x509.Certificate) -> IssuerSerial:
     # Keyed on the (immutable) certificate: a signer or recipient is named again and again.
     return IssuerSerial(issuer=certificate.issuer.public_bytes(), serial=certificate.serial_number)

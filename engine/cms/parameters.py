@@ -10,12 +10,11 @@ registry (:mod:`engine.cms.algorithms`) says each cipher takes.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any
 
 from asn1crypto import algos, cms, core
 
-from engine._internal.memo import memoize
+from engine._internal.memo import bounded, memoize
 from engine.cms.algorithms import (
     MGF1,
     P_SPECIFIED,
@@ -102,19 +101,19 @@ def _algorithm(oid: str, parameters: bytes | None = None) -> _AlgorithmIdentifie
     return _AlgorithmIdentifier(value)
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def algorithm_der(oid: str, parameters: bytes | None = None) -> bytes:
     """DER of an AlgorithmIdentifier; parameters absent unless given."""
     return bytes(_algorithm(oid, parameters).dump())
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def null_der() -> bytes:
     """DER NULL, the parameters of rsaEncryption (RFC 3370 §3.2)."""
     return bytes(core.Null().dump())
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def pss_parameters_der(hash_oid: str, salt_length: int) -> bytes:
     """RSASSA-PSS-params with MGF1 over the same hash (RFC 4056 §2.2)."""
     params = _PssParameters(
@@ -127,7 +126,7 @@ def pss_parameters_der(hash_oid: str, salt_length: int) -> bytes:
     return bytes(params.dump())
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def oaep_parameters_der(hash_oid: str) -> bytes:
     """RSAES-OAEP-params with MGF1 over the same hash and an empty label (RFC 4055 §4.1)."""
     params = _OaepParameters(
@@ -170,7 +169,7 @@ def _pss_parameters(der: bytes | None) -> PssParameters:
 # --- key transport ---------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def key_transport_algorithm(oid: str, oaep: OaepParameters | None) -> cms.KeyEncryptionAlgorithm:
     """The keyEncryptionAlgorithm of a KeyTransRecipientInfo (RFC 5652 §6.2.1)."""
     if oaep is None:

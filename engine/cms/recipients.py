@@ -9,11 +9,10 @@ opens them. Algorithm parameters are :mod:`engine.cms.parameters`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 from asn1crypto import cms, core
 
-from engine._internal.memo import memoize
+from engine._internal.memo import bounded, memoize
 from engine.cms.codec import constant, frozen, octets
 from engine.cms.identifiers import (
     IssuerSerial,
@@ -89,7 +88,7 @@ def recipient_info(recipient: Recipient) -> cms.RecipientInfo:
     raise InputError("a key transport or key agreement recipient to encode", recipient.kind)
 
 
-@functools.lru_cache(maxsize=256)
+@bounded(maxsize=256)
 def _recipient_identifier(rid: RecipientId) -> cms.RecipientIdentifier:
     # A recipient is named the same way in every message sent to it.
     if isinstance(rid, IssuerSerial):

@@ -10,14 +10,13 @@ signer identifiers :mod:`engine.cms.identifiers`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 from typing import Any
 
 from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 
-from engine._internal.memo import memoize
+from engine._internal.memo import bounded, memoize
 from engine.cms.algorithms import MGF1 as OID_MGF1
 from engine.cms.algorithms import RSASSA_PSS as OID_RSASSA_PSS
 from engine.cms.attributes import (
@@ -248,22 +247,22 @@ def _unique(items: Sequence[bytes]) -> tuple[bytes, ...]:
     return tuple(dict.fromkeys(items))
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def _digest_algorithm(oid: str) -> algos.DigestAlgorithm:
     return algos.DigestAlgorithm.load(algorithm_der(oid))
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def _digest_algorithms(oid: str) -> cms.DigestAlgorithms:
     return frozen(cms.DigestAlgorithms([_digest_algorithm(oid)]))
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def _signature_algorithm_value(oid: str, parameters: bytes | None) -> algos.SignedDigestAlgorithm:
     return algos.SignedDigestAlgorithm.load(algorithm_der(oid, parameters))
 
 
-@functools.lru_cache(maxsize=256)
+@bounded(maxsize=256)
 def _sid(signer: IssuerSerial | bytes) -> cms.SignerIdentifier:
     # RFC 5652 §5.3: issuerAndSerialNumber, or [0] subjectKeyIdentifier.
     if isinstance(signer, bytes):
@@ -273,7 +272,7 @@ def _sid(signer: IssuerSerial | bytes) -> cms.SignerIdentifier:
     )
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def _certificate_set(certificates: tuple[bytes, ...]) -> cms.CertificateSet:
     # RFC 5652 §10.2.1; asn1crypto sorts the SET OF into DER order (X.690 §11.6).
     choices = [
@@ -283,7 +282,7 @@ def _certificate_set(certificates: tuple[bytes, ...]) -> cms.CertificateSet:
     return frozen(cms.CertificateSet(choices), implicit=0)  # certificates [0] IMPLICIT
 
 
-@functools.lru_cache(maxsize=4)
+@bounded(maxsize=4)
 def _detached_content_info(by_key_id: bool) -> core.Asn1Value:
     # RFC 5652 §5.2: eContent absent. Version 1 reads as PKCS #7's ContentInfo (RFC 2315 §7).
     kind = cms.EncapsulatedContentInfo if by_key_id else cms.ContentInfo
