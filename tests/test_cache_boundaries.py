@@ -296,3 +296,43 @@ def test_owned_tables_take_the_place_of_the_module_tables() -> None:
     assert calls == [b"abc", 3]
     length(b"abc")
     assert length.cache_info().currsize == 1  # type: ignore[attr-defined]
+
+
+def test_a_client_opening_mail_keeps_what_was_decrypted_out_of_module_level_caches(
+    key_pool,  # type: ignore[no-untyped-def]
+) -> None:
+    from engine.harness.world import World
+    from engine.mail.client import Draft
+
+    world = World(keys=key_pool.view(), artifact_dir=None)
+    world.add_organization("Contoso")
+    world.add_organization("Fabrikam")
+    sender = world.add_user("UserB", "Fabrikam")
+    reader = world.add_user("UserA", "Contoso")
+    reader.client.trust(world.organization("Fabrikam").ca.root)
+    certificate = reader.client.encryption_credentials[0].certificate
+    contoso = world.organization("Contoso").ca
+    world.trust("UserB", "Contoso")
+    world.add_contact("UserB", "UserA", certificate, issuers=[contoso.issuer.certificate])
+
+    def mail(body: str) -> bytes:
+        draft = Draft(to=(reader.address,), subject="s", body=body, sign=True, encrypt=True)
+        outcome = sender.client.send(draft)
+        assert outcome.message is not None
+        return outcome.message
+
+    warm, fresh = mail("warming up"), mail("a secret nobody has read yet")
+    assert reader.client.open(warm).body is not None
+    caches = _loaded_memo_tables()
+    before = _state(caches)
+    received = reader.client.open(fresh)
+    assert received.body is not None and "a secret" in received.body
+    after = _state(caches)
+    # The outer header fields (Date, Message-ID) are new: what is kept of the bytes as
+    # received is allowed; nothing decrypted is a part of them.
+    for name, keys in after.items():
+        if isinstance(keys, tuple):
+            after[name] = tuple(k for k in keys if k not in before[name] and k not in fresh)
+            before[name] = ()
+    grown = _grown(before, after)
+    assert [name for name in grown if name not in _NOT_YET_BEHIND_THE_BOUNDARY] == []
