@@ -296,6 +296,21 @@ def test_owned_tables_take_the_place_of_the_module_tables() -> None:
     assert calls == [b"abc", 3]
     length(b"abc")
     assert length.cache_info().currsize == 1  # type: ignore[attr-defined]
+    with owned(tables), owned() as inner:  # an inner block keeps to the owner's tables
+        assert inner is tables and twice(3) == 6
+    assert calls == [b"abc", 3, b"abc"]
+
+
+def test_an_owner_keeps_what_it_opens_for_the_next_message(nested) -> None:  # type: ignore[no-untyped-def]
+    from engine._internal.memo import MemoTables, owned
+
+    *_, fresh = nested
+    tables = MemoTables()
+    with owned(tables):
+        _open(nested, fresh)
+        kept = len(tables)
+        _open(nested, fresh)
+    assert kept > 0 and len(tables) == kept  # the second time, all was found in the tables
 
 
 def test_a_client_opening_mail_keeps_what_was_decrypted_out_of_module_level_caches(

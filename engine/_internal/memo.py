@@ -60,9 +60,11 @@ _OWNER: contextvars.ContextVar[MemoTables | None] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def owned(tables: MemoTables | None = None) -> Iterator[MemoTables]:
-    """Within the block, memoized functions keep their entries in ``tables`` (fresh ones,
-    dropped with the block, when None) instead of their module's tables."""
-    held = MemoTables() if tables is None else tables
+    """Within the block, memoized functions keep their entries in ``tables`` instead of
+    their module's tables. Without ``tables``: those of the block this one is inside, if
+    any (an owner's, so that what it repeats is read once), else fresh ones, dropped with
+    the block."""
+    held = tables if tables is not None else (_OWNER.get() or MemoTables())
     token = _OWNER.set(held)
     try:
         yield held

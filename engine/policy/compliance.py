@@ -481,8 +481,8 @@ def check_message(
     outer, entity = split_message(message)
     current = message
     found: list[Finding] = []
-    # From the first encrypted layer on, what is read lives in this call's own memo
-    # tables: nothing decrypted enters a module-level cache.
+    # From the first encrypted layer on, what is read lives in the caller's owned() memo
+    # tables, else this call's own: nothing decrypted enters a module-level cache.
     opened_any = False
     with contextlib.ExitStack() as private:
         for depth in range(MAX_DEPTH):

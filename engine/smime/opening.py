@@ -87,7 +87,9 @@ def open_message(
     """Decrypt with whichever credential is a recipient, verify every signature, recursively.
 
     From the first encrypted layer on, everything is read inside :func:`owned` memo
-    tables of this call: nothing decrypted enters a module-level cache."""
+    tables: the caller's when it opens inside an ``owned(tables)`` block (a client, a
+    batch: what its messages repeat is read once), else this call's own. Nothing
+    decrypted enters a module-level cache."""
     with contextlib.ExitStack() as private:
         return _open(message, private, credentials, anchors, at, crls, sender)
 
