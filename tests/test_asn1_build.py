@@ -15,7 +15,23 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from engine.cms import enveloped
-from engine.cms import signed as asn1
+from engine.cms.algorithms import RSA_ENCRYPTION, RSASSA_PSS
+from engine.cms.attributes import (
+    Capability,
+    SignedEncodings,
+    parse_attribute,
+    signed_attributes,
+    signed_attributes_der,
+)
+from engine.cms.content_types import OID_DATA
+from engine.cms.identifiers import IssuerSerial, KeyReference
+from engine.cms.parameters import (
+    AlgorithmIdentifier,
+    null_der,
+    oaep_parameters_der,
+    pss_parameters_der,
+)
+from engine.cms.signed import parse_signed_data, signed_data_der
 from engine.errors import InputError
 
 ISSUER = bytes.fromhex("300f310d300b06035504030c04526f6f74")  # CN=Root
@@ -50,18 +66,16 @@ def _certificates() -> tuple[bytes, ...]:
 
 
 def _attributes(year: int = 2026) -> bytes:
-    return asn1.signed_attributes_der(
-        content_type=asn1.OID_DATA,
+    return signed_attributes_der(
+        content_type=OID_DATA,
         message_digest=bytes(range(32)),
         signing_time=EPOCH.replace(year=year),
         capabilities=[
-            asn1.Capability(oid="2.16.840.1.101.3.4.1.46"),
-            asn1.Capability(
-                oid="1.2.840.113549.1.1.7", parameters=asn1.oaep_parameters_der(SHA256)
-            ),
+            Capability(oid="2.16.840.1.101.3.4.1.46"),
+            Capability(oid="1.2.840.113549.1.1.7", parameters=oaep_parameters_der(SHA256)),
         ],
-        encryption_key_preference=asn1.IssuerSerial(issuer=ISSUER, serial=2**70),
-        microsoft_encryption_key=asn1.IssuerSerial(issuer=ISSUER, serial=7),
+        encryption_key_preference=IssuerSerial(issuer=ISSUER, serial=2**70),
+        microsoft_encryption_key=IssuerSerial(issuer=ISSUER, serial=7),
     )
 
 
@@ -71,58 +85,56 @@ def test_signed_attributes_are_der_and_parse_back(year: int) -> None:
     assert _is_der(encoded, cms.CMSAttributes)
     members = [bytes(member.dump()) for member in cms.CMSAttributes.load(encoded)]
     assert members == sorted(members)  # SET OF in DER order (X.690 §11.6)
-    parsed = asn1._signed_attributes([asn1._attribute(member) for member in members])
-    assert parsed.content_type == asn1.OID_DATA
+    parsed = signed_attributes([parse_attribute(member) for member in members])
+    assert parsed.content_type == OID_DATA
     assert parsed.message_digest == bytes(range(32))
     assert parsed.signing_time == EPOCH.replace(year=year)
     assert [c.oid for c in parsed.capabilities] == [
         "2.16.840.1.101.3.4.1.46",
         "1.2.840.113549.1.1.7",
     ]
-    assert parsed.capabilities[1].parameters == asn1.oaep_parameters_der(SHA256)
-    reference = asn1.KeyReference(issuer_serial=asn1.IssuerSerial(issuer=ISSUER, serial=2**70))
+    assert parsed.capabilities[1].parameters == oaep_parameters_der(SHA256)
+    reference = KeyReference(issuer_serial=IssuerSerial(issuer=ISSUER, serial=2**70))
     assert parsed.encryption_key_preference == reference
-    assert parsed.microsoft_encryption_key == asn1.IssuerSerial(issuer=ISSUER, serial=7)
+    assert parsed.microsoft_encryption_key == IssuerSerial(issuer=ISSUER, serial=7)
 
 
 def test_lasting_attributes_are_shared_and_the_rest_is_not() -> None:
     first, second = _attributes(), _attributes()
     assert first == second
-    other = asn1.signed_attributes_der(
-        content_type=asn1.OID_DATA, message_digest=bytes(32), signing_time=EPOCH
+    other = signed_attributes_der(
+        content_type=OID_DATA, message_digest=bytes(32), signing_time=EPOCH
     )
     assert other != first and _is_der(other, cms.CMSAttributes)
 
 
-@pytest.mark.parametrize("signer", [asn1.IssuerSerial(issuer=ISSUER, serial=300), b"\x01" * 20])
+@pytest.mark.parametrize("signer", [IssuerSerial(issuer=ISSUER, serial=300), b"\x01" * 20])
 @pytest.mark.parametrize("content", [None, b"", b"hello"])
 @pytest.mark.parametrize("count", [0, 3])
 def test_signed_data_is_der_and_parses_back(
-    signer: asn1.IssuerSerial | bytes, content: bytes | None, count: int
+    signer: IssuerSerial | bytes, content: bytes | None, count: int
 ) -> None:
     attributes = _attributes()
     certificates = list(_certificates()[:count])
-    encoded = asn1.signed_data_der(
+    encoded = signed_data_der(
         content=content,
         digest_oid=SHA256,
-        signature_algorithm=asn1.AlgorithmIdentifier(
-            oid=asn1.OID_RSA_ENCRYPTION, parameters=asn1.null_der()
-        ),
+        signature_algorithm=AlgorithmIdentifier(oid=RSA_ENCRYPTION, parameters=null_der()),
         signer=signer,
         signed_attributes=attributes,
         signature=b"\x02" * 256,
         certificates=certificates + certificates[:1],  # a repeated certificate is sent once
     )
     assert _is_der(encoded)
-    parsed = asn1.parse_signed_data(encoded)
+    parsed = parse_signed_data(encoded)
     assert parsed.content == content
     assert parsed.digest_oids == (SHA256,)
     assert sorted(parsed.certificates) == sorted(certificates)
     info = parsed.signers[0]
     if isinstance(signer, bytes):
-        assert info.signer == asn1.KeyReference(subject_key_identifier=signer)
+        assert info.signer == KeyReference(subject_key_identifier=signer)
     else:
-        assert info.signer == asn1.KeyReference(issuer_serial=signer)
+        assert info.signer == KeyReference(issuer_serial=signer)
     assert info.signed_der_candidates == (attributes,)
     assert info.signature == b"\x02" * 256
     assert cms.ContentInfo.load(encoded)["content"]["version"].native == (
@@ -131,20 +143,18 @@ def test_signed_data_is_der_and_parses_back(
 
 
 def test_signed_data_without_attributes_and_with_pss() -> None:
-    parameters = asn1.pss_parameters_der(SHA256, 32)
-    encoded = asn1.signed_data_der(
+    parameters = pss_parameters_der(SHA256, 32)
+    encoded = signed_data_der(
         content=b"hello",
         digest_oid=SHA256,
-        signature_algorithm=asn1.AlgorithmIdentifier(
-            oid=asn1.OID_RSASSA_PSS, parameters=parameters
-        ),
-        signer=asn1.IssuerSerial(issuer=ISSUER, serial=1),
+        signature_algorithm=AlgorithmIdentifier(oid=RSASSA_PSS, parameters=parameters),
+        signer=IssuerSerial(issuer=ISSUER, serial=1),
         signed_attributes=None,
         signature=b"\x03" * 256,
         certificates=[],
     )
     assert _is_der(encoded)
-    info = asn1.parse_signed_data(encoded).signers[0]
+    info = parse_signed_data(encoded).signers[0]
     assert info.attributes is None and tuple(info.signed_der_candidates) == ()
     assert info.pss is not None and (info.pss.hash_oid, info.pss.salt_length) == (SHA256, 32)
 
@@ -163,16 +173,16 @@ def test_signature_candidates_are_as_received_then_der(arrangement: str) -> None
     elif arrangement == "repeated":
         members.append(members[-1])
     received = bytes(cms.CMSAttributes(contents=b"".join(members)).dump())
-    encoded = asn1.signed_data_der(
+    encoded = signed_data_der(
         content=b"hello",
         digest_oid=SHA256,
-        signature_algorithm=asn1.AlgorithmIdentifier(oid=asn1.OID_RSA_ENCRYPTION),
-        signer=asn1.IssuerSerial(issuer=ISSUER, serial=300),
+        signature_algorithm=AlgorithmIdentifier(oid=RSA_ENCRYPTION),
+        signer=IssuerSerial(issuer=ISSUER, serial=300),
         signed_attributes=received,
         signature=b"\x02" * 256,
         certificates=[],
     )
-    candidates = asn1.parse_signed_data(encoded).signers[0].signed_der_candidates
+    candidates = parse_signed_data(encoded).signers[0].signed_der_candidates
     assert candidates[0] == received
     assert len(candidates) == (1 if arrangement in ("sorted", "repeated") else 2)
     assert _is_der(list(candidates)[-1], cms.CMSAttributes)
@@ -181,7 +191,7 @@ def test_signature_candidates_are_as_received_then_der(arrangement: str) -> None
 def test_the_der_re_encoding_is_put_together_only_when_asked_for() -> None:
     members = _members(_attributes())  # each one's DER, in DER order
     received = bytes(cms.CMSAttributes(contents=b"".join(reversed(members))).dump())
-    candidates = asn1.SignedEncodings(received, members)
+    candidates = SignedEncodings(received, members)
     assert next(iter(candidates)) == received
     assert candidates[0] == received
     assert candidates._all is None  # taking the first encoding built nothing

@@ -33,7 +33,7 @@ from engine.pki.credential import Credential
 from engine.pki.keys import KeyPool, KeyType, private_key_pem
 from engine.smime.decryption import decrypt, decrypt_content
 from engine.smime.encryption import encrypt, encrypt_content
-from engine.smime.mime import split_message
+from engine.smime.message import split_message
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 CONTENT = b'Content-Type: text/plain; charset="us-ascii"\r\n\r\nMeet at noon.\r\n'

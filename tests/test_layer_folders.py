@@ -92,8 +92,22 @@ def test_an_earlier_import_path_is_the_same_module(old: str, new: str) -> None:
     assert sys.modules[new].__spec__ is not None and sys.modules[new].__spec__.name == new
 
 
+@pytest.mark.parametrize(("old", "homes"), sorted(compat.SPLIT.items()))
+def test_a_split_module_answers_every_name_of_the_modules_that_hold_it(
+    old: str, homes: tuple[str, ...]
+) -> None:
+    module = importlib.import_module(old)
+    for home in homes:
+        new = importlib.import_module(home)
+        for name in (n for n in vars(new) if not n.startswith("__")):
+            first = next(h for h in homes if hasattr(importlib.import_module(h), name))
+            assert getattr(module, name) is getattr(importlib.import_module(first), name)
+    with pytest.raises(AttributeError):
+        _ = module.no_such_name
+
+
 def test_the_project_never_uses_an_earlier_import_path() -> None:
-    old_names = sorted(compat.MOVED, key=len, reverse=True)
+    old_names = sorted([*compat.MOVED, *compat.SPLIT], key=len, reverse=True)
     offenders = []
     for folder in ("engine", "tests", "benchmarks", "smime_harness"):
         for path in sorted((ROOT / folder).rglob("*.py")):

@@ -9,8 +9,8 @@ from engine.clock import FixedClock
 from engine.errors import InputError
 from engine.pki.authority import Enrollment, OrgCA
 from engine.pki.keys import KeyPool
+from engine.smime.classification import EntityKind
 from engine.smime.encryption import encrypt
-from engine.smime.mime import EntityKind
 from engine.smime.opening import LayerKind, open_message
 from engine.smime.signing import sign
 

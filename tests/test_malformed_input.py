@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.cli.commands import main
 from engine.clock import FixedClock
-from engine.cms import signed as asn1
+from engine.cms.signed import parse_signed_data
 from engine.errors import DecodeError, InputError, SmimeError
 from engine.pki.authority import OrgCA
 from engine.pki.credential import Credential
@@ -138,9 +138,7 @@ def oid_offset(der: bytes, dotted: str) -> int:
 def test_openssl_message_with_unknown_attributes_verifies(pki: Pki, cades: bytes) -> None:
     result = verify(cades, anchors=[pki.ca.root], at=AT)
     assert result.status == "valid", result.reasons
-    assert (
-        RECEIPT_REQUEST in asn1.parse_signed_data(signature_der(cades)).signers[0].attributes.types
-    )  # type: ignore[union-attr]
+    assert RECEIPT_REQUEST in parse_signed_data(signature_der(cades)).signers[0].attributes.types  # type: ignore[union-attr]
 
 
 def test_an_unknown_attribute_oid_changed_into_a_known_type_fails_in_the_parse(
@@ -152,7 +150,7 @@ def test_an_unknown_attribute_oid_changed_into_a_known_type_fails_in_the_parse(
     der = signature_der(cades)
     bad = changed(der, oid_offset(der, RECEIPT_REQUEST), 14)
     with pytest.raises(DecodeError, match=r"signed attribute .*1\.2\.840\.113549\.1\.9\.16\.2\.14"):
-        asn1.parse_signed_data(bad)
+        parse_signed_data(bad)
     message = with_signature(cades, bad)
     for call in (
         lambda: verify(message, anchors=[pki.ca.root], at=AT),
@@ -184,7 +182,7 @@ def test_a_value_that_does_not_decode_as_its_string_type_fails_in_the_parse(
     assert length < 0x80 and length % 2 == 1  # odd: no UTF-16 (the address sets the length)
     bad = changed(der, at + 2, 0x1E)
     with pytest.raises(DecodeError, match=r"signed attribute 1\.2\.840\.113549\.1\.9\.16\.2\.1\b"):
-        asn1.parse_signed_data(bad)
+        parse_signed_data(bad)
 
 
 # Tag octets become each of these: the string and time types, and a few others.
@@ -412,7 +410,7 @@ def test_a_signing_time_before_year_1_in_utc_fails_in_the_parse(pki: Pki, cades:
     assert der.count(written) == 1
     bad = with_signature(signed, der.replace(written, b"00000601120000Z"))
     with pytest.raises(DecodeError, match="signingTime from 0001 to 9999"):
-        asn1.parse_signed_data(signature_der(bad))
+        parse_signed_data(signature_der(bad))
     with pytest.raises(DecodeError, match="signingTime"):
         inspect(bad)
 
@@ -456,7 +454,7 @@ def test_sign_of_300_nested_multiparts_is_one_usage_line(
 
 
 def test_mime_nested_100_levels_deep_is_still_read(pki: Pki) -> None:
-    from engine.smime.mime import MAX_NESTING, parse_email, parse_entity
+    from engine.smime.entity import MAX_NESTING, parse_email, parse_entity
     from engine.smime.signing import sign
 
     assert MAX_NESTING == 100
@@ -469,7 +467,7 @@ def test_mime_nested_100_levels_deep_is_still_read(pki: Pki) -> None:
 
 
 def test_message_rfc822_nesting_counts_too() -> None:
-    from engine.smime.mime import parse_entity
+    from engine.smime.entity import parse_entity
 
     inner = b"Subject: x\r\n\r\nbody\r\n"
     for _ in range(150):
@@ -567,6 +565,6 @@ def test_a_parse_error_does_not_repeat_the_input(pki: Pki) -> None:
     assert der.count(written) == 1
     bad = der.replace(written, b"2606SECRET00Z")
     with pytest.raises(DecodeError) as error:
-        asn1.parse_signed_data(bad)
+        parse_signed_data(bad)
     assert "signing_time" in str(error.value) and "UTCTime" in str(error.value)
     assert "SECRET" not in str(error.value)

@@ -20,15 +20,18 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from engine.cli.commands import main
 from engine.clock import FixedClock
-from engine.cms import signed as asn1
-from engine.cms.algorithms import DigestAlgorithm, SignatureScheme
+from engine.cms.algorithms import MGF1, RSA_ENCRYPTION, RSASSA_PSS, DigestAlgorithm, SignatureScheme
+from engine.cms.attributes import signed_attributes_der
+from engine.cms.content_types import OID_DATA
+from engine.cms.parameters import AlgorithmIdentifier, null_der
+from engine.cms.signed import signed_data_der
 from engine.harness.world import World
 from engine.pki.authority import OrgCA
 from engine.pki.credential import Credential, certificate_emails
 from engine.pki.keys import KeyPool, KeyType
 from engine.policy.compliance import check_message
 from engine.policy.document import builtin_policy
-from engine.smime.mime import multipart_signed_message
+from engine.smime.multipart import multipart_signed_message
 from engine.smime.signing import issuer_serial, sign
 from engine.smime.verification import verify
 from tests.conftest import EPOCH, enroll
@@ -70,7 +73,7 @@ def forge(
     signer: Credential,
     *,
     digest: DigestAlgorithm,
-    algorithm: asn1.AlgorithmIdentifier,
+    algorithm: AlgorithmIdentifier,
     sign_with: DigestAlgorithm,
     pss_mgf: DigestAlgorithm | None = None,
 ) -> bytes:
@@ -79,8 +82,8 @@ def forge(
     (and MGF1 over ``pss_mgf`` when given: RSASSA-PSS)."""
     hasher = hashes.Hash(digest.hash())
     hasher.update(CONTENT)
-    attributes = asn1.signed_attributes_der(
-        content_type=asn1.OID_DATA, message_digest=hasher.finalize(), signing_time=EPOCH
+    attributes = signed_attributes_der(
+        content_type=OID_DATA, message_digest=hasher.finalize(), signing_time=EPOCH
     )
     key = signer.private_key
     if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -93,7 +96,7 @@ def forge(
             else padding.PSS(mgf=padding.MGF1(pss_mgf.hash()), salt_length=32)
         )
         signature = key.sign(attributes, pad, sign_with.hash())
-    der = asn1.signed_data_der(
+    der = signed_data_der(
         content=None,
         digest_oid=digest.oid,
         signature_algorithm=algorithm,
@@ -107,24 +110,24 @@ def forge(
     return multipart_signed_message(headers, CONTENT, der, digest.micalg)
 
 
-def rsa_pkcs1(hash_named: DigestAlgorithm) -> asn1.AlgorithmIdentifier:
-    return asn1.AlgorithmIdentifier(oid=RSA_OIDS[hash_named], parameters=asn1.null_der())
+def rsa_pkcs1(hash_named: DigestAlgorithm) -> AlgorithmIdentifier:
+    return AlgorithmIdentifier(oid=RSA_OIDS[hash_named], parameters=null_der())
 
 
-def pss(hash_named: DigestAlgorithm, mgf: DigestAlgorithm) -> asn1.AlgorithmIdentifier:
+def pss(hash_named: DigestAlgorithm, mgf: DigestAlgorithm) -> AlgorithmIdentifier:
     """RSASSA-PSS-params (RFC 4055 §3.1) with the hash and the MGF1 hash apart, built with
     asn1crypto as an attacker's tool would (the engine's builder keeps them equal)."""
     parameters = algos.RSASSAPSSParams(
         {
             "hash_algorithm": {"algorithm": hash_named.oid},
             "mask_gen_algorithm": {
-                "algorithm": asn1.OID_MGF1,
+                "algorithm": MGF1,
                 "parameters": {"algorithm": mgf.oid},
             },
             "salt_length": 32,
         }
     )
-    return asn1.AlgorithmIdentifier(oid=asn1.OID_RSASSA_PSS, parameters=parameters.dump())
+    return AlgorithmIdentifier(oid=RSASSA_PSS, parameters=parameters.dump())
 
 
 def sha1_under_sha256(pki: Pki) -> bytes:
@@ -140,13 +143,13 @@ MISMATCHES = {
     "ecdsa-with-SHA1 over sha256": lambda p: forge(
         p.ec,
         digest=SHA256,
-        algorithm=asn1.AlgorithmIdentifier(oid=ECDSA_OIDS[SHA1]),
+        algorithm=AlgorithmIdentifier(oid=ECDSA_OIDS[SHA1]),
         sign_with=SHA1,
     ),
     "ecdsa-with-SHA384 over sha256": lambda p: forge(
         p.ec,
         digest=SHA256,
-        algorithm=asn1.AlgorithmIdentifier(oid=ECDSA_OIDS[SHA384]),
+        algorithm=AlgorithmIdentifier(oid=ECDSA_OIDS[SHA384]),
         sign_with=SHA384,
     ),
     "PSS sha1 over sha256": lambda p: forge(
@@ -173,7 +176,7 @@ AGREEMENTS = {
     "rsaEncryption takes digestAlgorithm's sha384": lambda p: forge(
         p.rsa,
         digest=SHA384,
-        algorithm=asn1.AlgorithmIdentifier(oid=asn1.OID_RSA_ENCRYPTION, parameters=asn1.null_der()),
+        algorithm=AlgorithmIdentifier(oid=RSA_ENCRYPTION, parameters=null_der()),
         sign_with=SHA384,
     ),
     "sha256WithRSA over sha256": lambda p: forge(
@@ -182,7 +185,7 @@ AGREEMENTS = {
     "ecdsa-with-SHA384 over sha384": lambda p: forge(
         p.ec,
         digest=SHA384,
-        algorithm=asn1.AlgorithmIdentifier(oid=ECDSA_OIDS[SHA384]),
+        algorithm=AlgorithmIdentifier(oid=ECDSA_OIDS[SHA384]),
         sign_with=SHA384,
     ),
     "PSS sha256 with MGF1-SHA256": lambda p: forge(

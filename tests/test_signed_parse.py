@@ -7,10 +7,19 @@ import datetime as dt
 import pytest
 from asn1crypto import cms, core
 
-from engine.cms import signed as asn1
+from engine.cms import attributes
+from engine.cms.attributes import (
+    Capability,
+    parse_attribute,
+    signed_attributes,
+    signed_attributes_der,
+)
+from engine.cms.content_types import OID_DATA
+from engine.cms.identifiers import IssuerSerial, KeyReference
+from engine.cms.signed import parse_signed_data
 from engine.errors import DecodeError, InputError
 
-_ISSUER = asn1.IssuerSerial(issuer=bytes.fromhex("3000"), serial=7)
+_ISSUER = IssuerSerial(issuer=bytes.fromhex("3000"), serial=7)
 
 
 def _attribute(oid: str, *values: core.Asn1Value) -> bytes:
@@ -31,41 +40,41 @@ def test_every_attribute_type_asn1crypto_knows_gets_its_value_type(oid: str, nam
     # RFC 5652 §5.3: the values' type follows the attribute type, as in cms.CMSAttribute.
     expected = cms.CMSAttribute._oid_specs.get(name, cms.SetOfAny)
     encoding = bytes(_Untyped({"type": oid, "values": []}).dump())
-    assert type(asn1._Attribute.load(encoding)["values"]) is expected
+    assert type(attributes._Attribute.load(encoding)["values"]) is expected
 
 
 def test_an_unknown_attribute_type_is_counted_and_its_values_not_interpreted() -> None:
     encoding = _attribute("1.2.3.4.5", core.Integer(1), core.Integer(2))
-    parsed = asn1._attribute(encoding)
+    parsed = parse_attribute(encoding)
     assert (parsed.oid, parsed.field, parsed.count, parsed.der) == ("1.2.3.4.5", None, 2, encoding)
 
 
 def test_the_attributes_the_engine_reads_come_back() -> None:
-    der = asn1.signed_attributes_der(
-        content_type=asn1.OID_DATA,
+    der = signed_attributes_der(
+        content_type=OID_DATA,
         message_digest=b"\x01" * 32,
         signing_time=dt.datetime(2026, 6, 1, 12, 0, 1, tzinfo=dt.UTC),
-        capabilities=(asn1.Capability(oid="2.16.840.1.101.3.4.1.42"),),
+        capabilities=(Capability(oid="2.16.840.1.101.3.4.1.42"),),
         encryption_key_preference=_ISSUER,
         microsoft_encryption_key=_ISSUER,
     )
     members = [bytes(m.dump()) for m in cms.CMSAttributes.load(der)]
-    parsed = asn1._signed_attributes([asn1._attribute(member) for member in members])
-    assert parsed.content_type == asn1.OID_DATA
+    parsed = signed_attributes([parse_attribute(member) for member in members])
+    assert parsed.content_type == OID_DATA
     assert parsed.message_digest == b"\x01" * 32
     assert parsed.signing_time == dt.datetime(2026, 6, 1, 12, 0, 1, tzinfo=dt.UTC)
-    assert parsed.capabilities == (asn1.Capability(oid="2.16.840.1.101.3.4.1.42"),)
-    assert parsed.encryption_key_preference == asn1.KeyReference(issuer_serial=_ISSUER)
+    assert parsed.capabilities == (Capability(oid="2.16.840.1.101.3.4.1.42"),)
+    assert parsed.encryption_key_preference == KeyReference(issuer_serial=_ISSUER)
     assert parsed.microsoft_encryption_key == _ISSUER
 
 
 def test_a_content_info_of_another_type_names_it() -> None:
     enveloped = bytes(cms.ContentInfo({"content_type": "enveloped_data"}).dump())
     with pytest.raises(InputError, match=r"signed-data .* found content type enveloped_data"):
-        asn1.parse_signed_data(enveloped)
+        parse_signed_data(enveloped)
 
 
 def test_signed_data_with_no_content_is_a_decode_error() -> None:
     bare = bytes(cms.ContentInfo({"content_type": "signed_data"}).dump())
     with pytest.raises(DecodeError, match="expected a CMS SignedData ContentInfo"):
-        asn1.parse_signed_data(bare)
+        parse_signed_data(bare)

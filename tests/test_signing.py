@@ -13,12 +13,23 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from engine.clock import FixedClock
-from engine.cms import signed as asn1
-from engine.cms.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
+from engine.cms.algorithms import (
+    MGF1,
+    RSA_ENCRYPTION,
+    RSASSA_PSS,
+    ContentCipher,
+    DigestAlgorithm,
+    SignatureScheme,
+)
+from engine.cms.content_types import OID_DATA
+from engine.cms.identifiers import IssuerSerial, KeyReference
+from engine.cms.parameters import AlgorithmIdentifier, PssParameters, null_der
+from engine.cms.signed import SignedDataContent, SignerInfoData, parse_signed_data
 from engine.errors import InputError
 from engine.pki.authority import Enrollment, OrgCA
 from engine.pki.keys import KeyPool, KeyType
-from engine.smime.mime import pkcs7_payload, signed_parts
+from engine.smime.multipart import signed_parts
+from engine.smime.pkcs7 import pkcs7_payload
 from engine.smime.signing import DEFAULT_CAPABILITIES, OID_RSAES_OAEP, sign
 from engine.smime.verification import verify
 
@@ -57,13 +68,13 @@ def people(key_pool: KeyPool) -> People:
     return People(key_pool)
 
 
-def _signer_info(signed: bytes) -> tuple[asn1.SignedDataContent, asn1.SignerInfoData]:
+def _signer_info(signed: bytes) -> tuple[SignedDataContent, SignerInfoData]:
     message = email.message_from_bytes(signed, policy=policy.compat32)
     if message.get_content_type() == "multipart/signed":
         der = signed_parts(signed).signature
     else:
         der = pkcs7_payload(signed)
-    parsed = asn1.parse_signed_data(der)
+    parsed = parse_signed_data(der)
     return parsed, parsed.signers[0]
 
 
@@ -112,7 +123,7 @@ def test_opaque_signature_shape(people: People) -> None:
     assert message.get_content_type() == "application/pkcs7-mime"
     assert message.get_param("smime-type") == "signed-data"
     parsed, _ = _signer_info(signed)
-    assert parsed.content_type == asn1.OID_DATA
+    assert parsed.content_type == OID_DATA
     assert parsed.content is not None
     assert parsed.content.startswith(b"Content-Type: text/plain; charset=us-ascii\r\n")
 
@@ -155,21 +166,21 @@ def test_signed_attributes(people: People) -> None:
     _, info = _signer_info(signed)
     attributes = info.attributes
     assert attributes is not None
-    assert attributes.content_type == asn1.OID_DATA
+    assert attributes.content_type == OID_DATA
     assert attributes.signing_time == EPOCH
     assert [c.oid for c in attributes.capabilities] == [
         *(cipher.oid for cipher in DEFAULT_CAPABILITIES),
         OID_RSAES_OAEP,
     ]
     assert DEFAULT_CAPABILITIES[0] is ContentCipher.AES_256_GCM
-    issuer_serial = asn1.IssuerSerial(
+    issuer_serial = IssuerSerial(
         issuer=people.alice.signing.certificate.issuer.public_bytes(),
         serial=people.alice.signing.certificate.serial_number,
     )
     # Dual-use certificate: both preference attributes name the signer's own.
-    assert attributes.encryption_key_preference == asn1.KeyReference(issuer_serial=issuer_serial)
+    assert attributes.encryption_key_preference == KeyReference(issuer_serial=issuer_serial)
     assert attributes.microsoft_encryption_key == issuer_serial
-    assert info.signer == asn1.KeyReference(issuer_serial=issuer_serial)
+    assert info.signer == KeyReference(issuer_serial=issuer_serial)
     # RFC 5652 §5.4: the received attributes are already the DER SET.
     assert len(info.signed_der_candidates) == 1
     assert info.signed_der_candidates[0][0] == 0x31
@@ -194,7 +205,7 @@ def test_separate_encryption_certificate_is_named_and_carried(people: People) ->
     attributes = info.attributes
     assert attributes is not None
     encryption = bob.encryption.certificate
-    assert attributes.microsoft_encryption_key == asn1.IssuerSerial(
+    assert attributes.microsoft_encryption_key == IssuerSerial(
         issuer=encryption.issuer.public_bytes(), serial=encryption.serial_number
     )
     assert encryption.public_bytes(serialization.Encoding.DER) in parsed.certificates
@@ -229,10 +240,10 @@ def test_pss_parameters_follow_rfc_4056(people: People, digest: DigestAlgorithm)
         scheme=SignatureScheme.RSA_PSS,
     )  # fmt: skip
     info = _signer_info(signed)[1]
-    assert info.signature_algorithm.oid == asn1.OID_RSASSA_PSS
-    assert info.pss == asn1.PssParameters(
+    assert info.signature_algorithm.oid == RSASSA_PSS
+    assert info.pss == PssParameters(
         hash_oid=digest.oid,
-        mgf_oid=asn1.OID_MGF1,
+        mgf_oid=MGF1,
         mgf_hash_oid=digest.oid,
         salt_length=digest.hash().digest_size,
         trailer_field=1,
@@ -241,11 +252,9 @@ def test_pss_parameters_follow_rfc_4056(people: People, digest: DigestAlgorithm)
 
 def test_algorithm_identifiers(people: People) -> None:
     rsa = _signer_info(sign(MESSAGE, people.alice.signing, clock=people.clock))[1]
-    assert rsa.signature_algorithm == asn1.AlgorithmIdentifier(
-        oid=asn1.OID_RSA_ENCRYPTION, parameters=asn1.null_der()
-    )
+    assert rsa.signature_algorithm == AlgorithmIdentifier(oid=RSA_ENCRYPTION, parameters=null_der())
     ecdsa = _signer_info(sign(MESSAGE, people.carol.signing, clock=people.clock))[1]
-    assert ecdsa.signature_algorithm == asn1.AlgorithmIdentifier(oid="1.2.840.10045.4.3.2")
+    assert ecdsa.signature_algorithm == AlgorithmIdentifier(oid="1.2.840.10045.4.3.2")
 
 
 def test_scheme_must_fit_the_key(people: People) -> None:

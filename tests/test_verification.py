@@ -16,15 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.clock import FixedClock
-from engine.cms import signed as asn1
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm, SignatureScheme
+from engine.cms.attributes import signed_attributes_der
+from engine.cms.content_types import OID_DATA
+from engine.cms.parameters import AlgorithmIdentifier
+from engine.cms.signed import parse_signed_data, signed_data_der
 from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
 from engine.pki.authority import CertificateSpec, Enrollment, OrgCA
 from engine.pki.credential import Credential
 from engine.pki.keys import KeyPool, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.trust import TrustStatus
-from engine.smime.mime import pkcs7_mime_entity, pkcs7_payload, signed_parts
+from engine.smime.multipart import signed_parts
+from engine.smime.pkcs7 import pkcs7_mime_entity, pkcs7_payload
 from engine.smime.sender import AddressMatch
 from engine.smime.signing import issuer_serial, sign, signature_algorithm
 from engine.smime.verification import verify
@@ -95,7 +99,7 @@ def _with_der(message: bytes, der: bytes) -> bytes:
 
 
 def _rebuild(der: bytes, **changes: object) -> bytes:
-    parsed = asn1.parse_signed_data(der)
+    parsed = parse_signed_data(der)
     info = parsed.signers[0]
     fields: dict[str, object] = {
         "content": parsed.content,
@@ -107,7 +111,7 @@ def _rebuild(der: bytes, **changes: object) -> bytes:
         "certificates": parsed.certificates,
     }
     fields.update(changes)
-    return asn1.signed_data_der(**fields)  # type: ignore[arg-type]
+    return signed_data_der(**fields)  # type: ignore[arg-type]
 
 
 def _craft(
@@ -125,8 +129,8 @@ def _craft(
     digest = hashes.Hash(hashes.SHA256())
     digest.update(content)
     signed_attributes = (
-        asn1.signed_attributes_der(
-            content_type=asn1.OID_DATA, message_digest=digest.finalize(), signing_time=EPOCH,
+        signed_attributes_der(
+            content_type=OID_DATA, message_digest=digest.finalize(), signing_time=EPOCH,
             **attribute_options,  # type: ignore[arg-type]
         )
         if attributes
@@ -134,7 +138,7 @@ def _craft(
     )  # fmt: skip
     to_sign = content if signed_attributes is None else signed_attributes
     ski = signer.certificate.extensions.get_extension_for_class
-    der = asn1.signed_data_der(
+    der = signed_data_der(
         content=content,
         digest_oid=DigestAlgorithm.SHA256.oid,
         signature_algorithm=signature_algorithm(RSA, DigestAlgorithm.SHA256),
@@ -281,7 +285,7 @@ def test_changed_body_byte_is_tampered(world: World, opaque: bool) -> None:
         if not opaque:
             return signed.replace(b"numbers are in", b"numbers are iN")
         der = _der_of(signed)
-        content = asn1.parse_signed_data(der).content
+        content = parse_signed_data(der).content
         assert content is not None
         return _with_der(signed, _rebuild(der, content=content.replace(b"in.", b"iN.")))
 
@@ -294,10 +298,10 @@ def test_changed_body_byte_is_tampered(world: World, opaque: bool) -> None:
 def test_changed_signed_attribute_is_tampered(world: World) -> None:
     def change(signed: bytes) -> bytes:
         der = _der_of(signed)
-        attributes = asn1.parse_signed_data(der).signers[0].attributes
+        attributes = parse_signed_data(der).signers[0].attributes
         assert attributes is not None and attributes.message_digest is not None
-        forged = asn1.signed_attributes_der(
-            content_type=asn1.OID_DATA,
+        forged = signed_attributes_der(
+            content_type=OID_DATA,
             message_digest=attributes.message_digest,
             signing_time=EPOCH - dt.timedelta(days=30),  # back-dated
         )
@@ -317,7 +321,7 @@ def _signed_with_attributes(world: World, attributes: list[object]) -> bytes:
     key = signer.private_key
     assert isinstance(key, rsa.RSAPrivateKey)
     encoded = cms.CMSAttributes(attributes).dump()
-    der = asn1.signed_data_der(
+    der = signed_data_der(
         content=MESSAGE,
         digest_oid=DigestAlgorithm.SHA256.oid,
         signature_algorithm=signature_algorithm(RSA, DigestAlgorithm.SHA256),
@@ -390,7 +394,7 @@ def test_single_valued_attributes_built_by_hand_verify(world: World) -> None:
 def test_changed_signature_is_tampered(world: World) -> None:
     def change(signed: bytes) -> bytes:
         der = _der_of(signed)
-        signature = bytearray(asn1.parse_signed_data(der).signers[0].signature)
+        signature = bytearray(parse_signed_data(der).signers[0].signature)
         signature[10] ^= 0x01
         return _with_der(signed, _rebuild(der, signature=bytes(signature)))
 
@@ -418,7 +422,7 @@ def test_key_swapped_under_the_same_name_is_tampered(world: World, key_pool: Key
     twin = world.contoso.issue(CertificateSpec(email="alice@contoso.example"))
     message = _craft(twin, b"Content-Type: text/plain\r\n\r\nhi\r\n")
     der = _der_of(message)
-    parsed = asn1.parse_signed_data(der)
+    parsed = parse_signed_data(der)
     forged = _rebuild(der, signer=issuer_serial(alice),
                       certificates=(alice.public_bytes(DER), *parsed.certificates[1:]))  # fmt: skip
     result = world.check(_with_der(message, forged))
@@ -543,7 +547,7 @@ def test_ber_indefinite_lengths_verify(world: World) -> None:
     signed = sign(MESSAGE, world.alice.signing, clock=world.clock, opaque=True)
     ber = _to_indefinite(_der_of(signed))
     assert ber.startswith(b"\x30\x80") and b"\x24\x80" in ber  # chunked eContent too
-    info = asn1.parse_signed_data(ber).signers[0]
+    info = parse_signed_data(ber).signers[0]
     assert len(info.signed_der_candidates) == 2  # as received, then DER again
     result = world.check(_with_der(signed, ber))
     assert result.status == "valid"
@@ -565,7 +569,7 @@ def test_subject_key_identifier_signer(world: World) -> None:
     message = _craft(
         world.alice.signing, b"Content-Type: text/plain\r\n\r\nski\r\n", by_key_id=True
     )
-    signer = asn1.parse_signed_data(_der_of(message)).signers[0].signer
+    signer = parse_signed_data(_der_of(message)).signers[0].signer
     assert signer.issuer_serial is None and signer.subject_key_identifier
     result = world.check(message)
     assert result.status == "valid"
@@ -626,7 +630,7 @@ def test_truncated_der_is_a_decode_error(world: World) -> None:
 
 
 def test_wrong_cms_content_type(world: World) -> None:
-    data = asn1.signed_data_der(
+    data = signed_data_der(
         content=b"x", digest_oid=DigestAlgorithm.SHA256.oid,
         signature_algorithm=signature_algorithm(RSA, DigestAlgorithm.SHA256),
         signer=b"\x01", signed_attributes=None, signature=b"\x00", certificates=(),
@@ -657,7 +661,7 @@ def test_unknown_digest_algorithm(world: World) -> None:
 
 def test_unknown_signature_algorithm(world: World) -> None:
     signed = sign(MESSAGE, world.alice.signing, clock=world.clock, opaque=True)
-    der = _rebuild(_der_of(signed), signature_algorithm=asn1.AlgorithmIdentifier(oid="1.2.3.9"))
+    der = _rebuild(_der_of(signed), signature_algorithm=AlgorithmIdentifier(oid="1.2.3.9"))
     with pytest.raises(
         UnsupportedAlgorithmError, match=r"unsupported signature algorithm 1\.2\.3\.9"
     ):

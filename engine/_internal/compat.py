@@ -4,8 +4,10 @@
 ``engine.pki.authority`` and so on: a program written against an earlier release
 imports the old name and gets the same module object (one set of classes, so an
 ``isinstance`` check or a ``mock.patch`` through either name sees the other).
+A module since split in several (:data:`SPLIT`) is answered by a module of its own
+that finds each name in the modules that now hold it, first match wins.
 Nothing inside the package uses these names; ``tests/test_layer_folders.py`` keeps
-the table complete and pointing at modules that exist.
+the tables complete and pointing at modules that exist.
 """
 
 from __future__ import annotations
@@ -24,9 +26,7 @@ MOVED: dict[str, str] = {
     "engine.asn1": "engine.cms",
     "engine.asn1.certificate": "engine.cms.certificate",
     "engine.asn1.container": "engine.cms.container",
-    "engine.asn1.enveloped": "engine.cms.enveloped",
     "engine.asn1.memo": "engine._internal.memo",
-    "engine.asn1.signed": "engine.cms.signed",
     "engine.authority": "engine.pki.authority",
     "engine.batch": "engine.cli.pool",
     "engine.client": "engine.mail.client",
@@ -35,13 +35,11 @@ MOVED: dict[str, str] = {
     "engine.credential": "engine.pki.credential",
     "engine.demo": "engine.cli.demo",
     "engine.directory": "engine.mail.directory",
-    "engine.envelope": "engine.smime.decryption",
     "engine.files": "engine._internal.files",
     "engine.inspection": "engine.smime.inspection",
     "engine.keys": "engine.pki.keys",
     "engine.layers": "engine.smime.opening",
     "engine.lint": "engine.policy.lint",
-    "engine.mime": "engine.smime.mime",
     "engine.network": "engine.mail.transport",
     "engine.organization": "engine.mail.organization",
     "engine.profile": "engine.mail.profile",
@@ -55,9 +53,69 @@ MOVED: dict[str, str] = {
     "engine.toml_schema": "engine._internal.toml_schema",
     "engine.trust": "engine.pki.trust",
     "engine.usability": "engine.mail.usability",
-    "engine.verification": "engine.smime.verification",
     "engine.views": "engine.smime.describe",
 }
+
+_CMS_SIGNED = (
+    "engine.cms.signed",
+    "engine.cms.attributes",
+    "engine.cms.parameters",
+    "engine.cms.identifiers",
+    "engine.cms.content_types",
+    "engine.cms.codec",
+)
+_CMS_ENVELOPED = (
+    "engine.cms.enveloped",
+    "engine.cms.recipients",
+    "engine.cms.key_agreement",
+    "engine.cms.parameters",
+    "engine.cms.identifiers",
+    "engine.cms.content_types",
+    "engine.cms.codec",
+)
+_MIME = (
+    "engine.smime.entity",
+    "engine.smime.canonical",
+    "engine.smime.message",
+    "engine.smime.pkcs7",
+    "engine.smime.multipart",
+    "engine.smime.classification",
+)
+
+_ENVELOPE = ("engine.smime.encryption", "engine.smime.decryption", "engine.smime.recipient")
+_VERIFICATION = (
+    "engine.smime.verification",
+    "engine.smime.verification_result",
+    "engine.smime.signature",
+)
+
+# old module name -> the modules that now hold its names, searched in this order
+SPLIT: dict[str, tuple[str, ...]] = {
+    "engine.asn1.enveloped": _CMS_ENVELOPED,
+    "engine.asn1.signed": _CMS_SIGNED,
+    "engine.envelope": _ENVELOPE,
+    "engine.mime": _MIME,
+    "engine.smime.envelope": _ENVELOPE,
+    "engine.smime.mime": _MIME,
+    "engine.verification": _VERIFICATION,
+}
+
+
+def _split_module(name: str) -> ModuleType:
+    """A module answering each name with the object of the first module in SPLIT[name]
+    that holds it."""
+    homes = SPLIT[name]
+    module = ModuleType(name, f"Moved: its names now live in {', '.join(homes)}.")
+
+    def find(attribute: str) -> object:
+        for home in homes:
+            found = importlib.import_module(home)
+            if hasattr(found, attribute):
+                return getattr(found, attribute)
+        raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
+
+    module.__getattr__ = find  # type: ignore[method-assign]
+    return module
 
 
 class _OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -69,16 +127,20 @@ class _OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in MOVED:
+        if fullname not in MOVED and fullname not in SPLIT:
             return None
         return importlib.util.spec_from_loader(fullname, self)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        if spec.name in SPLIT:
+            return _split_module(spec.name)
         module = importlib.import_module(MOVED[spec.name])
         self._own_specs[spec.name] = module.__spec__
         return module
 
     def exec_module(self, module: ModuleType) -> None:
+        if module.__name__ in SPLIT:
+            return
         # The import system stamped the old name's spec on the module it was handed;
         # give the module back its own, so that it stays one module under two names.
         old_name = module.__spec__.name if module.__spec__ else module.__name__

@@ -172,6 +172,15 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
     decrypted, 1 when the key is not a recipient of one or its decryption fails, 2 when an input
     is unreadable or malformed (with --out-dir: one line on standard error for each; the other
     inputs still count)."""
+    # What is read of decrypted content lives in this command's own memo tables: nothing
+    # decrypted enters a module-level cache.
+    from engine._internal.memo import owned
+
+    with owned():
+        return _decrypt(args)
+
+
+def _decrypt(args: argparse.Namespace) -> int:
     from engine.errors import DecryptionError, NotARecipientError
     from engine.smime.decryption import unauthenticated_warning
     from engine.smime.describe import decryption_view
@@ -200,10 +209,8 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
 
 def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptResult]) -> int:
     """Decrypt every input with one credential into --out-dir, under the input's name."""
+    from engine._internal.memo import owned
     from engine.cli.pool import map_in_order
-    from engine.errors import DecryptionError, NotARecipientError
-    from engine.smime.decryption import unauthenticated_warning
-    from engine.smime.describe import decryption_view
 
     if args.out_dir is None:
         raise UsageError("--out-dir DIR with several inputs", f"{len(args.infile)} inputs")
@@ -217,26 +224,34 @@ def _decrypt_many(args: argparse.Namespace, decrypt: Callable[[bytes], DecryptRe
         raise UsageError("inputs with distinct file names for --out-dir", "a repeated name")
 
     def open_one(path: str) -> Outcome:
-        out = str(folder / Path(path).name)
-        try:
-            result = decrypt(read_input(path, "message"))
-            write_output(out, result.content)
-        except (NotARecipientError, DecryptionError) as exc:
-            status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
-            view = {"file": path, "status": status, "reason": exc.diagnostics()}
-            return Outcome(EXIT_FAILED, f"{path}: {status} ({view['reason']})", view, None)
-        except SmimeError as exc:
-            return error_outcome(path, exc)
-        except Exception as exc:  # a bug, for this input alone: the others are still decrypted
-            return unexpected_outcome(path, exc)
-        view = {"file": path, "out": out, **decryption_view(result)}
-        warning = unauthenticated_warning(result)
-        line = f"{path}: {view['status']} -> {out}"
-        warned = None if warning is None else f"{path}: {warning}"
-        return Outcome(EXIT_OK, line, view, None, warned)
+        with owned():  # each input its own tables, in whichever process decrypts it
+            return _decrypt_one(path, str(folder / Path(path).name), decrypt)
 
     outcomes = map_in_order(open_one, args.infile, jobs=args.jobs)
     return report_batch(outcomes, as_json=args.json, listed=True)
+
+
+def _decrypt_one(path: str, out: str, decrypt: Callable[[bytes], DecryptResult]) -> Outcome:
+    from engine.errors import DecryptionError, NotARecipientError
+    from engine.smime.decryption import unauthenticated_warning
+    from engine.smime.describe import decryption_view
+
+    try:
+        result = decrypt(read_input(path, "message"))
+        write_output(out, result.content)
+    except (NotARecipientError, DecryptionError) as exc:
+        status = "not-a-recipient" if isinstance(exc, NotARecipientError) else "failed"
+        view = {"file": path, "status": status, "reason": exc.diagnostics()}
+        return Outcome(EXIT_FAILED, f"{path}: {status} ({view['reason']})", view, None)
+    except SmimeError as exc:
+        return error_outcome(path, exc)
+    except Exception as exc:  # a bug, for this input alone: the others are still decrypted
+        return unexpected_outcome(path, exc)
+    view = {"file": path, "out": out, **decryption_view(result)}
+    warning = unauthenticated_warning(result)
+    line = f"{path}: {view['status']} -> {out}"
+    warned = None if warning is None else f"{path}: {warning}"
+    return Outcome(EXIT_OK, line, view, None, warned)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

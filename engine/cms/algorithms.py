@@ -5,7 +5,7 @@ agreement scheme and key wrap, each carrying its OID and what the engine needs t
 use it (key size, AEAD or not, the ``cryptography`` primitive). Everything else is
 derived from here: the CLI's ``--cipher`` choices, the S/MIME capabilities a signer
 announces, the negotiation order, policy validation, the Hypothesis strategies and
-the parameter codecs of :mod:`engine.cms.enveloped`. Adding a cipher is one enum
+the parameter codecs of :mod:`engine.cms.parameters`. Adding a cipher is one enum
 member plus one :data:`_CIPHER_SPECS` row.
 
 The enum values are the words users type on the command line and read in reports

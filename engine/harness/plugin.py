@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from engine._internal.files import remove
+from engine._internal.memo import MemoTables, owned
 from engine.errors import SmimeError
 from engine.pki.keys import KeyPool, default_cache_dir
 
@@ -84,6 +85,13 @@ def smime_run_caches() -> tuple[CertificateMemo, TrustCache]:
     from engine.pki.trust import TrustCache
 
     return CertificateMemo(), TrustCache(JUDGE_TRUST_SIZE)
+
+
+@pytest.fixture(scope="session")
+def smime_run_memo() -> MemoTables:
+    """The run's memo tables: every scenario's parsing (decrypted layers included) keeps
+    what it repeats here, not in module-level tables; they end with the session."""
+    return MemoTables()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -205,6 +213,7 @@ WORLD_KEY = pytest.StashKey["World"]()
 def world(
     smime_key_pool: KeyPool,
     smime_run_caches: tuple[CertificateMemo, TrustCache],
+    smime_run_memo: MemoTables,
     request: pytest.FixtureRequest,
 ) -> Iterator[World]:
     """A fresh world per scenario; files named in steps are relative to the feature's folder."""
@@ -225,7 +234,8 @@ def world(
     if started is not None:
         _place(state, node, *started)
     node.stash[WORLD_KEY] = state
-    yield state
+    with owned(smime_run_memo):  # the steps' memo tables are the run's (engine._internal.memo)
+        yield state
     # Items live until the session ends; their worlds (keys, clients, messages) need not.
     del node.stash[WORLD_KEY]
 

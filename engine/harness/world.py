@@ -35,7 +35,8 @@ from engine.pki.keys import KeySource, KeyType
 from engine.pki.trust import TrustCache
 from engine.policy.compliance import check_decision, check_message
 from engine.policy.document import Policy, default_policy
-from engine.smime.mime import EntityKind, classify, header_block
+from engine.smime.classification import EntityKind, classify
+from engine.smime.entity import header_block
 from engine.smime.sender import senders
 
 # Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.

@@ -10,17 +10,51 @@ continues with the choice made. Nothing leaves unencrypted without an explicit c
 cancel sends nothing at all.
 
 The public API (:mod:`engine`) names this module for ``MailClient`` and the values it
-returns, ``Draft``, ``SendOutcome``, ``SendStatus`` and ``MessageStatus``.
+returns, ``Draft``, ``SendOutcome``, ``SendStatus`` and ``MessageStatus``; the rest of what a
+caller meets (contact outcomes, received messages, the client's errors) is re-exported here
+from the module that defines it.
 """
 
 from __future__ import annotations
 
+from engine.mail.plaintext import compose_text
 from engine.mail.prompt import Choice, PromptKind
-from engine.mail.reading import ContactOutcome, MessageStatus, ReadingClient
-from engine.mail.sending import Draft, SendingClient, SendOutcome, SendStatus
-from engine.mail.settings import ClientError
+from engine.mail.reading import (
+    ContactCandidate,
+    ContactOutcome,
+    ContactStatus,
+    MessageStatus,
+    ReadingClient,
+    ReceivedMessage,
+)
+from engine.mail.sending import (
+    Draft,
+    EncryptionDecision,
+    RecipientDecision,
+    SendingClient,
+    SendOutcome,
+    SendStatus,
+)
+from engine.mail.settings import ClientError, PromptOpenError
 
-__all__ = ["Draft", "MailClient", "MessageStatus", "SendOutcome", "SendStatus"]
+# What a client's caller meets: the values it returns and the errors it raises, here as
+# before the client was split (`engine.client` and `engine.mail.client` name them all).
+__all__ = [
+    "ClientError",
+    "ContactCandidate",
+    "ContactOutcome",
+    "ContactStatus",
+    "Draft",
+    "EncryptionDecision",
+    "MailClient",
+    "MessageStatus",
+    "PromptOpenError",
+    "ReceivedMessage",
+    "RecipientDecision",
+    "SendOutcome",
+    "SendStatus",
+    "compose_text",
+]
 
 
 class MailClient(SendingClient, ReadingClient):

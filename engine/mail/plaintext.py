@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from email import policy
 from email.message import EmailMessage, Message
 
-from engine.smime.mime import parse_email, parse_entity
+from engine.smime.entity import parse_email, parse_entity
 
 
 def compose_text(fields: Sequence[tuple[str, str]], body: str) -> bytes:

@@ -21,6 +21,7 @@ import typing
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from engine._internal.memo import owned
 from engine.cms.algorithms import ContentCipher
 from engine.mail.contacts import Contact
 from engine.mail.plaintext import body_text
@@ -179,10 +180,14 @@ class ReadingClient(ClientSettings):
         credentials = self.encryption_credentials
         crls = self._known_crls()
         der = tuple(crl.public_bytes(serialization.Encoding.DER) for crl in crls)
-        return self._opened.get_or(
-            (raw, credentials, anchors, now, der),
-            lambda: open_message(raw, credentials=credentials, anchors=anchors, at=now, crls=crls),
-        )
+
+        def opened() -> OpenedMessage:
+            with owned(default=self._memo):
+                return open_message(
+                    raw, credentials=credentials, anchors=anchors, at=now, crls=crls
+                )
+
+        return self._opened.get_or((raw, credentials, anchors, now, der), opened)
 
     def _first_use_root(self, opened: OpenedMessage, now: dt.datetime) -> _FirstUse | None:
         """The root of the verified signer's own path, when a policy allows trusting it on

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from cryptography import x509
 
-from engine._internal.memo import Lru
+from engine._internal.memo import Lru, MemoTables
 from engine.clock import Clock
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm
 from engine.errors import SmimeError
@@ -70,6 +70,10 @@ class ClientSettings:
         self._prompt: Prompt | None = None  # the open prompt; nothing else happens until answered
         # Messages opened lately, by everything open_message reads (a pure function of it).
         self._opened: Lru[tuple[object, ...], OpenedMessage] = Lru(_OPENED_KEPT)
+        # What opening reads (inside envelopes too) is kept here, not in module tables, when
+        # no enclosing owner (a harness run, a batch) holds it: what a mailbox repeats, its
+        # senders' certificates and attributes, is parsed once per client.
+        self._memo = MemoTables()
         self._installed: list[Enrollment] = []
         self._paths = TrustCache(_PATHS_KEPT)  # recipients' path validations, by their inputs
 

@@ -16,7 +16,7 @@ from cryptography import x509
 
 from engine.errors import InputError
 from engine.mail.contacts import normalize_address
-from engine.smime.mime import header_block
+from engine.smime.entity import header_block
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,18 +11,21 @@ what they judge: problems are findings, and a check that crashes becomes an
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-import functools
 from collections.abc import Iterator, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from engine._internal.memo import bounded, owned
 from engine.clock import aware
 from engine.cms.algorithms import KEY_TRANSPORTS, ContentCipher, KeyTransport
-from engine.cms.enveloped import KeyAgreeRecipient, KeyTransRecipient, decode_enveloped
+from engine.cms.enveloped import decode_enveloped
+from engine.cms.key_agreement import KeyAgreeRecipient
+from engine.cms.recipients import KeyTransRecipient
 from engine.errors import (
     DecryptionError,
     InputError,
@@ -37,8 +40,10 @@ from engine.pki.revocation import check_revocation
 from engine.pki.trust import TrustCache
 from engine.policy.document import Policy, Verdict, curve_label
 from engine.policy.rules import AllOf, AnyOf, Check, Single, finding
+from engine.smime.classification import EntityKind, classify
 from engine.smime.decryption import decrypt
-from engine.smime.mime import EntityKind, classify, pkcs7_payload, split_message
+from engine.smime.message import split_message
+from engine.smime.pkcs7 import pkcs7_payload
 from engine.smime.sender import AddressMatch
 from engine.smime.verification import verify
 from engine.smime.verification_result import VerificationResult
@@ -335,7 +340,7 @@ def check_certificate(
     return tuple(_certificate_checks(policy).run(case))
 
 
-@functools.lru_cache(maxsize=1024)
+@bounded(maxsize=1024)
 def _certificate_findings(
     certificate: x509.Certificate,
     policy: Policy,
@@ -478,51 +483,58 @@ def check_message(
     outer, entity = split_message(message)
     current = message
     found: list[Finding] = []
-    for depth in range(MAX_DEPTH):
-        kind = classify(entity)
-        if kind in (EntityKind.ENVELOPED, EntityKind.AUTH_ENVELOPED):
-            found.extend(_enveloped_findings(entity, policy, subject))
-            inner = _open(current, credentials)
-            if inner is None:
-                found.append(
-                    finding(
-                        "smime.msg.encrypted.unopened",
-                        Severity.INFO,
-                        "no key to open the encrypted layer; what is inside was not checked",
-                        subject,
+    # From the first encrypted layer on, what is read lives in the caller's owned() memo
+    # tables, else this call's own: nothing decrypted enters a module-level cache.
+    opened_any = False
+    with contextlib.ExitStack() as private:
+        for depth in range(MAX_DEPTH):
+            kind = classify(entity)
+            if kind in (EntityKind.ENVELOPED, EntityKind.AUTH_ENVELOPED):
+                found.extend(_enveloped_findings(entity, policy, subject))
+                if not opened_any:
+                    private.enter_context(owned())
+                    opened_any = True
+                inner = _open(current, credentials)
+                if inner is None:
+                    found.append(
+                        finding(
+                            "smime.msg.encrypted.unopened",
+                            Severity.INFO,
+                            "no key to open the encrypted layer; what is inside was not checked",
+                            subject,
+                        )
                     )
+                    break
+                entity = inner
+            elif kind in (EntityKind.SIGNED_MULTIPART, EntityKind.SIGNED_OPAQUE):
+                result = verify(
+                    current,
+                    anchors=anchors,
+                    at=at,
+                    crls=used_crls,
+                    sender=sender,
+                    trust_cache=trust_cache,
+                    headers=outer,  # a nested signature answers to the outer From:/Sender:
                 )
+                found.extend(_signature_findings(result, policy, subject, at=at))
+                entity = result.content
+            else:
+                if depth == 0:
+                    found.append(
+                        finding(
+                            "smime.msg.unprotected",
+                            Severity.INFO,
+                            "neither signed nor encrypted"
+                            if kind is EntityKind.PLAIN
+                            else f"not S/MIME: a {kind.value} entity, not checked",
+                            subject,
+                        )
+                    )
                 break
-            entity = inner
-        elif kind in (EntityKind.SIGNED_MULTIPART, EntityKind.SIGNED_OPAQUE):
-            result = verify(
-                current,
-                anchors=anchors,
-                at=at,
-                crls=used_crls,
-                sender=sender,
-                trust_cache=trust_cache,
-                headers=outer,  # a nested signature answers to the outer From:/Sender:
-            )
-            found.extend(_signature_findings(result, policy, subject, at=at))
-            entity = result.content
+            current = entity
         else:
-            if depth == 0:
-                found.append(
-                    finding(
-                        "smime.msg.unprotected",
-                        Severity.INFO,
-                        "neither signed nor encrypted"
-                        if kind is EntityKind.PLAIN
-                        else f"not S/MIME: a {kind.value} entity, not checked",
-                        subject,
-                    )
-                )
-            break
-        current = entity
-    else:
-        # Deeper layers would go unjudged, silently: refused, as open_message does.
-        raise InputError(f"at most {MAX_DEPTH} nested S/MIME layers", "more", source=subject)
+            # Deeper layers would go unjudged, silently: refused, as open_message does.
+            raise InputError(f"at most {MAX_DEPTH} nested S/MIME layers", "more", source=subject)
     return tuple(found)
 
 

@@ -40,13 +40,10 @@ from engine.errors import (
     UnsupportedAlgorithmError,
 )
 from engine.pki.credential import Credential
-from engine.smime.mime import (
-    EntityKind,
-    classify,
-    content_type,
-    pkcs7_payload,
-    split_message,
-)
+from engine.smime.classification import EntityKind, classify
+from engine.smime.entity import content_type
+from engine.smime.message import split_message
+from engine.smime.pkcs7 import pkcs7_payload
 from engine.smime.recipient import derive_kek, find_recipient, oaep_padding
 
 __all__ = [

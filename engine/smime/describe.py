@@ -143,7 +143,7 @@ def verification_view(result: VerificationResult) -> dict[str, Any]:
 
 def decryption_view(result: DecryptResult) -> dict[str, Any]:
     """The ``decrypt --json`` document: algorithms and layer, never the content."""
-    from engine.smime.mime import content_type
+    from engine.smime.entity import content_type
 
     return {
         "status": "decrypted",

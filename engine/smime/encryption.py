@@ -35,13 +35,9 @@ from engine.cms.algorithms import (
     key_wrap_for,
 )
 from engine.errors import InputError
-from engine.smime.mime import (
-    canonicalize,
-    is_bare_entity,
-    pkcs7_mime_message,
-    split_message,
-    with_mime_version,
-)
+from engine.smime.canonical import canonicalize
+from engine.smime.message import is_bare_entity, split_message, with_mime_version
+from engine.smime.pkcs7 import pkcs7_mime_message
 from engine.smime.recipient import derive_kek, oaep_padding, recipient_id
 
 __all__ = ["encrypt", "encrypt_content"]

@@ -24,42 +24,29 @@ from engine.cms.algorithms import (
     ContentCipher,
     DigestAlgorithm,
 )
-from engine.cms.container import name_text
-from engine.cms.enveloped import (
-    EnvelopedMessage,
-    IssuerSerial,
-    KeyAgreeRecipient,
-    KeyTransRecipient,
-    OtherRecipient,
-    decode_enveloped,
-    names_equal,
-)
-from engine.cms.signed import (
+from engine.cms.attributes import (
     OID_CONTENT_TYPE,
     OID_ENCRYPTION_KEY_PREFERENCE,
     OID_MESSAGE_DIGEST,
     OID_MS_ENCRYPTION_KEY,
     OID_SIGNING_TIME,
     OID_SMIME_CAPABILITIES,
-    SignedDataContent,
-    SignerInfoData,
-    parse_signed_data,
 )
+from engine.cms.container import name_text
+from engine.cms.enveloped import EnvelopedMessage, decode_enveloped
+from engine.cms.identifiers import IssuerSerial, names_equal
+from engine.cms.key_agreement import KeyAgreeRecipient
+from engine.cms.recipients import KeyTransRecipient, OtherRecipient
+from engine.cms.signed import SignedDataContent, SignerInfoData, parse_signed_data
 from engine.errors import DecodeError, InputError, UnsupportedAlgorithmError
 from engine.pki.credential import certificate_from_der
+from engine.smime.classification import EntityKind, classify
 from engine.smime.describe import certificate_view
-from engine.smime.mime import (
-    PKCS7_SIGNATURE_TYPES,
-    EntityKind,
-    classify,
-    content_type,
-    entity_parameter,
-    multipart_first_part,
-    pkcs7_payload,
-    signed_parts,
-    split_message,
-)
+from engine.smime.entity import content_type, entity_parameter
+from engine.smime.message import split_message
+from engine.smime.multipart import multipart_first_part, signed_parts
 from engine.smime.opening import MAX_DEPTH
+from engine.smime.pkcs7 import PKCS7_SIGNATURE_TYPES, pkcs7_payload
 from engine.smime.recipient import unsupported_recipient
 from engine.smime.verification import verify
 

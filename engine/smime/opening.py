@@ -8,6 +8,7 @@ any such nesting with the keys and trust anchors it is given.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
@@ -15,10 +16,12 @@ from collections.abc import Sequence
 
 from cryptography import x509
 
+from engine._internal.memo import MemoTables, owned
 from engine.errors import DecryptionError, InputError, NotARecipientError
 from engine.pki.credential import Credential
+from engine.smime.classification import EntityKind, classify
 from engine.smime.decryption import DecryptResult, decrypt
-from engine.smime.mime import EntityKind, classify, split_message
+from engine.smime.message import split_message
 from engine.smime.sender import from_mailbox
 from engine.smime.verification import verify
 from engine.smime.verification_result import VerificationResult
@@ -82,13 +85,34 @@ def open_message(
     crls: Sequence[x509.CertificateRevocationList] = (),
     sender: str | None = None,
 ) -> OpenedMessage:
-    """Decrypt with whichever credential is a recipient, verify every signature, recursively."""
+    """Decrypt with whichever credential is a recipient, verify every signature, recursively.
+
+    From the first encrypted layer on, everything is read inside :func:`owned` memo
+    tables: the caller's when it opens inside an ``owned(tables)`` block (a client, a
+    batch: what its messages repeat is read once), else this call's own. Nothing
+    decrypted enters a module-level cache."""
+    with contextlib.ExitStack() as private:
+        return _open(message, private, credentials, anchors, at, crls, sender)
+
+
+def _open(
+    message: bytes,
+    private: contextlib.ExitStack,
+    credentials: Sequence[Credential],
+    anchors: Sequence[x509.Certificate],
+    at: dt.datetime,
+    crls: Sequence[x509.CertificateRevocationList],
+    sender: str | None,
+) -> OpenedMessage:
     headers, entity = split_message(message)
     layers: list[Layer] = []
     current = message
+    tables: MemoTables | None = None
     for _ in range(MAX_DEPTH):
         kind = classify(entity)
         if kind in (EntityKind.ENVELOPED, EntityKind.AUTH_ENVELOPED):
+            if tables is None:
+                tables = private.enter_context(owned())
             layer, inner = _decrypt_layer(current, kind, credentials)
             layers.append(layer)
             if inner is None:

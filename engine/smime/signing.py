@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from engine.clock import Clock, aware
-from engine.cms import signed as asn1
 from engine.cms.algorithms import (
+    RSA_ENCRYPTION,
     RSAES_OAEP,
+    RSASSA_PSS,
     STRENGTH_ORDER,
     ContentCipher,
     DigestAlgorithm,
@@ -26,16 +27,22 @@ from engine.cms.algorithms import (
     SignatureScheme,
     signature_oid,
 )
+from engine.cms.attributes import Capability, signed_attributes_der
+from engine.cms.content_types import OID_DATA
+from engine.cms.identifiers import IssuerSerial
+from engine.cms.parameters import (
+    AlgorithmIdentifier,
+    null_der,
+    oaep_parameters_der,
+    pss_parameters_der,
+)
+from engine.cms.signed import signed_data_der
 from engine.errors import InputError
 from engine.pki.credential import Credential
-from engine.smime.mime import (
-    is_bare_entity,
-    multipart_signed_message,
-    pkcs7_mime_message,
-    seven_bit,
-    split_message,
-    with_mime_version,
-)
+from engine.smime.canonical import seven_bit
+from engine.smime.message import is_bare_entity, split_message, with_mime_version
+from engine.smime.multipart import multipart_signed_message
+from engine.smime.pkcs7 import pkcs7_mime_message
 
 __all__ = [
     "DEFAULT_CAPABILITIES",
@@ -84,8 +91,8 @@ def sign(
     if preferred is None and _can_encrypt(signer.certificate):
         preferred = signer.certificate  # dual-use: the signer's own certificate
     reference = None if preferred is None else issuer_serial(preferred)
-    attributes = asn1.signed_attributes_der(
-        content_type=asn1.OID_DATA,
+    attributes = signed_attributes_der(
+        content_type=OID_DATA,
         message_digest=hasher.finalize(),
         signing_time=aware(clock.now(), what="signing time"),
         capabilities=capability_list(capabilities, key_transports),
@@ -99,7 +106,7 @@ def sign(
         certificates.extend(signer.chain)
     if encryption_certificate is not None:
         certificates.append(encryption_certificate)
-    der = asn1.signed_data_der(
+    der = signed_data_der(
         content=content if opaque else None,
         digest_oid=digest.oid,
         signature_algorithm=algorithm,
@@ -122,34 +129,32 @@ def _der(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
 
-def issuer_serial(certificate: x509.Certificate) -> asn1.IssuerSerial:
+def issuer_serial(certificate: x509.Certificate) -> IssuerSerial:
     """IssuerAndSerialNumber of a certificate (RFC 5652 §10.2.4)."""
-    return asn1.IssuerSerial.of(certificate)
+    return IssuerSerial.of(certificate)
 
 
 def capability_list(
     ciphers: Sequence[ContentCipher], key_transports: Sequence[KeyTransport] = ()
-) -> list[asn1.Capability]:
+) -> list[Capability]:
     """SMIMECapabilities in order of preference (RFC 8551 §2.5.2)."""
-    result = [asn1.Capability(oid=cipher.oid) for cipher in ciphers]
+    result = [Capability(oid=cipher.oid) for cipher in ciphers]
     for transport in key_transports:
         if transport is KeyTransport.RSAES_OAEP:
             # The engine's OAEP uses SHA-256 with MGF1-SHA-256 (RFC 4055 §4.1).
-            parameters = asn1.oaep_parameters_der(DigestAlgorithm.SHA256.oid)
-            result.append(asn1.Capability(oid=OID_RSAES_OAEP, parameters=parameters))
+            parameters = oaep_parameters_der(DigestAlgorithm.SHA256.oid)
+            result.append(Capability(oid=OID_RSAES_OAEP, parameters=parameters))
     return result
 
 
-def signature_algorithm(
-    scheme: SignatureScheme, digest: DigestAlgorithm
-) -> asn1.AlgorithmIdentifier:
+def signature_algorithm(scheme: SignatureScheme, digest: DigestAlgorithm) -> AlgorithmIdentifier:
     """The SignerInfo signatureAlgorithm (RFC 3370 §3.2, RFC 4056 §2, RFC 5753 §7.1.3)."""
     if scheme is SignatureScheme.RSA_PKCS1V15:
-        return asn1.AlgorithmIdentifier(oid=asn1.OID_RSA_ENCRYPTION, parameters=asn1.null_der())
+        return AlgorithmIdentifier(oid=RSA_ENCRYPTION, parameters=null_der())
     if scheme is SignatureScheme.RSA_PSS:
-        parameters = asn1.pss_parameters_der(digest.oid, digest.hash().digest_size)
-        return asn1.AlgorithmIdentifier(oid=asn1.OID_RSASSA_PSS, parameters=parameters)
-    return asn1.AlgorithmIdentifier(oid=signature_oid(SignatureScheme.ECDSA, digest))
+        parameters = pss_parameters_der(digest.oid, digest.hash().digest_size)
+        return AlgorithmIdentifier(oid=RSASSA_PSS, parameters=parameters)
+    return AlgorithmIdentifier(oid=signature_oid(SignatureScheme.ECDSA, digest))
 
 
 def _scheme_for(
@@ -171,7 +176,7 @@ def _sign_attributes(
     scheme: SignatureScheme,
     digest: DigestAlgorithm,
     attributes: bytes,
-) -> tuple[asn1.AlgorithmIdentifier, bytes]:
+) -> tuple[AlgorithmIdentifier, bytes]:
     # RFC 5652 §5.4: the signature covers the DER SET OF signed attributes.
     algorithm = signature_algorithm(scheme, digest)
     if isinstance(key, ec.EllipticCurvePrivateKey):

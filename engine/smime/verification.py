@@ -24,18 +24,16 @@ from engine.errors import DecodeError, InputError
 from engine.pki.credential import certificate_emails, certificate_from_der
 from engine.pki.purpose import CertificatePurpose
 from engine.pki.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
-from engine.smime.mime import (
-    EntityKind,
-    classify,
-    pkcs7_payload,
-    signed_parts,
-    split_message,
-)
+from engine.smime.classification import EntityKind, classify
+from engine.smime.message import split_message
+from engine.smime.multipart import signed_parts
+from engine.smime.pkcs7 import pkcs7_payload
 from engine.smime.sender import check_sender, parse_mailbox
 from engine.smime.signature import is_intact, signature_check
-from engine.smime.verification_result import Integrity, VerificationResult
+from engine.smime.verification_result import Integrity, VerificationResult, VerificationStatus
 
-__all__ = ["Verifier", "verify"]
+# The result types are re-exported: what verify() returns is named where verify() is.
+__all__ = ["Integrity", "VerificationResult", "VerificationStatus", "Verifier", "verify"]
 
 
 def verify(

@@ -1,6 +1,6 @@
 """Sample messages and the byte-level surgery interop tests need.
 
-Independent of engine.smime.mime on purpose: the interop suite takes messages apart
+Independent of the engine.smime MIME modules on purpose: the interop suite takes messages apart
 itself (RFC 1847 multipart/signed, RFC 8551 application/pkcs7-mime), so a
 bug in the engine's MIME layer cannot hide behind the same bug in the test.
 Tampering edits CMS structures with asn1crypto (test code may use it directly).

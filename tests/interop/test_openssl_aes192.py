@@ -22,7 +22,7 @@ from engine.pki.keys import private_key_pem
 from engine.policy.compliance import content_cipher_findings
 from engine.policy.document import builtin_policy
 from engine.smime import decryption, encryption
-from engine.smime.mime import canonicalize
+from engine.smime.canonical import canonicalize
 from engine.smime.signing import DEFAULT_CAPABILITIES, sign
 from engine.smime.verification import verify
 

@@ -25,8 +25,8 @@ from smime_peers import OpenSSL, pem
 from smime_pki import InteropPKI
 
 from engine.cli.commands import main
+from engine.smime.classification import classify
 from engine.smime.inspection import Support, inspect
-from engine.smime.mime import classify
 from engine.smime.opening import open_message
 from tests.conftest import require_tool
 

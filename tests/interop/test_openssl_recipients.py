@@ -30,7 +30,7 @@ from smime_peers import OpenSSL, pem
 from smime_pki import InteropPKI
 
 from engine.cli.commands import main
-from engine.cms.enveloped import encode_ecc_cms_shared_info
+from engine.cms.key_agreement import encode_ecc_cms_shared_info
 from engine.errors import NotARecipientError
 from engine.pki.keys import private_key_pem
 from engine.smime import decryption

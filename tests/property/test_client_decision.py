@@ -17,8 +17,9 @@ from engine.mail.profile import ClientProfile
 from engine.mail.prompt import Choice
 from engine.pki.keys import KeyPool
 from engine.policy.document import Policy
+from engine.smime.classification import EntityKind, classify
 from engine.smime.decryption import decrypt
-from engine.smime.mime import EntityKind, classify, split_message
+from engine.smime.message import split_message
 from engine.smime.opening import open_message
 from engine.strategies import (
     OrganizationSpec,

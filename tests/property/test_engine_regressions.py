@@ -84,7 +84,7 @@ def test_a_non_ascii_multipart_signed_boundary_is_a_decode_error(header: bytes) 
     # Found by fuzzing signed messages: a mutated boundary parameter with byte 0xff made
     # signed_parts raise UnicodeEncodeError ('ascii' codec can't encode character '\xff').
     from engine.errors import DecodeError
-    from engine.smime.mime import signed_parts
+    from engine.smime.multipart import signed_parts
 
     with pytest.raises(DecodeError, match="7-bit boundary"):
         signed_parts(header + b"\r\n\r\n--x\r\n")

@@ -37,11 +37,14 @@ from engine.pki.credential import (
 )
 from engine.pki.keys import KeyPool, KeyType, load_private_key, private_key_pem
 from engine.pki.revocation import RevocationReason
+from engine.smime.classification import classify
 from engine.smime.decryption import decrypt
 from engine.smime.encryption import encrypt
 from engine.smime.inspection import inspect
-from engine.smime.mime import classify, pkcs7_payload, signed_parts, split_message
+from engine.smime.message import split_message
+from engine.smime.multipart import signed_parts
 from engine.smime.opening import open_message
+from engine.smime.pkcs7 import pkcs7_payload
 from engine.smime.signing import sign
 from engine.smime.verification import verify
 from engine.strategies import mutations

@@ -29,7 +29,8 @@ from engine.errors import SmimeError
 from engine.pki.authority import CertificateSpec, OrgCA
 from engine.pki.credential import Credential
 from engine.pki.keys import KeyPool, KeyType
-from engine.smime.mime import seven_bit, split_message
+from engine.smime.canonical import seven_bit
+from engine.smime.message import split_message
 from engine.smime.signing import sign
 from engine.smime.verification import verify
 from engine.strategies import MessageBody, message_bodies
@@ -76,7 +77,7 @@ def _scheme(key_type: KeyType, pss: bool) -> SignatureScheme | None:
 
 
 def _leaves(entity: bytes) -> list[bytes]:
-    """Decoded leaf payloads, read with the standard library (not engine.smime.mime)."""
+    """Decoded leaf payloads, read with the standard library (not engine.smime.canonical)."""
     parsed = email.message_from_bytes(entity, policy=email.policy.compat32)
     out = []
     for part in parsed.walk():

@@ -18,7 +18,7 @@ from engine.pki.authority import CertificateSpec, OrgCA
 from engine.pki.credential import certificate_emails
 from engine.pki.keys import KeyPool, KeyType
 from engine.policy.document import Policy
-from engine.smime.mime import split_message
+from engine.smime.message import split_message
 from engine.strategies import (
     IssuanceSpec,
     MessageBody,
