@@ -28,18 +28,13 @@ from engine.clock import Clock
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm
 from engine.errors import InputError, SmimeError
 from engine.mail.contacts import Contact, ContactBook, normalize_address
+from engine.mail.negotiation import CipherChoice, choose_cipher
 from engine.mail.organization import Organization
 from engine.mail.profile import DEFAULT_PROFILE, ClientProfile, Fallback, Source
 from engine.mail.prompt import Choice, Prompt, PromptKind, none_can_decrypt, some_cannot_decrypt
 from engine.mail.prompt import update_contact as update_contact_prompt
 from engine.mail.transport import Delivery, MailNetwork
-from engine.mail.usability import (
-    CipherChoice,
-    Usability,
-    choose_cipher,
-    encryption_usability,
-    untrusted_reason,
-)
+from engine.mail.usability import Usability, encryption_usability, untrusted_reason
 from engine.pki.authority import Enrollment
 from engine.pki.credential import Credential, certificate_emails
 from engine.pki.trust import (

@@ -81,6 +81,18 @@ def certificate_email(certificate: x509.Certificate) -> str | None:
     return emails[0] if emails else None
 
 
+def normalize_address(address: str) -> str:
+    """Compare addresses as RFC 5321 does in practice: the domain case-insensitively.
+
+    Local parts are compared case-insensitively too, as every common mail
+    system does (RFC 8550 §3 leaves matching to the implementation).
+    """
+    text = address.strip()
+    if text.count("@") != 1 or text.startswith("@") or text.endswith("@"):
+        raise InputError("an address like user@example.org", repr(address))
+    return text.lower()
+
+
 def certificate_emails(certificate: x509.Certificate) -> tuple[str, ...]:
     try:
         san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)

@@ -17,14 +17,13 @@ from collections.abc import Callable, Hashable, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import verification
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from engine._internal.memo import Lru
 from engine.clock import aware
 from engine.cms.certificate import utf8_string
 from engine.errors import InputError
+from engine.pki import requirements
 from engine.pki.purpose import CertificatePurpose
 from engine.pki.revocation import RevokedInfo, check_revocation
 
@@ -89,8 +88,9 @@ def validate_certificate(
     """
     at = aware(at, what="validation time")
     _check_arguments(certificate, intermediates, anchors, crls)
+    context = requirements.CertificateContext(at=at, purpose=purpose, subject="the certificate")
 
-    if certificate.version is not x509.Version.v3:
+    if requirements.first_shortfall(certificate, context, (requirements.is_v3,)):
         return _untrusted(
             TrustStatus.INVALID,
             "X.509 v1 certificate: it has no extensions, so neither key usage nor "
@@ -120,9 +120,12 @@ def validate_certificate(
     if violation is not None:
         return _untrusted(TrustStatus.NAME_CONSTRAINTS, violation, chain)
 
-    usage_problem = _key_usage_problem(certificate, purpose)
-    if usage_problem is not None:
-        return _untrusted(TrustStatus.INVALID, usage_problem, chain)
+    # RFC 8550 §4.4.2: key usage for the purpose, which the extension policy cannot express.
+    usage = requirements.first_shortfall(
+        certificate, context, (requirements.key_usage_allows_purpose,)
+    )
+    if usage is not None:
+        return _untrusted(TrustStatus.INVALID, usage.message, chain)
 
     revoked, checked = _revocation(chain, crls, at)
     if revoked is not None:
@@ -234,7 +237,7 @@ def _ee_extended_key_usage(
     policy: verification.Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None
 ) -> None:
     # RFC 8550 §4.4.4: when present, extKeyUsage must allow emailProtection.
-    if eku is not None and not _allows_email(eku):
+    if eku is not None and not requirements.allows_email_protection(eku):
         raise ValueError("extended key usage does not include emailProtection")
 
 
@@ -242,7 +245,7 @@ def _ca_extended_key_usage(
     policy: verification.Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None
 ) -> None:
     # A CA restricted by extKeyUsage must allow email too (EKU chaining, as browsers do).
-    if eku is not None and not _allows_email(eku):
+    if eku is not None and not requirements.allows_email_protection(eku):
         raise ValueError("a CA's extended key usage does not include emailProtection")
 
 
@@ -260,13 +263,6 @@ def _ca_key_usage(
     # RFC 5280 §4.2.1.3: a CA key that signs certificates has keyCertSign.
     if usage is not None and not usage.key_cert_sign:
         raise ValueError("the CA's key usage does not include keyCertSign")
-
-
-def _allows_email(eku: x509.ExtendedKeyUsage) -> bool:
-    return (
-        ExtendedKeyUsageOID.EMAIL_PROTECTION in eku
-        or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku
-    )
 
 
 _AGNOSTIC = verification.Criticality.AGNOSTIC
@@ -477,25 +473,6 @@ def _mailbox_within(mailbox: str, base: str) -> bool:
     return host == base
 
 
-def _key_usage_problem(certificate: x509.Certificate, purpose: CertificatePurpose) -> str | None:
-    """Why the key may not serve ``purpose`` (RFC 8550 §4.4.2), or None when it may."""
-    try:
-        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return None  # RFC 5280 §4.2.1.3: an absent keyUsage does not restrict
-    wants_signing = purpose in (CertificatePurpose.SIGNING, CertificatePurpose.DUAL_USE)
-    wants_encryption = purpose in (CertificatePurpose.ENCRYPTION, CertificatePurpose.DUAL_USE)
-    if wants_signing and not (usage.digital_signature or usage.content_commitment):
-        return "key usage does not allow signing (needs digitalSignature or nonRepudiation)"
-    if wants_encryption:
-        key = certificate.public_key()
-        if isinstance(key, rsa.RSAPublicKey) and not usage.key_encipherment:
-            return "key usage does not allow encryption (an RSA key needs keyEncipherment)"
-        if isinstance(key, ec.EllipticCurvePublicKey) and not usage.key_agreement:
-            return "key usage does not allow encryption (an EC key needs keyAgreement)"
-    return None
-
-
 def _revocation(
     chain: tuple[x509.Certificate, ...],
     crls: Sequence[x509.CertificateRevocationList],
@@ -513,14 +490,16 @@ def _revocation(
 
 
 def _window_status(cert: x509.Certificate, at: dt.datetime) -> tuple[TrustStatus, str] | None:
-    if at < cert.not_valid_before_utc:
+    context = requirements.CertificateContext(at=at, subject="")
+    outside = requirements.first_shortfall(cert, context, (requirements.within_validity,))
+    if outside is None:
+        return None
+    if outside.rule_id == requirements.NOT_YET_VALID.id:
         return (
             TrustStatus.NOT_YET_VALID,
             f"is not valid before {cert.not_valid_before_utc.isoformat()}",
         )
-    if at > cert.not_valid_after_utc:
-        return TrustStatus.EXPIRED, f"expired on {cert.not_valid_after_utc.isoformat()}"
-    return None
+    return TrustStatus.EXPIRED, f"expired on {cert.not_valid_after_utc.isoformat()}"
 
 
 # -- small helpers ----------------------------------------------------------------------------
