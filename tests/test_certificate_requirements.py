@@ -13,7 +13,8 @@ from engine.clock import FixedClock
 from engine.findings import Severity
 from engine.mail.usability import encryption_usability
 from engine.pki import requirements as cert
-from engine.pki.authority import CertificatePurpose, CertificateSpec, KeyUsageBit, OrgCA
+from engine.pki.authority import CertificatePurpose, CertificateSpec, OrgCA
+from engine.pki.certificate_spec import KeyUsageBit
 from engine.pki.keys import KeyPool, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.trust import TrustStatus, validate_certificate

@@ -20,7 +20,8 @@ from engine.findings import Finding, Severity, errors, worst
 from engine.mail.client import EncryptionDecision, RecipientDecision
 from engine.mail.negotiation import CipherChoice
 from engine.mail.profile import Source
-from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit, OrgCA
+from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, OrgCA
+from engine.pki.certificate_spec import KeyUsageBit
 from engine.pki.keys import KeyPool, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.smbr import CertificateProfile

@@ -47,7 +47,8 @@ from engine.mail.client import (
 from engine.mail.profile import PROFILES, ClientProfile, Source, load_profile, load_profile_file
 from engine.mail.prompt import Choice
 from engine.mail.usability import UNTRUSTED_ROOT
-from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit
+from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment
+from engine.pki.certificate_spec import KeyUsageBit
 from engine.pki.credential import (
     certificate_emails,
     load_certificates,

@@ -35,7 +35,8 @@ from engine.mail.organization import Organization
 from engine.mail.profile import DEFAULT_PROFILE, ClientProfile
 from engine.mail.prompt import Choice, Prompt
 from engine.mail.transport import MailNetwork
-from engine.pki.authority import CertificateMemo, Enrollment
+from engine.pki.authority import Enrollment
+from engine.pki.issuance import CertificateMemo
 from engine.pki.keys import KeySource, KeyType
 from engine.pki.trust import TrustCache
 from engine.policy.compliance import check_decision, check_message

@@ -18,7 +18,8 @@ from engine.errors import InputError
 from engine.mail.contacts import normalize_address
 from engine.mail.directory import Directory, DirectoryEntry
 from engine.mail.transport import MailNetwork, MailServer
-from engine.pki.authority import CertificateMemo, Enrollment, OrgCA
+from engine.pki.authority import Enrollment, OrgCA
+from engine.pki.issuance import CertificateMemo
 from engine.pki.keys import FreshKeys, KeySource, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.smbr import CertificateProfile

@@ -70,6 +70,11 @@ class Credential:
         )
 
 
+def certificate_ref(certificate: x509.Certificate) -> tuple[bytes, int]:
+    """How a CA tells its certificates apart: issuer name (DER) and serial (RFC 5280 §4.1.2.2)."""
+    return (certificate.issuer.public_bytes(), certificate.serial_number)
+
+
 def public_keys_match(certificate: x509.Certificate, key: PrivateKey) -> bool:
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     return certificate.public_key().public_bytes(*spki) == key.public_key().public_bytes(*spki)

@@ -132,13 +132,11 @@ def _error(
 def is_v3(certificate: x509.Certificate, context: CertificateContext) -> Iterator[Finding]:
     """X.509 v3: only a v3 certificate carries the extensions S/MIME relies on (KB-01)."""
     if certificate.version is not x509.Version.v3:
-        yield _error(
-            VERSION,
+        message = (
             f"X.509 {certificate.version.name} certificate: no extensions, not usable across "
-            "organizations",
-            certificate,
-            context,
+            "organizations"
         )
+        yield _error(VERSION, message, certificate, context)
 
 
 def within_validity(
@@ -148,19 +146,11 @@ def within_validity(
     at = context.at
     before, after = certificate.not_valid_before_utc, certificate.not_valid_after_utc
     if at > after:
-        yield _error(
-            EXPIRED,
-            f"expired {after.isoformat()} (checked at {at.isoformat()})",
-            certificate,
-            context,
-        )
+        message = f"expired {after.isoformat()} (checked at {at.isoformat()})"
+        yield _error(EXPIRED, message, certificate, context)
     if at < before:
-        yield _error(
-            NOT_YET_VALID,
-            f"valid only from {before.isoformat()} (checked at {at.isoformat()})",
-            certificate,
-            context,
-        )
+        message = f"valid only from {before.isoformat()} (checked at {at.isoformat()})"
+        yield _error(NOT_YET_VALID, message, certificate, context)
 
 
 # --- names (RFC 8550 §3) ------------------------------------------------------------------
@@ -184,12 +174,8 @@ def names_mailbox_in_subject(
 ) -> Iterator[Finding]:
     """The subject holds an emailAddress attribute (what RFC 8550 §3 still allows)."""
     if not certificate.subject.get_attributes_for_oid(x509.NameOID.EMAIL_ADDRESS):
-        yield _error(
-            MAILBOX,
-            "no emailAddress in the subject either: the certificate names no mailbox",
-            certificate,
-            context,
-        )
+        message = "no emailAddress in the subject either: the certificate names no mailbox"
+        yield _error(MAILBOX, message, certificate, context)
 
 
 def names_address(certificate: x509.Certificate, context: CertificateContext) -> Iterator[Finding]:
@@ -244,12 +230,8 @@ def key_usage_allows_signing(
     """A signing key has digitalSignature or nonRepudiation."""
     usage = _key_usage(certificate)
     if usage is not None and not (usage.digital_signature or usage.content_commitment):
-        yield _error(
-            KEY_USAGE_PURPOSE,
-            "key usage does not allow signing (needs digitalSignature or nonRepudiation)",
-            certificate,
-            context,
-        )
+        message = "key usage does not allow signing (needs digitalSignature or nonRepudiation)"
+        yield _error(KEY_USAGE_PURPOSE, message, certificate, context)
 
 
 def key_usage_allows_key_establishment(
@@ -305,12 +287,8 @@ def has_extended_key_usage(
 ) -> Iterator[Finding]:
     """A v3 certificate carries extKeyUsage (SMBR 7.1.2.3 (f))."""
     if certificate.version is x509.Version.v3 and _extended_key_usage(certificate) is None:
-        yield _error(
-            EMAIL_PROTECTION,
-            "no extKeyUsage extension (id-kp-emailProtection required)",
-            certificate,
-            context,
-        )
+        message = "no extKeyUsage extension (id-kp-emailProtection required)"
+        yield _error(EMAIL_PROTECTION, message, certificate, context)
 
 
 def eku_allows_email_protection(
@@ -345,12 +323,10 @@ def key_is_rsa_or_ec(
     """S/MIME certificates carry RSA or EC keys (SMBR 7.1.3.1)."""
     key = certificate.public_key()
     if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-        yield _error(
-            KEY_TYPE,
-            f"{type(key).__name__.removeprefix('_')} key: S/MIME certificates carry RSA or EC keys",
-            certificate,
-            context,
+        message = (
+            f"{type(key).__name__.removeprefix('_')} key: S/MIME certificates carry RSA or EC keys"
         )
+        yield _error(KEY_TYPE, message, certificate, context)
 
 
 def not_revoked(certificate: x509.Certificate, context: CertificateContext) -> Iterator[Finding]:

@@ -326,15 +326,19 @@ def run_safely(check: Check[S], subject: S, label: str) -> tuple[Finding, ...]:
         )
 
 
-class AllOf(Generic[S]):
-    """Every check runs; all their findings are reported. An empty AllOf is an error."""
+class _Combination(Generic[S]):
+    """Checks run together under one name; an empty combination is an error, not a pass."""
 
     def __init__(self, name: str, checks: Sequence[Check[S]], *, label: Callable[[S], str]):
         if not checks:
-            raise InputError(f"at least one check in AllOf {name!r}", "none")
+            raise InputError(f"at least one check in {type(self).__name__} {name!r}", "none")
         self.name = name
         self.checks = tuple(checks)
         self.label = label
+
+
+class AllOf(_Combination[S]):
+    """Every check runs; all their findings are reported. An empty AllOf is an error."""
 
     def run(self, subject: S) -> Iterable[Finding]:
         text = _label(self.label, subject)
@@ -344,15 +348,8 @@ class AllOf(Generic[S]):
         return found
 
 
-class AnyOf(Generic[S]):
+class AnyOf(_Combination[S]):
     """Passes when one alternative reports no error; otherwise reports every alternative's."""
-
-    def __init__(self, name: str, checks: Sequence[Check[S]], *, label: Callable[[S], str]):
-        if not checks:
-            raise InputError(f"at least one check in AnyOf {name!r}", "none")
-        self.name = name
-        self.checks = tuple(checks)
-        self.label = label
 
     def run(self, subject: S) -> Iterable[Finding]:
         text = _label(self.label, subject)
