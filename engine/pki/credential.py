@@ -75,6 +75,12 @@ def certificate_ref(certificate: x509.Certificate) -> tuple[bytes, int]:
     return (certificate.issuer.public_bytes(), certificate.serial_number)
 
 
+def common_name(certificate: x509.Certificate) -> str:
+    """How a reason names a CA or a certificate: its commonName, else its whole subject."""
+    names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else certificate.subject.rfc4514_string()
+
+
 def public_keys_match(certificate: x509.Certificate, key: PrivateKey) -> bool:
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     return certificate.public_key().public_bytes(*spki) == key.public_key().public_bytes(*spki)
