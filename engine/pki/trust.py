@@ -1,10 +1,12 @@
 """Is a certificate trusted for S/MIME at a given time? (RFC 5280 §6, RFC 8550 §4)
 
 Path building and signature checks come from ``cryptography.x509.verification``
-with an S/MIME extension policy; what that policy cannot express (key usage per
+with an S/MIME extension policy; what that policy cannot express (email name
+constraints on every mailbox, :mod:`engine.pki.name_constraints`; key usage per
 purpose, precise expiry, CRL revocation) is checked here after the path is
-built. The answer is a :class:`TrustResult`; an untrusted or broken
-certificate is a status, never an exception.
+built, with the certificate requirements of :mod:`engine.pki.requirements`. The
+answer is a :class:`TrustResult`; an untrusted or broken certificate is a
+status, never an exception.
 """
 
 from __future__ import annotations
