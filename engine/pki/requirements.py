@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from engine.errors import InputError
 from engine.findings import Finding, Rule, Severity
 from engine.pki.credential import certificate_emails, normalize_address
 from engine.pki.purpose import CertificatePurpose
@@ -119,11 +120,14 @@ def certificate_label(certificate: x509.Certificate) -> str:
     return f"certificate {name} (serial {certificate.serial_number:x})"
 
 
+def _subject(certificate: x509.Certificate, context: CertificateContext) -> str:
+    return context.subject if context.subject is not None else certificate_label(certificate)
+
+
 def _error(
     rule: Rule, message: str, certificate: x509.Certificate, context: CertificateContext
 ) -> Finding:
-    subject = context.subject if context.subject is not None else certificate_label(certificate)
-    return rule.finding(Severity.ERROR, message, subject)
+    return rule.finding(Severity.ERROR, message, _subject(certificate, context))
 
 
 # --- version and validity (RFC 5280 §4.1.2.1, §4.1.2.5) -----------------------------
@@ -182,7 +186,7 @@ def names_address(certificate: x509.Certificate, context: CertificateContext) ->
     """The certificate names ``context.address`` (compared as :func:`normalize_address` does)."""
     address = context.address
     if address is None:
-        raise ValueError("names_address needs the address in its context")
+        raise InputError("an address in the context of names_address", "none")
     wanted = normalize_address(address)
     names = [normalize_address(n) for n in certificate_emails(certificate) if "@" in n]
     if wanted not in names:
@@ -335,7 +339,7 @@ def not_revoked(certificate: x509.Certificate, context: CertificateContext) -> I
     When the issuer is not given or no current, correctly signed CRL covers the
     certificate, a warning says revocation was not checked (RFC 5280 §6.3).
     """
-    subject = context.subject if context.subject is not None else certificate_label(certificate)
+    subject = _subject(certificate, context)
     issuer = next((c for c in context.issuers if c.subject == certificate.issuer), None)
     if issuer is None:
         yield REVOCATION_UNCHECKED.finding(

@@ -75,8 +75,6 @@ def _key_usage(case: _CertificateCase) -> Iterator[Finding]:
 
 
 def _extended_key_usage(case: _CertificateCase) -> Iterator[Finding]:
-    if case.certificate.version is not x509.Version.v3:
-        return
     rules = case.policy.certificates
     if rules.require_email_protection:
         yield from cert.has_extended_key_usage(case.certificate, case.context)

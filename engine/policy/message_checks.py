@@ -38,9 +38,8 @@ from engine.policy.document import Policy
 from engine.policy.rules import finding
 from engine.smime.envelope import decrypt
 from engine.smime.mime import EntityKind, classify, pkcs7_payload, split_message
+from engine.smime.opening import MAX_DEPTH
 from engine.smime.verification import AddressMatch, VerificationResult, verify
-
-MAX_DEPTH = 8
 
 
 def check_message(
