@@ -28,6 +28,30 @@ class Severity(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """A catalogued rule: its stable dotted ID, the section it comes from, what it asks.
+
+    The catalogue is ``engine.policy.rules.RULES``; a rule a lower layer checks (a
+    certificate requirement, ``engine.pki.requirements``) is declared there, beside its
+    check, and the catalogue lists that same object.
+    """
+
+    id: str
+    citation: str
+    summary: str
+
+    def finding(self, severity: Severity, message: str, subject: str) -> Finding:
+        """A finding of this rule, carrying its citation."""
+        return Finding(
+            severity=severity,
+            rule_id=self.id,
+            message=message,
+            subject=subject,
+            citation=self.citation,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     severity: Severity
     rule_id: str

@@ -21,12 +21,8 @@ from engine.errors import (
     InputError,
     KeyRecoveryError,
 )
-from engine.pki.authority import (
-    CertificateSpec,
-    Enrollment,
-    KeyUsageBit,
-    OrgCA,
-)
+from engine.pki.authority import CertificateSpec, Enrollment, OrgCA
+from engine.pki.certificate_spec import KeyUsageBit
 from engine.pki.credential import load_pkcs12, public_keys_match
 from engine.pki.keys import KeyPool, KeyType
 

@@ -17,20 +17,16 @@ from engine.clock import FixedClock
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
 from engine.errors import InputError
 from engine.findings import Finding, Severity, errors, worst
+from engine.mail.negotiation import CipherChoice
 from engine.mail.profile import Source
 from engine.mail.sending import EncryptionDecision, RecipientDecision
-from engine.mail.usability import CipherChoice
-from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit, OrgCA
+from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, OrgCA
+from engine.pki.certificate_spec import KeyUsageBit
 from engine.pki.keys import KeyPool, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.smbr import CertificateProfile
-from engine.policy.compliance import (
-    check_certificate,
-    check_decision,
-    check_message,
-    content_cipher_findings,
-    key_transport_findings,
-)
+from engine.policy.algorithm_checks import content_cipher_findings, key_transport_findings
+from engine.policy.compliance import check_certificate, check_decision, check_message
 from engine.policy.document import Policy, builtin_policy, load_policy_file
 from engine.policy.rules import AllOf, AnyOf, Single, finding
 from engine.smime.encryption import encrypt

@@ -24,7 +24,7 @@ from engine.cms.algorithms import (
     cipher_mode,
 )
 from engine.harness import steps
-from engine.mail import usability
+from engine.mail import negotiation
 from engine.policy.document import Policy, policy_from_text
 from engine.smime import signing
 from engine.strategies import policies
@@ -86,7 +86,7 @@ def test_cli_choices_capabilities_and_negotiation_come_from_the_registry() -> No
     (cipher_action,) = [a for a in encrypt._actions if a.dest == "cipher"]
     assert tuple(cipher_action.choices) == tuple(c.value for c in STRENGTH_ORDER)
     assert signing.DEFAULT_CAPABILITIES == STRENGTH_ORDER
-    assert usability.STRENGTH_ORDER == STRENGTH_ORDER
+    assert negotiation.STRENGTH_ORDER == STRENGTH_ORDER
     assert tuple(c.value for c in STRENGTH_ORDER) == steps._ENCRYPTING
 
 

@@ -24,7 +24,7 @@ from engine.pki.keys import KeyPool, default_cache_dir
 
 if TYPE_CHECKING:
     from engine.harness.world import World
-    from engine.pki.authority import CertificateMemo
+    from engine.pki.issuance import CertificateMemo
     from engine.pki.trust import TrustCache
 
 _CONFIG: list[pytest.Config] = []
@@ -81,7 +81,7 @@ def smime_run_caches() -> tuple[CertificateMemo, TrustCache]:
     and path validations of judged messages. Scenarios of one run draw the same pool
     keys at the same instant, so they repeat them; the caches end with the session."""
     from engine.harness.world import JUDGE_TRUST_SIZE
-    from engine.pki.authority import CertificateMemo
+    from engine.pki.issuance import CertificateMemo
     from engine.pki.trust import TrustCache
 
     return CertificateMemo(), TrustCache(JUDGE_TRUST_SIZE)

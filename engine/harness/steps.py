@@ -30,7 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from pytest_bdd import given, parsers, then, when
 
 from engine.clock import duration
-from engine.cms.algorithms import ContentCipher, DigestAlgorithm, parse_enum
+from engine.cms.algorithms import STRENGTH_ORDER, ContentCipher, DigestAlgorithm, parse_enum
 from engine.errors import EnrollmentError, InputError
 from engine.findings import Finding, Severity
 from engine.harness.world import GENERATIONS, User, World
@@ -39,8 +39,9 @@ from engine.mail.prompt import Choice
 from engine.mail.reading import ContactOutcome, ContactStatus, MessageStatus
 from engine.mail.sending import Draft, SendOutcome, SendStatus
 from engine.mail.settings import ClientError, PromptOpenError
-from engine.mail.usability import STRENGTH_ORDER, UNTRUSTED_ROOT
-from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit
+from engine.mail.usability import UNTRUSTED_ROOT
+from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment
+from engine.pki.certificate_spec import KeyUsageBit
 from engine.pki.credential import (
     certificate_emails,
     load_certificates,

@@ -30,7 +30,8 @@ from engine.mail.prompt import Choice, Prompt
 from engine.mail.reading import ContactOutcome, MessageStatus, ReceivedMessage
 from engine.mail.sending import SendOutcome, SendStatus
 from engine.mail.transport import MailNetwork
-from engine.pki.authority import CertificateMemo, Enrollment
+from engine.pki.authority import Enrollment
+from engine.pki.issuance import CertificateMemo
 from engine.pki.keys import KeySource, KeyType
 from engine.pki.trust import TrustCache
 from engine.policy.compliance import check_decision, check_message

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from cryptography import x509
 
 from engine.cms.algorithms import ContentCipher
-from engine.errors import InputError
+from engine.pki.credential import normalize_address as normalize_address
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,18 +29,6 @@ class Contact:
 
     def ready(self, now: dt.datetime) -> bool:
         return self.certificate is not None and now >= self.processed_at
-
-
-def normalize_address(address: str) -> str:
-    """Compare addresses as RFC 5321 does in practice: the domain case-insensitively.
-
-    Local parts are compared case-insensitively too, as every common mail
-    system does (RFC 8550 §3 leaves matching to the implementation).
-    """
-    text = address.strip()
-    if text.count("@") != 1 or text.startswith("@") or text.endswith("@"):
-        raise InputError("an address like user@example.org", repr(address))
-    return text.lower()
 
 
 class ContactBook:

@@ -13,13 +13,13 @@ from typing import Protocol
 from cryptography import x509
 
 from engine.clock import Clock
-from engine.cms.algorithms import ContentCipher
+from engine.cms.algorithms import STRENGTH_ORDER, ContentCipher
 from engine.errors import InputError
 from engine.mail.contacts import normalize_address
 from engine.mail.directory import Directory, DirectoryEntry
 from engine.mail.transport import MailNetwork, MailServer
-from engine.mail.usability import STRENGTH_ORDER
-from engine.pki.authority import CertificateMemo, Enrollment, OrgCA
+from engine.pki.authority import Enrollment, OrgCA
+from engine.pki.issuance import CertificateMemo
 from engine.pki.keys import FreshKeys, KeySource, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.smbr import CertificateProfile

@@ -23,19 +23,14 @@ from cryptography import x509
 from engine.cms.algorithms import ContentCipher
 from engine.errors import InputError
 from engine.mail.contacts import normalize_address
+from engine.mail.negotiation import CipherChoice, choose_cipher
 from engine.mail.plaintext import compose_text
 from engine.mail.profile import Fallback, Source
 from engine.mail.prompt import Choice, Prompt, none_can_decrypt, some_cannot_decrypt
 from engine.mail.reading import offered_contact
 from engine.mail.settings import ClientSettings
 from engine.mail.transport import Delivery
-from engine.mail.usability import (
-    CipherChoice,
-    Usability,
-    choose_cipher,
-    encryption_usability,
-    untrusted_reason,
-)
+from engine.mail.usability import Usability, encryption_usability, untrusted_reason
 from engine.pki.trust import CertificatePurpose, TrustResult
 from engine.smime.encryption import encrypt
 from engine.smime.opening import OpenedMessage, from_address

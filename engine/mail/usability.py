@@ -1,25 +1,22 @@
-"""Is a certificate usable to encrypt to an address, and with which cipher?
+"""Is a certificate usable to encrypt to an address?
 
 A certificate is usable for encryption when it is X.509 v3, valid at the
-client's time, not revoked as far as the client knows, allows key
-encipherment (RSA) or key agreement (EC) and email protection, and names the
-address (RFC 8550 §4.4; KB-01, KB-03, IMP-05).
+client's time, allows key encipherment (RSA) or key agreement (EC) and email
+protection, names the address (the requirements of :mod:`engine.pki.requirements`,
+RFC 8550 §4.4; KB-01, KB-03, IMP-05) and is not revoked as far as the client
+knows. The answer is a :class:`Usability`: yes, or no with a reason a person reads.
+Which cipher to encrypt with is :mod:`engine.mail.negotiation`'s question.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from engine.cms.algorithms import STRENGTH_ORDER as STRENGTH_ORDER
-from engine.cms.algorithms import ContentCipher
-from engine.mail.contacts import normalize_address
-from engine.pki.credential import certificate_emails
+from engine.pki import requirements as cert
 from engine.pki.revocation import check_revocation
 from engine.pki.trust import TrustResult, TrustStatus
 
@@ -38,6 +35,25 @@ class Usability:
         return cls(usable=False, reason=reason)
 
 
+# The requirements an encryption certificate must meet, in the order they are reported.
+REQUIREMENTS: tuple[cert.Requirement, ...] = (
+    cert.is_v3,
+    cert.within_validity,
+    cert.key_usage_allows_key_establishment,
+    cert.eku_allows_email_protection,
+    cert.names_address,  # its finding's message is the reason as it stands
+)
+
+# How a person is told of each shortfall (a scenario checks these words).
+_REASONS = {
+    cert.VERSION.id: "X.509 v1 certificate: no usable extensions (KB-01)",
+    cert.NOT_YET_VALID.id: "certificate not yet valid",
+    cert.EXPIRED.id: "certificate expired",
+    cert.KEY_USAGE_PURPOSE.id: "key usage does not allow key encipherment or key agreement",
+    cert.EMAIL_PROTECTION.id: "extended key usage does not include email protection",
+}
+
+
 def encryption_usability(
     certificate: x509.Certificate,
     address: str,
@@ -47,20 +63,10 @@ def encryption_usability(
     crls: Sequence[x509.CertificateRevocationList] = (),
 ) -> Usability:
     """Check one certificate for encrypting to ``address`` at ``at``."""
-    if certificate.version is not x509.Version.v3:
-        return Usability.no("X.509 v1 certificate: no usable extensions (KB-01)")
-    if at < certificate.not_valid_before_utc:
-        return Usability.no("certificate not yet valid")
-    if at > certificate.not_valid_after_utc:
-        return Usability.no("certificate expired")
-    if not _allows_key_establishment(certificate):
-        return Usability.no("key usage does not allow key encipherment or key agreement")
-    if not _allows_email_protection(certificate):
-        return Usability.no("extended key usage does not include email protection")
-    wanted = normalize_address(address)
-    names = [normalize_address(n) for n in certificate_emails(certificate) if "@" in n]
-    if wanted not in names:
-        return Usability.no(f"certificate does not name {address}")
+    context = cert.CertificateContext(at=at, address=address, subject="certificate")
+    shortfall = cert.first_shortfall(certificate, context, REQUIREMENTS)
+    if shortfall is not None:
+        return Usability.no(_REASONS.get(shortfall.rule_id, shortfall.message))
     issuer = next((c for c in issuers if c.subject == certificate.issuer), None)
     if issuer is not None and crls:
         check = check_revocation(certificate, issuer, crls, at=at)
@@ -78,71 +84,3 @@ def untrusted_reason(trust: TrustResult) -> str:
     if trust.status is TrustStatus.UNTRUSTED_ISSUER:
         return f"{UNTRUSTED_ROOT}: {trust.reason}"
     return f"certificate path {trust.status.value}: {trust.reason}"
-
-
-def _allows_key_establishment(certificate: x509.Certificate) -> bool:
-    try:
-        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return True  # RFC 5280 §4.2.1.3: absent key usage does not restrict
-    key = certificate.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        return usage.key_encipherment
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return usage.key_agreement
-    return False
-
-
-def _allows_email_protection(certificate: x509.Certificate) -> bool:
-    try:
-        eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return True  # RFC 8550 §4.4.4: no EKU means no restriction
-    return ExtendedKeyUsageOID.EMAIL_PROTECTION in eku or (
-        ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku
-    )
-
-
-# Strongest first: authenticated encryption, then key length (RFC 8551 §2.7); the
-# order is the registry's (engine.cms.algorithms).
-ENCRYPTABLE = frozenset(STRENGTH_ORDER)
-# RFC 8551 §2.7.1.2: nothing known of the recipient: AES-256 CBC, else AES-128 CBC.
-UNKNOWN_CAPABILITIES: tuple[ContentCipher, ...] = (
-    ContentCipher.AES_256_CBC,
-    ContentCipher.AES_128_CBC,
-)
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class CipherChoice:
-    cipher: ContentCipher | None
-    reason: str
-
-
-def choose_cipher(
-    recipients: Iterable[tuple[str, Sequence[ContentCipher]]],
-    *,
-    sender: Sequence[ContentCipher],
-    allowed: Iterable[ContentCipher] | None = None,
-) -> CipherChoice:
-    """The strongest cipher the sender and every recipient support (RFC 8551 §2.7.1, §2.7.3).
-
-    ``recipients`` pairs each address with its announced capabilities; an
-    empty sequence means unknown, and the §2.7.1.2 default applies.
-    """
-    allowed_set = ENCRYPTABLE if allowed is None else frozenset(allowed) & ENCRYPTABLE
-    common = set(sender) & allowed_set
-    unknown: list[str] = []
-    for address, capabilities in recipients:
-        if not capabilities:
-            unknown.append(address)
-            common &= set(UNKNOWN_CAPABILITIES)
-        else:
-            common &= set(capabilities)
-    for cipher in STRENGTH_ORDER:
-        if cipher in common:
-            reason = "strongest cipher every recipient announced"
-            if unknown:
-                reason += f"; RFC 8551 §2.7.1.2 default for {', '.join(unknown)}"
-            return CipherChoice(cipher=cipher, reason=reason)
-    return CipherChoice(cipher=None, reason="no content-encryption algorithm common to all")

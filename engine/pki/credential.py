@@ -70,6 +70,17 @@ class Credential:
         )
 
 
+def certificate_ref(certificate: x509.Certificate) -> tuple[bytes, int]:
+    """How a CA tells its certificates apart: issuer name (DER) and serial (RFC 5280 §4.1.2.2)."""
+    return (certificate.issuer.public_bytes(), certificate.serial_number)
+
+
+def common_name(certificate: x509.Certificate) -> str:
+    """How a reason names a CA or a certificate: its commonName, else its whole subject."""
+    names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else certificate.subject.rfc4514_string()
+
+
 def public_keys_match(certificate: x509.Certificate, key: PrivateKey) -> bool:
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     return certificate.public_key().public_bytes(*spki) == key.public_key().public_bytes(*spki)
@@ -79,6 +90,18 @@ def certificate_email(certificate: x509.Certificate) -> str | None:
     """The first rfc822Name of the SAN, else the subject emailAddress (RFC 8550 §3)."""
     emails = certificate_emails(certificate)
     return emails[0] if emails else None
+
+
+def normalize_address(address: str) -> str:
+    """Compare addresses as RFC 5321 does in practice: the domain case-insensitively.
+
+    Local parts are compared case-insensitively too, as every common mail
+    system does (RFC 8550 §3 leaves matching to the implementation).
+    """
+    text = address.strip()
+    if text.count("@") != 1 or text.startswith("@") or text.endswith("@"):
+        raise InputError("an address like user@example.org", repr(address))
+    return text.lower()
 
 
 def certificate_emails(certificate: x509.Certificate) -> tuple[str, ...]:

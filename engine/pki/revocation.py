@@ -1,6 +1,7 @@
 """Revocation: reasons, signed CRLs and looking a certificate up in them (RFC 5280 §5).
 
-The authority builds CRLs with :func:`build_crl`; path validation asks
+A CA records what it revoked in a :class:`RevocationRecords` and builds CRLs
+with :func:`build_crl`; path validation asks
 :func:`check_revocation` whether a certificate is listed on a CRL that its
 issuer signed and that is current at a given time.
 """
@@ -17,8 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from engine.clock import aware
-from engine.errors import InputError
-from engine.pki.credential import Credential
+from engine.errors import CertificateError, InputError
+from engine.pki.credential import Credential, certificate_ref
 
 
 class RevocationReason(enum.Enum):
@@ -126,6 +127,51 @@ def build_crl(
             entry = entry.add_extension(x509.CRLReason(info.reason.flag), critical=False)
         builder = builder.add_revoked_certificate(entry.build())
     return builder.sign(issuer.private_key, signature_hash(issuer.private_key))
+
+
+class RevocationRecords:
+    """What one CA revoked, and the number of the last CRL each of its keys signed.
+
+    A CRL lists the revocations its issuer made up to thisUpdate, and its number
+    grows with each CRL that issuer signs (RFC 5280 §5.2.3).
+    """
+
+    def __init__(self) -> None:
+        self._revoked: dict[tuple[bytes, int], RevokedInfo] = {}
+        self._crl_numbers: dict[bytes, int] = {}
+
+    def revoke(
+        self, certificate: x509.Certificate, reason: RevocationReason, when: dt.datetime
+    ) -> None:
+        """Record the revocation of ``certificate``; a second revocation is refused."""
+        ref = certificate_ref(certificate)
+        if ref in self._revoked:
+            raise CertificateError(
+                f"serial {certificate.serial_number:x} is already revoked "
+                f"({self._revoked[ref].reason.value})"
+            )
+        self._revoked[ref] = RevokedInfo(
+            issuer=certificate.issuer,
+            serial_number=certificate.serial_number,
+            revocation_date=when.replace(microsecond=0),
+            reason=reason,
+        )
+
+    def all(self) -> tuple[RevokedInfo, ...]:
+        """Every revocation recorded so far (also those a CRL does not list yet)."""
+        return tuple(self._revoked.values())
+
+    def next_crl(self, issuer: x509.Name, now: dt.datetime) -> tuple[int, tuple[RevokedInfo, ...]]:
+        """The number of ``issuer``'s next CRL and the revocations it lists at ``now``."""
+        key = issuer.public_bytes()
+        number = self._crl_numbers.get(key, 0) + 1
+        self._crl_numbers[key] = number
+        listed = tuple(
+            info
+            for info in self._revoked.values()
+            if info.issuer == issuer and info.revocation_date <= now
+        )
+        return number, listed
 
 
 class CrlCoverage(enum.Enum):

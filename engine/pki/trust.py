@@ -1,10 +1,12 @@
 """Is a certificate trusted for S/MIME at a given time? (RFC 5280 §6, RFC 8550 §4)
 
 Path building and signature checks come from ``cryptography.x509.verification``
-with an S/MIME extension policy; what that policy cannot express (key usage per
+with an S/MIME extension policy; what that policy cannot express (email name
+constraints on every mailbox, :mod:`engine.pki.name_constraints`; key usage per
 purpose, precise expiry, CRL revocation) is checked here after the path is
-built. The answer is a :class:`TrustResult`; an untrusted or broken
-certificate is a status, never an exception.
+built, with the certificate requirements of :mod:`engine.pki.requirements`. The
+answer is a :class:`TrustResult`; an untrusted or broken certificate is a
+status, never an exception.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from collections.abc import Callable, Hashable, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import verification
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from engine._internal.memo import Lru
 from engine.clock import aware
-from engine.cms.certificate import utf8_string
 from engine.errors import InputError
+from engine.pki import requirements
+from engine.pki.credential import common_name
+from engine.pki.name_constraints import name_constraint_violation
 from engine.pki.purpose import CertificatePurpose
 from engine.pki.revocation import RevokedInfo, check_revocation
 
@@ -89,8 +91,9 @@ def validate_certificate(
     """
     at = aware(at, what="validation time")
     _check_arguments(certificate, intermediates, anchors, crls)
+    context = requirements.CertificateContext(at=at, purpose=purpose, subject="the certificate")
 
-    if certificate.version is not x509.Version.v3:
+    if requirements.first_shortfall(certificate, context, (requirements.is_v3,)):
         return _untrusted(
             TrustStatus.INVALID,
             "X.509 v1 certificate: it has no extensions, so neither key usage nor "
@@ -116,13 +119,16 @@ def validate_certificate(
     except (verification.VerificationError, ValueError) as exc:  # never raise for bad input
         return _path_failure(certificate, intermediates, anchors, at, str(exc))
 
-    violation = _name_constraint_violation(chain)
+    violation = name_constraint_violation(chain)
     if violation is not None:
         return _untrusted(TrustStatus.NAME_CONSTRAINTS, violation, chain)
 
-    usage_problem = _key_usage_problem(certificate, purpose)
-    if usage_problem is not None:
-        return _untrusted(TrustStatus.INVALID, usage_problem, chain)
+    # RFC 8550 §4.4.2: key usage for the purpose, which the extension policy cannot express.
+    usage = requirements.first_shortfall(
+        certificate, context, (requirements.key_usage_allows_purpose,)
+    )
+    if usage is not None:
+        return _untrusted(TrustStatus.INVALID, usage.message, chain)
 
     revoked, checked = _revocation(chain, crls, at)
     if revoked is not None:
@@ -141,7 +147,7 @@ def validate_certificate(
         window = _window_status(cert, at)
         if window is not None:
             status, text = window
-            who = "the certificate" if index == 0 else f"issuing CA {_cn(cert)}"
+            who = "the certificate" if index == 0 else f"issuing CA {common_name(cert)}"
             return TrustResult(
                 status=status,
                 chain=chain,
@@ -154,7 +160,7 @@ def validate_certificate(
     return TrustResult(
         status=TrustStatus.TRUSTED,
         chain=chain,
-        reason=f"chains to trusted root {_cn(anchor)}{suffix}",
+        reason=f"chains to trusted root {common_name(anchor)}{suffix}",
         revocation_checked=checked,
     )
 
@@ -234,7 +240,7 @@ def _ee_extended_key_usage(
     policy: verification.Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None
 ) -> None:
     # RFC 8550 §4.4.4: when present, extKeyUsage must allow emailProtection.
-    if eku is not None and not _allows_email(eku):
+    if eku is not None and not requirements.allows_email_protection(eku):
         raise ValueError("extended key usage does not include emailProtection")
 
 
@@ -242,7 +248,7 @@ def _ca_extended_key_usage(
     policy: verification.Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None
 ) -> None:
     # A CA restricted by extKeyUsage must allow email too (EKU chaining, as browsers do).
-    if eku is not None and not _allows_email(eku):
+    if eku is not None and not requirements.allows_email_protection(eku):
         raise ValueError("a CA's extended key usage does not include emailProtection")
 
 
@@ -262,15 +268,7 @@ def _ca_key_usage(
         raise ValueError("the CA's key usage does not include keyCertSign")
 
 
-def _allows_email(eku: x509.ExtendedKeyUsage) -> bool:
-    return (
-        ExtendedKeyUsageOID.EMAIL_PROTECTION in eku
-        or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku
-    )
-
-
 _AGNOSTIC = verification.Criticality.AGNOSTIC
-_SMTP_UTF8_MAILBOX = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.9")  # id-on-SmtpUTF8Mailbox (RFC 8398)
 
 # End entities: SAN optional (the address may be in the subject emailAddress,
 # RFC 8550 §3), key usage checked per purpose after path building.
@@ -306,7 +304,7 @@ def _path_failure(
             window = _window_status(ca, at) or _window_status(ca, _clamp(at, certificate))
             if window is not None:
                 status, text = window
-                return _untrusted(status, f"issuing CA {_cn(ca)} {text}", (certificate,))
+                return _untrusted(status, f"issuing CA {common_name(ca)} {text}", (certificate,))
     if "no interior errors" in detail:
         return _untrusted(
             TrustStatus.UNTRUSTED_ISSUER,
@@ -325,7 +323,7 @@ def _path_failure(
         # builds the path ("no permitted name constraints matched SAN", "excluded name
         # constraint matched SAN"): the same verdict as the emailAddress check below,
         # which names the mailbox and the CA when the constraint was on an email name.
-        specific = _name_constraint_violation((certificate, *names))
+        specific = name_constraint_violation((certificate, *names))
         return _untrusted(
             TrustStatus.NAME_CONSTRAINTS,
             specific
@@ -362,140 +360,6 @@ def _clamp(at: dt.datetime, certificate: x509.Certificate) -> dt.datetime:
 # -- checks after the path is built -----------------------------------------------------------
 
 
-def _name_constraint_violation(chain: tuple[x509.Certificate, ...]) -> str | None:
-    """Why a mailbox on ``chain`` breaks a CA's email name constraints, or None.
-
-    RFC 5280 §4.2.1.10: a constraint on rfc822Name applies to the subjectAltName
-    mailboxes and, where the certificate has no such name, to the emailAddress
-    attributes of its subject ("MUST be applied"). cryptography's verifier checks the
-    subjectAltName only, so a certificate with no SAN and ``emailAddress=`` anything
-    passed a CA limited to one domain. Like OpenSSL (``NAME_CONSTRAINTS_check``), the
-    subject's emailAddress is checked whether or not a SAN is present: it is an address
-    that mail clients show and match. The constraints of every CA on the path apply,
-    the anchor's included, to each certificate below it; a self-issued CA certificate
-    other than the end entity is exempt (RFC 5280 §6.1.3 (b)). Both permitted and
-    excluded subtrees, in the mailbox, host and ".domain" forms.
-    """
-    try:
-        return _first_violation(chain)
-    except ValueError as exc:  # an extension cryptography cannot read: no judgement, no trust
-        return f"the name constraints on the path cannot be checked: {exc} (RFC 5280 §4.2.1.10)"
-
-
-def _first_violation(chain: tuple[x509.Certificate, ...]) -> str | None:
-    for index, certificate in enumerate(chain[:-1]):
-        if index > 0 and certificate.subject == certificate.issuer:
-            continue
-        mailboxes = _mailboxes(certificate)
-        if not mailboxes:
-            continue
-        for ca in chain[index + 1 :]:
-            constraints = _email_constraints(ca)
-            if constraints is None:
-                continue
-            permitted, excluded = constraints
-            for where, mailbox in mailboxes:
-                who = "the certificate" if index == 0 else f"CA {_cn(certificate)}"
-                if permitted is not None and not any(
-                    _mailbox_within(mailbox, base) for base in permitted
-                ):
-                    allowed = ", ".join(permitted)
-                    return (
-                        f"{who}'s {where} {mailbox} is outside the email names CA {_cn(ca)} "
-                        f"may vouch for (permitted: {allowed}; RFC 5280 §4.2.1.10)"
-                    )
-                banned = next((b for b in excluded if _mailbox_within(mailbox, b)), None)
-                if banned is not None:
-                    return (
-                        f"{who}'s {where} {mailbox} is excluded by CA {_cn(ca)}'s name "
-                        f"constraint {banned} (RFC 5280 §4.2.1.10)"
-                    )
-    return None
-
-
-def _mailboxes(certificate: x509.Certificate) -> list[tuple[str, str]]:
-    """(where, mailbox) for every rfc822Name of the SAN and emailAddress of the subject."""
-    found: list[tuple[str, str]] = []
-    try:
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        pass
-    else:
-        found.extend(
-            ("subjectAltName rfc822Name", n) for n in san.get_values_for_type(x509.RFC822Name)
-        )
-        # RFC 8398 §6: rfc822Name constraints apply to SmtpUTF8Mailbox names too (as
-        # OpenSSL does): an internationalized mailbox is no way around a CA's constraints.
-        found.extend(
-            ("subjectAltName SmtpUTF8Mailbox", utf8_string(n.value, what="an SmtpUTF8Mailbox"))
-            for n in san.get_values_for_type(x509.OtherName)
-            if n.type_id == _SMTP_UTF8_MAILBOX
-        )
-    for attribute in certificate.subject.get_attributes_for_oid(x509.NameOID.EMAIL_ADDRESS):
-        found.append(("subject emailAddress", str(attribute.value)))
-    return found
-
-
-def _email_constraints(ca: x509.Certificate) -> tuple[list[str] | None, list[str]] | None:
-    """A CA's rfc822Name (permitted or None when unrestricted, excluded), or None if none."""
-    try:
-        constraints = ca.extensions.get_extension_for_class(x509.NameConstraints).value
-    except x509.ExtensionNotFound:
-        return None
-    permitted = [
-        n.value for n in constraints.permitted_subtrees or () if isinstance(n, x509.RFC822Name)
-    ]
-    excluded = [
-        n.value for n in constraints.excluded_subtrees or () if isinstance(n, x509.RFC822Name)
-    ]
-    if not permitted and not excluded:
-        return None
-    # A permitted list that names no mailboxes leaves mailboxes unrestricted (§4.2.1.10:
-    # each name form is constrained only by subtrees of its own form).
-    return (permitted or None), excluded
-
-
-def _mailbox_within(mailbox: str, base: str) -> bool:
-    """Does ``mailbox`` fall in the rfc822Name subtree ``base`` (RFC 5280 §4.2.1.10)?
-
-    ``base`` is a mailbox ("root@example.com": that mailbox only), a host
-    ("example.com": any mailbox at that host) or a domain (".example.com": any
-    mailbox at a host below it, not at the host itself). Host names compare
-    case-insensitively, local parts exactly (RFC 5280 §7.5). A value that is not
-    local@host matches no subtree, so a permitted list refuses it.
-    """
-    local, at, host = mailbox.rpartition("@")
-    if not at or not local or not host:
-        return False
-    host = host.casefold()
-    if "@" in base:
-        base_local, _, base_host = base.rpartition("@")
-        return local == base_local and host == base_host.casefold()
-    base = base.casefold()
-    if base.startswith("."):
-        return host.endswith(base) and len(host) > len(base)
-    return host == base
-
-
-def _key_usage_problem(certificate: x509.Certificate, purpose: CertificatePurpose) -> str | None:
-    """Why the key may not serve ``purpose`` (RFC 8550 §4.4.2), or None when it may."""
-    try:
-        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return None  # RFC 5280 §4.2.1.3: an absent keyUsage does not restrict
-    wants_signing = purpose in (CertificatePurpose.SIGNING, CertificatePurpose.DUAL_USE)
-    wants_encryption = purpose in (CertificatePurpose.ENCRYPTION, CertificatePurpose.DUAL_USE)
-    if wants_signing and not (usage.digital_signature or usage.content_commitment):
-        return "key usage does not allow signing (needs digitalSignature or nonRepudiation)"
-    if wants_encryption:
-        key = certificate.public_key()
-        if isinstance(key, rsa.RSAPublicKey) and not usage.key_encipherment:
-            return "key usage does not allow encryption (an RSA key needs keyEncipherment)"
-        if isinstance(key, ec.EllipticCurvePublicKey) and not usage.key_agreement:
-            return "key usage does not allow encryption (an EC key needs keyAgreement)"
-    return None
-
-
 def _revocation(
     chain: tuple[x509.Certificate, ...],
     crls: Sequence[x509.CertificateRevocationList],
@@ -513,14 +377,16 @@ def _revocation(
 
 
 def _window_status(cert: x509.Certificate, at: dt.datetime) -> tuple[TrustStatus, str] | None:
-    if at < cert.not_valid_before_utc:
+    context = requirements.CertificateContext(at=at, subject="")
+    outside = requirements.first_shortfall(cert, context, (requirements.within_validity,))
+    if outside is None:
+        return None
+    if outside.rule_id == requirements.NOT_YET_VALID.id:
         return (
             TrustStatus.NOT_YET_VALID,
             f"is not valid before {cert.not_valid_before_utc.isoformat()}",
         )
-    if at > cert.not_valid_after_utc:
-        return TrustStatus.EXPIRED, f"expired on {cert.not_valid_after_utc.isoformat()}"
-    return None
+    return TrustStatus.EXPIRED, f"expired on {cert.not_valid_after_utc.isoformat()}"
 
 
 # -- small helpers ----------------------------------------------------------------------------
@@ -540,15 +406,10 @@ def _is_ca(certificate: x509.Certificate) -> bool:
     return bc.ca
 
 
-def _cn(certificate: x509.Certificate) -> str:
-    names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    return str(names[0].value) if names else certificate.subject.rfc4514_string()
-
-
 def _describe(chain: tuple[x509.Certificate, ...], serial: int) -> str:
     for index, cert in enumerate(chain):
         if cert.serial_number == serial:
-            return "the certificate" if index == 0 else f"issuing CA {_cn(cert)}"
+            return "the certificate" if index == 0 else f"issuing CA {common_name(cert)}"
     return f"certificate {serial:x}"
 
 

@@ -24,13 +24,8 @@ from typing import Generic, Protocol, TypeVar
 
 from engine.errors import InputError
 from engine.findings import Finding, Severity, errors
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Rule:
-    id: str
-    citation: str
-    summary: str
+from engine.findings import Rule as Rule
+from engine.pki import requirements as cert
 
 
 def _rules(*rules: Rule) -> dict[str, Rule]:
@@ -43,52 +38,21 @@ RULES: dict[str, Rule] = _rules(
         citation="smime-harness (a check crashed: a bug to report)",
         summary="a check raised an exception; its subject was not fully judged",
     ),
-    # --- certificates ---------------------------------------------------------------
-    Rule(
-        id="smime.cert.version",
-        citation="RFC 5280 §4.1.2.1; KB-01",
-        summary="S/MIME certificates are X.509 v3",
-    ),
-    Rule(
-        id="smime.cert.validity.expired",
-        citation="RFC 5280 §4.1.2.5; IMP-05",
-        summary="the certificate has expired",
-    ),
-    Rule(
-        id="smime.cert.validity.not-yet-valid",
-        citation="RFC 5280 §4.1.2.5",
-        summary="the certificate is not valid yet",
-    ),
+    # --- certificates (the requirements themselves: engine.pki.requirements) ----------
+    cert.VERSION,
+    cert.EXPIRED,
+    cert.NOT_YET_VALID,
     Rule(
         id="smime.cert.validity.period",
         citation="SMBR 6.3.2",
         summary="the validity period is at most the policy's maximum (825 days, strict)",
     ),
-    Rule(
-        id="smime.cert.san.rfc822name",
-        citation="SMBR 7.1.4.2.1; RFC 8550 §3",
-        summary="the mailbox is an rfc822Name in subjectAltName",
-    ),
-    Rule(
-        id="smime.cert.key-usage.missing",
-        citation="SMBR 7.1.2.3 (e)",
-        summary="the keyUsage extension is present",
-    ),
-    Rule(
-        id="smime.cert.key-usage.purpose",
-        citation="RFC 8550 §4.4.2; SMBR 7.1.2.3 (e)",
-        summary="keyUsage allows signing or key management",
-    ),
-    Rule(
-        id="smime.cert.eku.email-protection",
-        citation="SMBR 7.1.2.3 (f); RFC 8550 §4.4.4",
-        summary="extKeyUsage includes id-kp-emailProtection",
-    ),
-    Rule(
-        id="smime.cert.eku.other",
-        citation="SMBR 7.1.2.3 (f) (strict: other values SHALL NOT be present)",
-        summary="extKeyUsage holds emailProtection only",
-    ),
+    cert.MAILBOX,
+    cert.ADDRESS,
+    cert.KEY_USAGE_MISSING,
+    cert.KEY_USAGE_PURPOSE,
+    cert.EMAIL_PROTECTION,
+    cert.EKU_OTHER,
     Rule(
         id="smime.cert.key.rsa-size",
         citation="SMBR 6.1.5; RFC 8551 §2.2",
@@ -99,11 +63,7 @@ RULES: dict[str, Rule] = _rules(
         citation="SMBR 6.1.5",
         summary="EC keys are on an allowed curve",
     ),
-    Rule(
-        id="smime.cert.key.type",
-        citation="SMBR 7.1.3.1",
-        summary="the public key is RSA or EC",
-    ),
+    cert.KEY_TYPE,
     Rule(
         id="smime.cert.signature.hash",
         citation="SMBR 7.1.3.2; RFC 8551 §2.1",
@@ -114,16 +74,8 @@ RULES: dict[str, Rule] = _rules(
         citation="SMBR 7.1; smime-harness (pkilint could not read the certificate)",
         summary="the certificate could be checked against the policy's SMBR profile",
     ),
-    Rule(
-        id="smime.cert.revoked",
-        citation="RFC 5280 §6.3; IMP-05",
-        summary="the certificate is not revoked",
-    ),
-    Rule(
-        id="smime.cert.revocation.unchecked",
-        citation="RFC 5280 §6.3; RFC 8550 §4.2",
-        summary="revocation could be checked when the policy asks for it",
-    ),
+    cert.REVOKED,
+    cert.REVOCATION_UNCHECKED,
     # --- messages -------------------------------------------------------------------
     Rule(
         id="smime.msg.unprotected",
@@ -330,13 +282,7 @@ def rule(rule_id: str) -> Rule:
 
 def finding(rule_id: str, severity: Severity, message: str, subject: str) -> Finding:
     """A finding of a catalogued rule, carrying the rule's citation."""
-    return Finding(
-        severity=severity,
-        rule_id=rule_id,
-        message=message,
-        subject=subject,
-        citation=rule(rule_id).citation,
-    )
+    return rule(rule_id).finding(severity, message, subject)
 
 
 # --- composing checks ------------------------------------------------------------------

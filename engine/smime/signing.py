@@ -8,6 +8,7 @@ sent (RFC 8551 §3.1.1, §3.1.2).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Sequence
 
@@ -39,6 +40,11 @@ from engine.cms.parameters import (
 from engine.cms.signed import signed_data_der
 from engine.errors import InputError
 from engine.pki.credential import Credential
+from engine.pki.requirements import (
+    CertificateContext,
+    first_shortfall,
+    key_usage_allows_key_establishment,
+)
 from engine.smime.canonical import seven_bit
 from engine.smime.message import is_bare_entity, split_message, with_mime_version
 from engine.smime.multipart import multipart_signed_message
@@ -87,14 +93,15 @@ def sign(
     hasher = hashes.Hash(digest.hash())
     hasher.update(content)
 
+    signing_time = aware(clock.now(), what="signing time")
     preferred = encryption_certificate
-    if preferred is None and _can_encrypt(signer.certificate):
+    if preferred is None and _can_encrypt(signer.certificate, signing_time):
         preferred = signer.certificate  # dual-use: the signer's own certificate
     reference = None if preferred is None else issuer_serial(preferred)
     attributes = signed_attributes_der(
         content_type=OID_DATA,
         message_digest=hasher.finalize(),
-        signing_time=aware(clock.now(), what="signing time"),
+        signing_time=signing_time,
         capabilities=capability_list(capabilities, key_transports),
         encryption_key_preference=reference,
         microsoft_encryption_key=reference,
@@ -188,12 +195,10 @@ def _sign_attributes(
     return algorithm, key.sign(attributes, padding.PKCS1v15(), digest.hash())
 
 
-def _can_encrypt(certificate: x509.Certificate) -> bool:
-    """A dual-use certificate: its key usage allows key encipherment or agreement."""
+def _can_encrypt(certificate: x509.Certificate, at: dt.datetime) -> bool:
+    """A dual-use certificate: its key usage allows key establishment (RFC 8550 §4.4.2)."""
+    context = CertificateContext(at=at, subject="the signer's certificate")
     try:
-        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return True  # no keyUsage: any use is allowed (RFC 5280 §4.2.1.3)
-    except ValueError:
+        return first_shortfall(certificate, context, (key_usage_allows_key_establishment,)) is None
+    except ValueError:  # a keyUsage extension that cannot be read allows nothing
         return False
-    return bool(usage.key_encipherment or usage.key_agreement)

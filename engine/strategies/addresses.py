@@ -21,9 +21,9 @@ from engine.clock import Clock
 from engine.cms.algorithms import ContentCipher
 from engine.errors import InputError
 from engine.mail.contacts import normalize_address
+from engine.mail.negotiation import ENCRYPTABLE
 from engine.mail.organization import Organization
 from engine.mail.transport import MailNetwork
-from engine.mail.usability import ENCRYPTABLE
 from engine.pki.keys import KeySource, KeyType
 from engine.strategies.checks import StrategyArgumentError, check_bool, check_choices
 

@@ -16,7 +16,8 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from hypothesis import strategies as st
 
-from engine.pki.authority import CertificatePurpose, CertificateSpec, KeyUsageBit
+from engine.pki.authority import CertificatePurpose, CertificateSpec
+from engine.pki.certificate_spec import KeyUsageBit
 from engine.pki.keys import KeyType
 from engine.strategies.checks import (
     StrategyArgumentError,

@@ -17,9 +17,9 @@ from smime_pki import InteropPKI
 
 from engine.cli.commands import main
 from engine.cms.algorithms import STRENGTH_ORDER, ContentCipher
-from engine.mail.usability import choose_cipher
+from engine.mail.negotiation import choose_cipher
 from engine.pki.keys import private_key_pem
-from engine.policy.compliance import content_cipher_findings
+from engine.policy.algorithm_checks import content_cipher_findings
 from engine.policy.document import builtin_policy
 from engine.smime import decryption, encryption
 from engine.smime.canonical import canonicalize

@@ -17,7 +17,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from engine.cms.algorithms import ContentCipher
 from engine.mail.profile import Fallback, Source
-from engine.pki.authority import CertificatePurpose, KeyUsageBit
+from engine.pki.authority import CertificatePurpose
+from engine.pki.certificate_spec import KeyUsageBit
 from engine.strategies import AddressVariant, ValidityWindow
 from tests.property.world import CertFacts, Recipient, World
 

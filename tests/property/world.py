@@ -20,7 +20,8 @@ from engine.mail.directory import DirectoryEntry
 from engine.mail.organization import Organization
 from engine.mail.profile import ClientProfile
 from engine.mail.transport import MailNetwork
-from engine.pki.authority import CertificatePurpose, CertificateSpec, KeyUsageBit, OrgCA
+from engine.pki.authority import CertificatePurpose, CertificateSpec, OrgCA
+from engine.pki.certificate_spec import KeyUsageBit
 from engine.pki.credential import Credential
 from engine.pki.keys import KeyType
 from engine.pki.revocation import RevocationReason
