@@ -323,7 +323,7 @@ def _partner_pki(folder: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    from engine.harness.world import SCENARIO_EPOCH
+    from engine.harness.scene import SCENARIO_EPOCH
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])

@@ -15,10 +15,11 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from engine.harness.scene import GENERATIONS, User
 from engine.harness.steps.expectation import fail, one_of
 from engine.harness.steps.library import setup_or_action
 from engine.harness.steps.sending import send
-from engine.harness.world import GENERATIONS, User, World
+from engine.harness.world import World
 from engine.mail.client import ContactStatus
 from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, KeyUsageBit
 from engine.pki.credential import load_certificates

@@ -9,9 +9,10 @@ recipient was listed as unusable (IMP-03: an authority the sender does not trust
 from __future__ import annotations
 
 from engine.cms.algorithms import ContentCipher, parse_enum
+from engine.harness.scene import GENERATIONS
 from engine.harness.steps.expectation import describe, fail, one_of
 from engine.harness.steps.library import check
-from engine.harness.world import GENERATIONS, World
+from engine.harness.world import World
 from engine.mail.client import SendOutcome, SendStatus
 from engine.mail.profile import Source
 from engine.mail.prompt import Choice

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.cms.algorithms import ContentCipher, parse_enum
+from engine.harness.scene import GENERATIONS
 from engine.harness.steps.expectation import describe, fail, one_of
 from engine.harness.steps.library import check
-from engine.harness.world import GENERATIONS, World
+from engine.harness.world import World
 from engine.mail.client import ContactStatus, MessageStatus
 from engine.smime.verification import AddressMatch, VerificationResult
 
