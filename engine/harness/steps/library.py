@@ -3,8 +3,8 @@
 A step declares everything ``smime-harness steps`` shows about it where it is
 defined, through :func:`setup_or_action`, :func:`action` or :func:`check`:
 ``values=`` for each closed placeholder (the table the step reads), ``example=``
-where the usual sample of a placeholder would not read sensibly.
-A placeholder that takes any value a writer chooses is declared open once, in
+where the usual sample of a placeholder would not read sensibly. A placeholder
+that takes any value a writer chooses is declared open once, in
 :data:`OPEN_PLACEHOLDERS`; the library refuses a placeholder that is neither. A
 pattern that could take another step's sentence is refused when the library is
 built (:class:`AmbiguousStepError`, naming both) unless one declares
