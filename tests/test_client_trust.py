@@ -20,8 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from engine.clock import Clock
-from engine.harness import steps
 from engine.harness.recording import decision_records
+from engine.harness.steps import artifacts, clients, contacts, organizations, outcomes, sending
 from engine.harness.world import World
 from engine.mail.client import MessageStatus, SendStatus
 from engine.mail.contacts import Contact
@@ -42,9 +42,9 @@ def _world(key_pool: KeyPool, *, policy: str | None = None) -> World:
     world = World(keys=key_pool.view())
     if policy is not None:
         world.choose_policy(TOFU if policy == "tofu" else load_policy(policy))
-    steps.two_organizations(world, "Contoso", "Fabrikam")
-    steps.enrolled(world, "UserA", "Contoso")
-    steps.enrolled(world, "UserB", "Fabrikam")
+    organizations.two_organizations(world, "Contoso", "Fabrikam")
+    organizations.enrolled(world, "UserA", "Contoso")
+    organizations.enrolled(world, "UserB", "Fabrikam")
     return world
 
 
@@ -68,7 +68,7 @@ def _roots(world: World) -> list[str]:
 
 def test_first_use_trusts_the_partner_root_of_a_valid_signature(key_pool: KeyPool) -> None:
     world = _world(key_pool, policy="tofu")
-    steps.send(world, "UserB", "a signed", "UserA")
+    sending.send(world, "UserB", "a signed", "UserA")
     received = world.open_last("UserA")
     assert received.status is MessageStatus.VALID
     client = world.user("UserA").client
@@ -78,8 +78,8 @@ def test_first_use_trusts_the_partner_root_of_a_valid_signature(key_pool: KeyPoo
 def test_first_use_needs_the_sender_to_match_the_certificate(key_pool: KeyPool) -> None:
     """An intact signature whose certificate names someone else teaches the client nothing."""
     world = _world(key_pool, policy="tofu")
-    steps.certificate_names_other(world, "UserB", "userx@fabrikam.example")
-    steps.send(world, "UserB", "a signed", "UserA")
+    contacts.certificate_names_other(world, "UserB", "userx@fabrikam.example")
+    sending.send(world, "UserB", "a signed", "UserA")
     received = world.open_last("UserA")
     assert received.status is MessageStatus.UNTRUSTED_ISSUER
     assert world.organization("Fabrikam").ca.root not in world.user("UserA").client.trust_store
@@ -87,8 +87,8 @@ def test_first_use_needs_the_sender_to_match_the_certificate(key_pool: KeyPool) 
 
 def test_first_use_needs_an_intact_message(key_pool: KeyPool) -> None:
     world = _world(key_pool, policy="tofu")
-    steps.send(world, "UserB", "a signed", "UserA")
-    steps.tamper(world, "UserA")
+    sending.send(world, "UserB", "a signed", "UserA")
+    sending.tamper(world, "UserA")
     assert world.open_last("UserA").status is MessageStatus.TAMPERED
     assert world.user("UserA").client.first_use_anchors == []
 
@@ -170,7 +170,7 @@ def test_a_root_trusted_on_first_use_does_not_vouch_for_the_users_own_domain(
         Contact(address="ceo@contoso.example", certificate=ceo.certificate,
                 issuers=(partner.root,), added_at=now, processed_at=now)
     )  # fmt: skip
-    steps.send(world, "UserA", "an encrypted", "ceo@contoso.example")
+    sending.send(world, "UserA", "an encrypted", "ceo@contoso.example")
     decision = world.require_send().decision
     assert decision is not None and decision.recipients[0].untrusted
     assert not decision.recipients[0].usable
@@ -219,7 +219,7 @@ def test_first_use_trusts_only_the_root_of_the_signers_path(
 
 def _untrusted_contact(world: World) -> None:
     """UserA adds UserB from a signed message without ever trusting Fabrikam's CA."""
-    steps.contact_from_earlier(world, "UserA", "UserB")
+    contacts.contact_from_earlier(world, "UserA", "UserB")
     assert world.user("UserA").client.contacts.get("userb@fabrikam.example") is not None
 
 
@@ -227,12 +227,12 @@ def _untrusted_contact(world: World) -> None:
 def test_a_prompting_client_warns_instead_of_sending(key_pool: KeyPool, policy: str | None) -> None:
     world = _world(key_pool, policy=policy)
     _untrusted_contact(world)
-    steps.send(world, "UserA", "an encrypted", "UserB")
+    sending.send(world, "UserA", "an encrypted", "UserB")
     outcome = world.require_send()
     assert outcome.status is SendStatus.PROMPT, outcome
     assert world.sent_since_send_began() == 0
-    steps.unusable_because(world, "UserB", "does not chain to a trusted root")
-    steps.warned_untrusted_ca(world, "UserA", "Fabrikam")
+    outcomes.unusable_because(world, "UserB", "does not chain to a trusted root")
+    outcomes.warned_untrusted_ca(world, "UserA", "Fabrikam")
     findings = world.findings_of_last_send()
     rules = {(f.rule_id, f.severity.value) for f in findings}
     assert ("smime.decision.untrusted", "warning") in rules
@@ -242,11 +242,11 @@ def test_a_prompting_client_warns_instead_of_sending(key_pool: KeyPool, policy: 
 def test_strict_refuses_as_untrusted_not_unenrolled(key_pool: KeyPool) -> None:
     world = _world(key_pool, policy="strict")
     _untrusted_contact(world)
-    steps.send(world, "UserA", "an encrypted", "UserB")
+    sending.send(world, "UserA", "an encrypted", "UserB")
     outcome = world.require_send()
     assert outcome.status is SendStatus.REFUSED
     assert "does not chain to a trusted root" in (outcome.reason or "")
-    steps.warned_untrusted_ca(world, "UserA", "Fabrikam")
+    outcomes.warned_untrusted_ca(world, "UserA", "Fabrikam")
     findings = world.findings_of_last_send()
     assert [(f.rule_id, f.severity.value) for f in findings] == [
         ("smime.decision.untrusted", "error")
@@ -257,11 +257,11 @@ def test_strict_refuses_as_untrusted_not_unenrolled(key_pool: KeyPool) -> None:
 def test_the_decision_record_shows_the_path_as_not_trusted(key_pool: KeyPool) -> None:
     world = _world(key_pool)
     _untrusted_contact(world)
-    steps.send(world, "UserA", "an encrypted", "UserB")
+    sending.send(world, "UserA", "an encrypted", "UserB")
     # A scenario may end at the prompt: the decision is on record all the same.
     waiting = decision_records(world, None)[-1]
     assert (waiting.sender, waiting.outcome) == ("usera@contoso.example", "prompt")
-    steps.answer(world, "UserA", "proceed unencrypted")
+    sending.answer(world, "UserA", "proceed unencrypted")
     records = decision_records(world, None)
     assert [r.outcome for r in records if r.sender == "usera@contoso.example"] == ["sent"]
     for record in (waiting, records[-1]):
@@ -274,8 +274,8 @@ def test_the_decision_record_shows_the_path_as_not_trusted(key_pool: KeyPool) ->
 def test_trusting_the_authority_makes_the_partner_usable(key_pool: KeyPool) -> None:
     world = _world(key_pool)
     _untrusted_contact(world)
-    steps.trusts(world, "UserA", "Fabrikam")
-    steps.send(world, "UserA", "an encrypted", "UserB")
+    clients.trusts(world, "UserA", "Fabrikam")
+    sending.send(world, "UserA", "an encrypted", "UserB")
     assert world.require_send().status is SendStatus.SENT
     assert not any(f.rule_id == "smime.decision.untrusted" for f in world.findings_of_last_send())
     recipient = decision_records(world, None)[-1].recipients[0]
@@ -286,7 +286,7 @@ def test_trusting_the_authority_makes_the_partner_usable(key_pool: KeyPool) -> N
 def test_trust_on_first_use_is_the_way_around_and_says_so(key_pool: KeyPool) -> None:
     world = _world(key_pool, policy="tofu")
     _untrusted_contact(world)  # the signed message's root was trusted on first use
-    steps.send(world, "UserA", "an encrypted", "UserB")
+    sending.send(world, "UserA", "an encrypted", "UserB")
     assert world.require_send().status is SendStatus.SENT
     recipient = decision_records(world, None)[-1].recipients[0]
     assert recipient.trusted is True
@@ -300,7 +300,7 @@ def test_a_profile_that_encrypts_anyway_is_still_reported(key_pool: KeyPool) -> 
     _untrusted_contact(world)
     client = world.user("UserA").client
     client.profile = dataclasses.replace(OUTLOOK98, require_trusted_recipient=False)
-    steps.send(world, "UserA", "an encrypted", "UserB")
+    sending.send(world, "UserA", "an encrypted", "UserB")
     outcome = world.require_send()
     assert outcome.status is SendStatus.SENT and outcome.decision is not None
     assert outcome.decision.recipients[0].untrusted
@@ -323,7 +323,7 @@ def _partner_pki(folder: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    from engine.harness.world import SCENARIO_EPOCH
+    from engine.harness.scene import SCENARIO_EPOCH
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
@@ -384,13 +384,13 @@ def test_a_partner_certificate_from_a_file_is_used_once_its_root_is_trusted(
     _partner_pki(tmp_path / "partner")
     world = _world(key_pool)
     world.base_dir = tmp_path
-    steps.contact_from_file(world, "UserA", "UserB", "partner/userb.pem")
-    steps.send(world, "UserA", "an encrypted", "UserB")
+    contacts.contact_from_file(world, "UserA", "UserB", "partner/userb.pem")
+    sending.send(world, "UserA", "an encrypted", "UserB")
     assert world.require_send().status is SendStatus.PROMPT
-    steps.unusable_because(world, "UserB", "does not chain to a trusted root")
-    steps.answer(world, "UserA", "cancel")
-    steps.trusts_file(world, "UserA", "partner/root.pem")
-    steps.send(world, "UserA", "an encrypted", "UserB")
-    steps.sent_encrypted(world)
+    outcomes.unusable_because(world, "UserB", "does not chain to a trusted root")
+    sending.answer(world, "UserA", "cancel")
+    artifacts.trusts_file(world, "UserA", "partner/root.pem")
+    sending.send(world, "UserA", "an encrypted", "UserB")
+    outcomes.sent_encrypted(world)
     recipient = decision_records(world, None)[-1].recipients[0]
     assert recipient.trust_path == ("UserB", "Partner Mail CA", "Partner Root")

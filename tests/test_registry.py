@@ -23,7 +23,7 @@ from engine.cms.algorithms import (
     ContentCipher,
     cipher_mode,
 )
-from engine.harness import steps
+from engine.harness.steps import policy as policy_steps
 from engine.mail import negotiation
 from engine.policy.document import Policy, policy_from_text
 from engine.smime import signing
@@ -87,7 +87,7 @@ def test_cli_choices_capabilities_and_negotiation_come_from_the_registry() -> No
     assert tuple(cipher_action.choices) == tuple(c.value for c in STRENGTH_ORDER)
     assert signing.DEFAULT_CAPABILITIES == STRENGTH_ORDER
     assert negotiation.STRENGTH_ORDER == STRENGTH_ORDER
-    assert tuple(c.value for c in STRENGTH_ORDER) == steps._ENCRYPTING
+    assert tuple(c.value for c in STRENGTH_ORDER) == policy_steps._ENCRYPTING
 
 
 @pytest.mark.parametrize("cipher", list(ContentCipher), ids=lambda c: c.value)

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.clock import FixedClock
 from engine.harness.runner import FeatureSelectionError, FeatureSyntaxError, find_features
+from engine.harness.scene import SCENARIO_EPOCH
 from engine.harness.vocabulary import closest
-from engine.harness.world import SCENARIO_EPOCH
 from engine.pki.authority import CertificateSpec, OrgCA
 from engine.pki.keys import KeyPool
 from engine.smime.signing import sign

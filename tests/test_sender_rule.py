@@ -216,20 +216,20 @@ def test_a_mismatched_signer_is_neither_a_contact_nor_a_reply_certificate(
 ) -> None:
     """The client uses the rule too: a certificate that does not name the message's
     sender is not stored under that sender's address, nor encrypted to in a reply."""
-    from engine.harness import steps
+    from engine.harness.steps import clients, contacts, organizations, sending
 
     world = World(keys=key_pool.view())
-    steps.two_organizations(world, "Contoso", "Fabrikam")
-    steps.enrolled(world, "UserA", "Contoso")
-    steps.enrolled(world, "UserB", "Fabrikam")
-    steps.trusts(world, "UserA", "Fabrikam")
-    steps.certificate_names_other(world, "UserB", "userx@fabrikam.example")
-    steps.send(world, "UserB", "a signed", "UserA")
-    steps.opens(world, "UserA", "UserB")
+    organizations.two_organizations(world, "Contoso", "Fabrikam")
+    organizations.enrolled(world, "UserA", "Contoso")
+    organizations.enrolled(world, "UserB", "Fabrikam")
+    clients.trusts(world, "UserA", "Fabrikam")
+    contacts.certificate_names_other(world, "UserB", "userx@fabrikam.example")
+    sending.send(world, "UserB", "a signed", "UserA")
+    contacts.opens(world, "UserA", "UserB")
     assert world.opened_by("UserA").status is MessageStatus.ADDRESS_MISMATCH
-    steps.add_to_contacts(world, "UserA", "UserB")
+    contacts.add_to_contacts(world, "UserA", "UserB")
     assert world.last_contact is not None and world.last_contact.status.value == "refused"
-    steps.reply(world, "UserA", "UserB", "an encrypted")
+    sending.reply(world, "UserA", "UserB", "an encrypted")
     outcome = world.require_send()
     assert outcome.status.value == "prompt"
     assert outcome.decision is not None and outcome.decision.recipients[0].source is None
@@ -273,13 +273,13 @@ def test_a_received_message_with_an_unreadable_from_is_delivered_and_judged(
 ) -> None:
     """A partner's (or an attacker's) message whose From: cannot be read is still a message:
     the harness delivers it, and the client shows address-mismatch rather than a crash."""
-    from engine.harness import steps
+    from engine.harness.steps import clients, organizations
 
     world = World(keys=key_pool.view())
-    steps.two_organizations(world, "Contoso", "Fabrikam")
-    steps.enrolled(world, "UserA", "Contoso")
-    steps.enrolled(world, "UserB", "Fabrikam")
-    steps.trusts(world, "UserA", "Fabrikam")
+    organizations.two_organizations(world, "Contoso", "Fabrikam")
+    organizations.enrolled(world, "UserA", "Contoso")
+    organizations.enrolled(world, "UserB", "Fabrikam")
+    clients.trusts(world, "UserA", "Fabrikam")
     own = b"From: userb@fabrikam.example\r\n"
     signed = sign(own + BODY, world.enrollment("UserB").signing, clock=world.clock)
     forged = b"From: userb@fabrikam.example <ceo@contoso.example>\r\n" + signed[len(own) :]

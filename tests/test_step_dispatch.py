@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from engine.harness import steps
+from engine.harness.steps import organizations
+from engine.harness.steps.library import AmbiguousStepError, StepLibrary, _match, action
 from engine.harness.world import World
 
 
 def _pattern(keyword: str, text: str) -> str | None:
-    found = steps._match(keyword, text)
+    found = _match(keyword, text)
     return None if found is None else found.definition.pattern
 
 
 def test_a_sentence_finds_its_definition_and_values() -> None:
-    found = steps._match("given", "User1 is enrolled at Contoso")
+    found = _match("given", "User1 is enrolled at Contoso")
     assert found is not None
-    assert found.definition.func is steps.enrolled
+    assert found.definition.func is organizations.enrolled
     assert dict(found.arguments) == {"user": "User1", "org": "Contoso"}
-    counted = steps._match("when", "5 minutes pass")
+    counted = _match("when", "5 minutes pass")
     assert counted is not None and dict(counted.arguments) == {"count": 5, "unit": "minutes"}
 
 
@@ -52,12 +53,12 @@ def _other(world: World, user: str) -> None:
 def test_a_library_with_two_overlapping_undeclared_patterns_is_refused(
     specific_first: bool,
 ) -> None:
-    library = steps.StepLibrary()
+    library = StepLibrary()
     general = ("{user:w} sends {thing}", _step)
     specific = ("{user:w} sends a letter", _other)
     first, second = (specific, general) if specific_first else (general, specific)
     library.register(("when",), first[0])(first[1])
-    with pytest.raises(steps.AmbiguousStepError) as raised:
+    with pytest.raises(AmbiguousStepError) as raised:
         library.register(("when",), second[0])(second[1])
     assert '"{user:w} sends {thing}"' in str(raised.value)
     assert '"{user:w} sends a letter"' in str(raised.value)
@@ -66,7 +67,7 @@ def test_a_library_with_two_overlapping_undeclared_patterns_is_refused(
 
 def test_declared_precedence_lets_overlapping_patterns_in_either_order() -> None:
     for order in ((0, 1), (1, 0)):
-        library = steps.StepLibrary()
+        library = StepLibrary()
         declared = [
             ("{user:w} sends a letter", _other, ["{user:w} sends {thing}"]),
             ("{user:w} sends {thing}", _step, []),
@@ -81,7 +82,7 @@ def test_declared_precedence_lets_overlapping_patterns_in_either_order() -> None
 
 
 def test_keywords_apart_do_not_overlap() -> None:
-    library = steps.StepLibrary()
+    library = StepLibrary()
     library.register(("when",), "{user:w} sends {thing}")(_step)
     library.register(("then",), "{user:w} sends a letter")(_other)
     assert library.match("then", "UserA sends a letter").definition.func is _other  # type: ignore[union-attr]
@@ -90,10 +91,10 @@ def test_keywords_apart_do_not_overlap() -> None:
 def test_a_sentence_two_patterns_match_at_run_time_names_both() -> None:
     # Examples the library tries cannot foresee every sentence: one both patterns still
     # match when it runs is refused with both patterns named, never settled by their order.
-    library = steps.StepLibrary()
+    library = StepLibrary()
     library.register(("when",), "{user:w} sends {thing} today")(_step)
     library.register(("when",), "{user:w} sends a letter {thing}", example={"thing": "now"})(_step)
-    with pytest.raises(steps.AmbiguousStepError) as raised:
+    with pytest.raises(AmbiguousStepError) as raised:
         library.match("when", "UserA sends a letter today")
     message = str(raised.value)
     assert '"{user:w} sends {thing} today"' in message
@@ -101,14 +102,14 @@ def test_a_sentence_two_patterns_match_at_run_time_names_both() -> None:
 
 
 def test_the_same_pattern_twice_is_refused() -> None:
-    library = steps.StepLibrary()
+    library = StepLibrary()
     library.register(("when",), "{user:w} sends {thing}")(_step)
-    with pytest.raises(steps.AmbiguousStepError, match="defined twice"):
+    with pytest.raises(AmbiguousStepError, match="defined twice"):
         library.register(("when",), "{user:w} sends {thing}")(_step)
 
 
 def test_an_unknown_sentence_matches_nothing() -> None:
-    assert steps._match("when", "something nobody defined happens") is None
+    assert _match("when", "something nobody defined happens") is None
 
 
 def test_a_step_needing_another_fixture_is_refused() -> None:
@@ -116,4 +117,15 @@ def test_a_step_needing_another_fixture_is_refused() -> None:
         del world, tmp_path, user
 
     with pytest.raises(TypeError, match="world and its placeholders only"):
-        steps.action("{user:w} does something unusual")(needs_more)
+        action("{user:w} does something unusual")(needs_more)
+
+
+def test_a_placeholder_neither_closed_nor_declared_open_is_refused() -> None:
+    library = StepLibrary(open_placeholders={"user"})
+    library.register(("when",), "{user:w} sends {thing}", values={"thing": ["a letter"]})(_step)
+    with pytest.raises(TypeError, match=r"\{thing\} is neither closed with values="):
+        library.register(("when",), "{user:w} posts {thing}")(_step)
+    with pytest.raises(TypeError, match=r"\{user\} is declared open and also takes values="):
+        library.register(
+            ("when",), "{user:w} mails {thing}", values={"user": ["UserA"], "thing": ["x"]}
+        )(_step)

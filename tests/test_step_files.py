@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.clock import FixedClock
 from engine.errors import describe_bytes
-from engine.harness.world import SCENARIO_EPOCH
+from engine.harness.scene import SCENARIO_EPOCH
 from engine.pki.authority import OrgCA
 from engine.pki.keys import KeyPool, KeyType, private_key_pem
 from tests.conftest import smime_harness

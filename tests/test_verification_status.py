@@ -107,7 +107,7 @@ def test_the_status_step_expects_the_finding_compliance_reports_first(
     """'sees the signature as "…"' marks as expected the finding of the check that failed
     first, for every status (name-constraints, algorithm-mismatch and malformed-multipart
     included), the same rule compliance reports for it."""
-    from engine.harness.steps import _signature_rule
+    from engine.harness.steps.reading import _signature_rule
     from engine.policy.document import default_policy
     from engine.policy.message_checks import _signature_findings
 

@@ -16,13 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from engine.harness.world import SendRecord, World
 from engine.mail.sending import EncryptionDecision, RecipientDecision
 from engine.pki.credential import certificate_email
-from engine.report.model import (
-    CertificateRecord,
-    DecisionRecord,
-    FindingRecord,
-    PromptRecord,
-    RecipientRecord,
-)
+from engine.report.model import DecisionRecord, FindingRecord, PromptRecord, RecipientRecord
+from engine.smime.describe import CertificateRecord
 
 
 def prompt_records(world: World) -> tuple[PromptRecord, ...]:

@@ -1,50 +1,36 @@
-"""The state one scenario builds up: a clock, a network, organizations, users, outcomes.
+"""What happens in a scenario: sends, messages opened, prompts, findings, artifacts.
 
-Step functions are thin adapters over this object, and this object is a thin
-adapter over the engine's public model (:mod:`engine.mail.organization`,
-:mod:`engine.mail.client`). Every message that crosses the network is kept as an
-artifact (real RFC 5322 bytes) for the report and for checks with
-``openssl cms``.
+:class:`World` is the scenario's :class:`~engine.harness.scene.Scene` (its
+organizations, people and settings) and what happens in it. Step functions are thin
+adapters over this object, and this object is a thin adapter over the engine's public
+model (:mod:`engine.mail.organization`, :mod:`engine.mail.client`). Every message that
+crosses the network is kept as an artifact (real RFC 5322 bytes) for the report and
+for checks with ``openssl cms``; every send is judged under the sender's
+organization's policy (:mod:`engine.policy.compliance`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from cryptography import x509
-
 from engine._internal.files import write_atomically
-from engine.clock import FixedClock
-from engine.cms.algorithms import ContentCipher, DigestAlgorithm
 from engine.errors import InputError, describe_bytes
 from engine.findings import Finding
-from engine.mail.client import MailClient
-from engine.mail.contacts import Contact
-from engine.mail.organization import Organization
-from engine.mail.profile import DEFAULT_PROFILE, ClientProfile
+from engine.harness.scene import Scene, User, slug
 from engine.mail.prompt import Choice, Prompt
 from engine.mail.reading import ContactOutcome, MessageStatus, ReceivedMessage
 from engine.mail.sending import SendOutcome, SendStatus
-from engine.mail.transport import MailNetwork
-from engine.pki.authority import Enrollment
 from engine.pki.issuance import CertificateMemo
-from engine.pki.keys import KeySource, KeyType
+from engine.pki.keys import KeySource
 from engine.pki.trust import TrustCache
-from engine.policy.compliance import check_decision, check_message
-from engine.policy.document import Policy, default_policy
+from engine.policy.decision_checks import check_decision
+from engine.policy.document import default_policy
+from engine.policy.message_checks import check_message
 from engine.smime.classification import EntityKind, classify
 from engine.smime.entity import header_block
 from engine.smime.sender import senders
-
-# Scenarios run at a fixed instant, so certificates, signatures and reports are reproducible.
-SCENARIO_EPOCH = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
-
-# Which of a user's certificates a step means: the ones held now, or those before a renewal.
-GENERATIONS = ("current", "previous")
 
 # Path validations of judged messages a world keeps when its owner hands it none.
 JUDGE_TRUST_SIZE = 1024
@@ -81,24 +67,8 @@ class SendRecord:
     artifact: Artifact | None
 
 
-@dataclasses.dataclass(slots=True)
-class User:
-    name: str
-    address: str
-    organization: Organization
-    client: MailClient
-
-
-class OutsideFolderError(InputError):
-    """A step names a file outside the feature's folder tree and the allowed folders."""
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
-
-
-class World:
-    """Everything a scenario has made so far."""
+class World(Scene):
+    """Everything a scenario has made so far: its scene, and what happened in it."""
 
     def __init__(
         self,
@@ -108,17 +78,10 @@ class World:
         memo: CertificateMemo | None = None,
         trust_cache: TrustCache | None = None,
     ) -> None:
-        self.keys = keys
-        # Caches belong to whoever owns the batch of scenarios (the pytest session hands
-        # each world the run's); a world made alone owns its own. Scenarios of one run
-        # repeat the same pool-key certificates, anchors, CRLs and times.
-        self._memo = memo if memo is not None else CertificateMemo()
+        super().__init__(keys=keys, memo=memo)
+        # Owned like the scene's memo: the run's when the session hands one over. Scenarios
+        # of one run judge the same anchors, CRLs and times.
         self._judge_trust = trust_cache if trust_cache is not None else TrustCache(JUDGE_TRUST_SIZE)
-        self.clock = FixedClock(SCENARIO_EPOCH)
-        self.network = MailNetwork()
-        self.organizations: dict[str, Organization] = {}
-        self.users: dict[str, User] = {}
-        self.default_profile: ClientProfile = DEFAULT_PROFILE
         self.artifacts: list[Artifact] = []
         self.artifact_dir = artifact_dir
         self._made: Path | None = None  # the artifact folder once created
@@ -126,156 +89,14 @@ class World:
         self.last_contact: ContactOutcome | None = None
         self.last_outcome_by: dict[str, SendOutcome | ContactOutcome] = {}
         self.opened: dict[str, ReceivedMessage] = {}
-        self.enrollments: dict[str, Enrollment] = {}
-        self.previous_enrollments: dict[str, Enrollment] = {}
-        self._tokens: dict[str, str] = {}  # enrollment tokens issued, by user
         self.prompt_log: list[PromptEvent] = []
         self.sends: list[SendRecord] = []
-        self.base_dir: Path = Path.cwd()  # files named in steps are relative to it, and in it
-        self.allowed_dirs: tuple[Path, ...] = ()  # other folders steps may name files in
-        self.step_source: str | None = None  # "feature:line" of the step running, for errors
         self._send_began_at = 0
-        self.policy: Policy | None = None  # chosen for every organization by a step
-        self.org_policies: dict[str, Policy] = {}  # chosen for one organization
         self.findings: list[Finding] = []  # every policy finding of the scenario, for the report
         self.last_findings: tuple[Finding, ...] | None = None  # those of the last send
         self.expected_findings: list[Finding] = []  # those a Then step asked for
         self.step: str | None = None  # the step running now, for messages that point back
         self._last_sent_by: tuple[User, SendOutcome, Artifact | None] | None = None
-
-    # -- organizations and users ------------------------------------------
-
-    def organization(self, name: str) -> Organization:
-        try:
-            return self.organizations[name.lower()]
-        except KeyError:
-            known = ", ".join(o.name for o in self.organizations.values()) or "none yet"
-            raise InputError(f"an organization set up earlier ({known})", repr(name)) from None
-
-    def add_organization(
-        self, name: str, *, intermediate: bool = False, domain: str | None = None
-    ) -> Organization:
-        """An organization; its mail domain is ``<name>.example`` unless ``domain`` is given."""
-        if name.lower() in self.organizations:
-            org = self.organizations[name.lower()]
-            if domain is not None and domain.lower() != org.domain:
-                raise InputError(f"{org.name}'s domain {org.domain}", repr(domain))
-            return org
-        org = Organization(
-            name,
-            domain or f"{_slug(name)}.example",
-            clock=self.clock,
-            network=self.network,
-            keys=self.keys,
-            intermediate=intermediate,
-            policy=self.policy or default_policy(),
-            memo=self._memo,
-        )
-        self.organizations[name.lower()] = org
-        org.publish_crl()
-        return org
-
-    def user(self, name: str) -> User:
-        try:
-            return self.users[name.lower()]
-        except KeyError:
-            known = ", ".join(u.name for u in self.users.values()) or "none yet"
-            raise InputError(f"a user set up earlier ({known})", repr(name)) from None
-
-    def add_user(
-        self,
-        name: str,
-        org_name: str,
-        *,
-        enrolled: bool = True,
-        separate: bool = False,
-        key_type: KeyType = KeyType.RSA_2048,
-    ) -> User:
-        org = self.organization(org_name)
-        address = org.address(name)
-        if enrolled:
-            self.enrollments[name.lower()] = org.enroll(
-                address, key_type=key_type, separate_encryption_key=separate
-            )
-        else:
-            org.add_mailbox(address)
-        client = MailClient(
-            address=address, organization=org, clock=self.clock, profile=self.default_profile
-        )
-        chosen = self.chosen_policy(org)
-        if chosen is not None:
-            chosen.configure(client)
-        user = User(name=name, address=address, organization=org, client=client)
-        self.users[name.lower()] = user
-        return user
-
-    # -- what a user or an organization decides --------------------------
-
-    def issue_token(self, org_name: str, name: str) -> None:
-        """The organization opens a mailbox for ``name`` and issues an enrollment token,
-        kept for the user's own enrollment later in the scenario."""
-        org = self.organization(org_name)
-        address = org.add_mailbox(name)
-        self._tokens[name.lower()] = org.ca.issue_token(address).secret
-
-    def enroll_with_token(self, name: str, org_name: str) -> Enrollment:
-        """The user enrolls with the token issued to them (EnrollmentError if it was used)."""
-        org = self.organization(org_name)
-        try:
-            token = self._tokens[name.lower()]
-        except KeyError:
-            raise InputError(f"an enrollment token issued to {name} earlier", "none") from None
-        return org.ca.enroll(org.address(name), token)
-
-    def trust(self, name: str, org_name: str) -> None:
-        """The user trusts the organization's root CA (IMP-03)."""
-        self.user(name).client.trust(self.organization(org_name).ca.root)
-
-    def distrust(self, name: str, org_name: str) -> None:
-        """The user withdraws trust in the organization's root CA."""
-        self.user(name).client.distrust(self.organization(org_name).ca.root)
-
-    def use_profile(self, profile: ClientProfile, name: str | None = None) -> None:
-        """One user's client (or every client, those set up later too) behaves as ``profile``."""
-        if name is not None:
-            self.user(name).client.use_profile(profile)
-            return
-        self.default_profile = profile
-        for user in self.users.values():
-            user.client.use_profile(profile)
-
-    def set_processing_delay(self, delay: dt.timedelta) -> None:
-        """Every client (those set up later too) processes new contacts after ``delay``."""
-        self.default_profile = self.default_profile.with_delay(delay)
-        for user in self.users.values():
-            user.client.use_profile(user.client.profile.with_delay(delay))
-
-    def set_cipher(self, name: str, cipher: ContentCipher) -> None:
-        """The one content cipher the user's client encrypts with."""
-        self.user(name).client.encrypt_with(cipher)
-
-    def set_digest(self, name: str, digest: DigestAlgorithm) -> None:
-        """The digest the user's client signs with."""
-        self.user(name).client.sign_with(digest)
-
-    def add_contact(
-        self,
-        name: str,
-        other: str,
-        certificate: x509.Certificate,
-        issuers: Iterable[x509.Certificate] = (),
-    ) -> None:
-        """The user holds a contact for ``other`` with ``certificate``, processed already."""
-        now = self.clock.now()
-        self.user(name).client.import_contact(
-            Contact(
-                address=self.user(other).address,
-                certificate=certificate,
-                issuers=tuple(issuers),
-                added_at=now,
-                processed_at=now,
-            )
-        )
 
     def note_contact(self, name: str, outcome: ContactOutcome) -> None:
         """The outcome of adding a contact; a prompt it raised is kept for the report."""
@@ -286,14 +107,6 @@ class World:
     def begin_step(self, text: str) -> None:
         """The step now running, as the feature file says it, for messages that point back."""
         self.step = text
-
-    def address(self, name: str) -> str:
-        """A user's address; names not set up as users are taken as addresses if they contain @."""
-        if "@" in name:
-            return name
-        return self.user(name).address
-
-    # -- messages ---------------------------------------------------------
 
     def record(self, sender: User, outcome: SendOutcome) -> None:
         """Keep a send's outcome: its prompt for the report, its message as an artifact."""
@@ -306,7 +119,7 @@ class World:
             index = len(self.artifacts) + 1
             recipients = outcome.delivery.delivered if outcome.delivery else ()
             artifact = Artifact(
-                name=f"{index:02d}-{_slug(sender.name)}-{_kind(outcome)}.eml",
+                name=f"{index:02d}-{slug(sender.name)}-{_kind(outcome)}.eml",
                 sender=sender.address,
                 recipients=recipients,
                 data=outcome.message,
@@ -321,28 +134,6 @@ class World:
         # Every send is judged, under the default policy when the scenario chose none,
         # so the report's findings cover every scenario.
         self.judge(sender, outcome, artifact)
-
-    # -- policy ---------------------------------------------------------------
-
-    def chosen_policy(self, org: Organization) -> Policy | None:
-        """The policy a step chose for ``org``; None when the scenario chose none."""
-        return self.org_policies.get(org.name.lower(), self.policy)
-
-    def choose_policy(self, policy: Policy, org_name: str | None = None) -> None:
-        """Every organization (or one) follows ``policy`` from now on, clients included."""
-        if org_name is None:
-            self.policy = policy
-            self.org_policies.clear()
-            targets = list(self.organizations.values())
-        else:
-            org = self.organization(org_name)
-            self.org_policies[org.name.lower()] = policy
-            targets = [org]
-        for org in targets:
-            org.adopt(policy)
-            for user in self.users.values():
-                if user.organization is org:
-                    policy.configure(user.client)
 
     def judge(
         self, sender: User, outcome: SendOutcome, artifact: Artifact | None
@@ -446,7 +237,7 @@ class World:
         kind = _content_kind(message)
         self._keep(
             Artifact(
-                name=f"{len(self.artifacts) + 1:02d}-received-{_slug(source.stem)}.eml",
+                name=f"{len(self.artifacts) + 1:02d}-received-{slug(source.stem)}.eml",
                 sender=", ".join(_authors(message)),
                 recipients=delivery.delivered,
                 data=message,
@@ -463,25 +254,6 @@ class World:
                 self._made = self.artifact_dir
             # Renamed into place: a link standing at the name is replaced, never followed.
             write_atomically(self.artifact_dir / artifact.name, artifact.data)
-
-    def enrollment(self, name: str, which: str = "current") -> Enrollment:
-        if which not in GENERATIONS:
-            raise InputError(f"which certificates ({', '.join(GENERATIONS)})", repr(which))
-        table = self.enrollments if which == "current" else self.previous_enrollments
-        try:
-            return table[name.lower()]
-        except KeyError:
-            raise InputError(f"a {which} enrollment of {name}", "none") from None
-
-    def encryption_certificate(self, name: str, which: str = "current") -> x509.Certificate:
-        return self.enrollment(name, which).encryption.certificate
-
-    def renew(self, name: str) -> Enrollment:
-        user = self.user(name)
-        self.previous_enrollments[name.lower()] = self.enrollment(name)
-        enrollment = user.organization.renew(user.address)
-        self.enrollments[name.lower()] = enrollment
-        return enrollment
 
     def begin_send(self) -> None:
         self._send_began_at = len(self.artifacts)
@@ -524,47 +296,6 @@ class World:
         received = user.client.open(outcome.message)
         return received.body is not None and received.status is not MessageStatus.CANNOT_DECRYPT
 
-    def resolve(self, path: str, what: str = "a file") -> Path:
-        """A file named in a step, inside the feature file's folder tree (or an allowed folder).
-
-        Every step that takes a file comes here. Symbolic links are resolved first, so a
-        link inside the folder that points outside is outside: a scenario must not copy
-        ``../../etc/passwd`` or a private key elsewhere on the machine into a report.
-        """
-        candidate = Path(path)
-        joined = candidate if candidate.is_absolute() else self.base_dir / candidate
-        resolved = joined.resolve()
-        folders = (self.base_dir.resolve(), *(folder.resolve() for folder in self.allowed_dirs))
-        if not any(resolved.is_relative_to(folder) for folder in folders):
-            allowed = " or ".join(str(folder) for folder in folders)
-            raise OutsideFolderError(
-                f"{what} inside {allowed} (the feature's folder; allow another with --allow-files)",
-                f"{path!r}, which is {resolved}",
-                source=self.step_source,
-            )
-        return resolved
-
-    def read_file(self, path: str, what: str) -> tuple[Path, bytes]:
-        """The bytes of a file named in a step, or an error naming the file and the folder."""
-        resolved = self.resolve(path, what)
-        try:
-            return resolved, resolved.read_bytes()
-        except FileNotFoundError:
-            source = self.step_source or path
-            raise InputError(f"{what} at {resolved}", "no such file", source=source) from None
-        except OSError as exc:
-            found = exc.strerror or str(exc)
-            source = self.step_source or path
-            raise InputError(f"a readable {what} at {resolved}", found, source=source) from None
-
-    def install(self, name: str, enrollment: Enrollment) -> None:
-        """Credentials imported from elsewhere become the user's current ones."""
-        user = self.user(name)
-        if name.lower() in self.enrollments:
-            self.previous_enrollments[name.lower()] = self.enrollments[name.lower()]
-        self.enrollments[name.lower()] = enrollment
-        user.client.install(enrollment)
-
     def last_message_for(self, name: str, sender: str | None = None) -> bytes:
         user = self.user(name)
         inbox = user.client.inbox()
@@ -575,9 +306,6 @@ class World:
             who = f" from {sender}" if sender else ""
             raise InputError(f"a message{who} in {name}'s inbox", "an empty inbox")
         return inbox[-1]
-
-    def advance(self, delta: dt.timedelta) -> None:
-        self.clock.advance(delta)
 
 
 def _kind(outcome: SendOutcome) -> str:
