@@ -171,10 +171,12 @@ def test_a_feature_that_does_not_parse_stops_the_run_before_any_scenario(tmp_pat
 
 def test_a_scenario_whose_worker_died_is_reported_failed(tmp_path: Path) -> None:
     """The controller's count of reports stands in for records a dead worker never sent."""
-    from engine.harness.collector import Collector
+    from engine.harness.collector import ScenarioCollector
 
     feature, module = tmp_path / "crash.feature", tmp_path / "test_crash.py"
-    collector = Collector({module: feature}, tmp_path / "artifacts", None, role="controller")
+    collector = ScenarioCollector(
+        {module: feature}, tmp_path / "artifacts", None, role="controller"
+    )
     died = "test_crash.py::test_the_crash"
     collector.pytest_runtest_logstart(died)
     collector.pytest_runtest_logreport(

@@ -45,7 +45,7 @@ _COLLECTION_ERRORS = "smime_harness_collection_errors"
 _SETTINGS = "smime_harness_run"  # the collector's settings in xdist's workerinput
 
 
-class Collector:
+class ScenarioCollector:
     """A pytest plugin object that records each scenario's outcome.
 
     In a parallel run (-n) there is one in the controller, which collects nothing itself,
@@ -90,7 +90,7 @@ class Collector:
         }
 
     @classmethod
-    def for_worker(cls, settings: dict[str, Any]) -> Collector:
+    def for_worker(cls, settings: dict[str, Any]) -> ScenarioCollector:
         """The collector of a pytest-xdist worker, from the controller's :meth:`settings`."""
         shard = settings["shard"]
         return cls(
@@ -341,5 +341,5 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None or _SETTINGS not in workerinput:
         return
-    collector = Collector.for_worker(workerinput[_SETTINGS])
+    collector = ScenarioCollector.for_worker(workerinput[_SETTINGS])
     config.pluginmanager.register(collector, "smime-harness-run-collector")

@@ -24,7 +24,7 @@ import pytest
 from engine._internal.files import unlink_below
 from engine.clock import Clock
 from engine.errors import SmimeError
-from engine.harness.collector import Collector
+from engine.harness.collector import ScenarioCollector
 from engine.harness.grammar import FeatureSyntaxError as FeatureSyntaxError
 from engine.harness.reporting import git_commit as git_commit
 from engine.harness.reporting import write_run_report
@@ -101,7 +101,7 @@ def run_features(
     started = time.monotonic()
     started_at = clock.now() if clock is not None else None
     with generated_modules(files) as (tests, modules):
-        collector = Collector(
+        collector = ScenarioCollector(
             modules,
             artifacts,
             None if quiet else _write,
@@ -148,7 +148,7 @@ def run_features(
 
 def _check(
     code: int | pytest.ExitCode,
-    collector: Collector,
+    collector: ScenarioCollector,
     scenarios: Sequence[ScenarioRecord],
     *,
     selecting: bool,
