@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from engine.harness.runner import run_features
+from engine.report.model import ScenarioRecord
 
 BUILTIN = Path(__file__).resolve().parent.parent / "features"
 
@@ -62,9 +63,9 @@ def test_two_workers_merge_into_one_result_and_report(tmp_path: Path) -> None:
         "Another signed message verifies",
     ]  # the features' order, whichever worker finished first
     failed = result.scenarios[1]
-    assert failed.outcome == "failed"
+    assert failed.status == "failed"
     assert failed.failed_step is not None and "tampered" in failed.failed_step
-    assert all(s.line and s.artifacts for s in result.scenarios)
+    assert all(s.line and s.artifact_dir for s in result.scenarios)
     summary = json.loads((tmp_path / "summary.json").read_text())["summary"]
     assert (summary["passed"], summary["failed"]) == (2, 1)
     assert (tmp_path / "report" / "index.html").is_file()
@@ -89,6 +90,25 @@ def _without_durations(value: Any) -> Any:
     return value
 
 
+def _comparable(scenario: ScenarioRecord) -> ScenarioRecord:
+    """A scenario's record less what differs from one process to another: timings, and the
+    certificates each process issues anew (with random serial numbers)."""
+    decisions = tuple(
+        dataclasses.replace(
+            d,
+            recipients=tuple(dataclasses.replace(r, certificate_sha256=None) for r in d.recipients),
+        )
+        for d in scenario.decisions
+    )
+    return dataclasses.replace(
+        scenario,
+        duration=0.0,
+        steps=tuple(dataclasses.replace(t, duration=0.0) for t in scenario.steps),
+        certificates=(),
+        decisions=decisions,
+    )
+
+
 def _run(folder: Path, tmp_path: Path, workers: str) -> tuple[Any, ...]:
     report = tmp_path / f"report-{workers}"
     result = run_features(
@@ -100,7 +120,7 @@ def _run(folder: Path, tmp_path: Path, workers: str) -> tuple[Any, ...]:
         say=lambda _text: None,
         workers=workers,
     )
-    scenarios = [dataclasses.replace(s, duration=0.0) for s in result.scenarios]
+    scenarios = [_comparable(s) for s in result.scenarios]
     summary = json.loads((tmp_path / f"summary-{workers}.json").read_text())
     cucumber = json.loads((report / "results.json").read_text())
     junit = re.sub(r' time="[^"]*"', "", (report / "junit.xml").read_text())
@@ -124,7 +144,7 @@ def test_two_workers_give_what_one_process_gives(tmp_path: Path) -> None:
     parallel = _run(folder, tmp_path, "2")
     assert serial[0] == 1
     assert len(serial[1]) == 11 + 3 + 1
-    assert [s.outcome for s in serial[1]].count("failed") == 2
+    assert [s.status for s in serial[1]].count("failed") == 2
     for one, two in zip(serial, parallel, strict=True):
         assert one == two
 
@@ -151,10 +171,12 @@ def test_a_feature_that_does_not_parse_stops_the_run_before_any_scenario(tmp_pat
 
 def test_a_scenario_whose_worker_died_is_reported_failed(tmp_path: Path) -> None:
     """The controller's count of reports stands in for records a dead worker never sent."""
-    from engine.harness.runner import _Collector
+    from engine.harness.collector import ScenarioCollector
 
     feature, module = tmp_path / "crash.feature", tmp_path / "test_crash.py"
-    collector = _Collector({module: feature}, tmp_path / "artifacts", None, role="controller")
+    collector = ScenarioCollector(
+        {module: feature}, tmp_path / "artifacts", None, role="controller"
+    )
     died = "test_crash.py::test_the_crash"
     collector.pytest_runtest_logstart(died)
     collector.pytest_runtest_logreport(
@@ -168,7 +190,7 @@ def test_a_scenario_whose_worker_died_is_reported_failed(tmp_path: Path) -> None
         )
     )
     [result] = collector.results()
-    assert (result.feature, result.name, result.outcome) == (
+    assert (result.feature_file, result.name, result.status) == (
         str(feature),
         "test_the_crash",
         "failed",

@@ -99,8 +99,13 @@ def _imported_modules(path: Path) -> set[str]:
     return found
 
 
-def test_the_runner_reads_no_pytest_bdd_internals_nor_crash_text() -> None:
-    source = Path(engine.harness.runner.__file__)
+# The runner's modules: the entry point, and what it runs pytest and records scenarios with.
+RUNNER_MODULES = ("runner", "selection", "session", "collector", "outcome", "reporting")
+
+
+@pytest.mark.parametrize("name", RUNNER_MODULES)
+def test_the_runner_reads_no_pytest_bdd_internals_nor_crash_text(name: str) -> None:
+    source = Path(engine.harness.runner.__file__).with_name(f"{name}.py")
     modules = _imported_modules(source)
     # pytest-bdd's parsed-feature cache and parser are its internals; the generated test
     # modules use its public scenarios(), and outcomes come through pytest's hooks.

@@ -15,17 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine._internal.files import remove, unlink_below, write_atomically
+from engine._internal.files import remove, unlink_below
 from engine.errors import InputError
-from engine.report.model import (
-    FeatureRecord,
-    RunRecord,
-    ScenarioRecord,
-    example_label,
-    run_from_json,
-    tally,
-)
+from engine.report.model import FeatureRecord, RunRecord, ScenarioRecord, run_from_json
 from engine.report.render import write_report
+from engine.report.summary import write_summary
 
 RECORDS = "records.json"
 
@@ -160,10 +154,7 @@ def merge_reports(folders: Sequence[Path], out: Path) -> RunRecord:
         merged, scenarios=tuple(copied.get(id(s), s) for s in merged.scenarios)
     )
     write_report(merged, out)
-    write_atomically(
-        out / "summary.json",
-        (json.dumps(summary_document(merged, out), indent=2) + "\n").encode("utf-8"),
-    )
+    write_summary(out / "summary.json", merged.scenarios, duration=merged.duration, folder=out)
     return merged
 
 
@@ -209,33 +200,3 @@ def _relinked(scenario: ScenarioRecord, old: str, new: str) -> ScenarioRecord:
             for d in scenario.decisions
         ),
     )
-
-
-def summary_document(run: RunRecord, folder: Path) -> dict[str, Any]:
-    """summary.json as ``smime-harness run`` writes it, from the report model."""
-    counts = tally([s.status for s in run.scenarios])
-    return {
-        "summary": {
-            "scenarios": counts.total,
-            "passed": counts.passed,
-            "failed": counts.failed,
-            "skipped": counts.skipped,
-            "duration": round(run.duration, 3),
-        },
-        "scenarios": [
-            {
-                "feature": s.feature_file,
-                "feature_name": s.feature,
-                "scenario": s.title or s.name,
-                "example": example_label(s.example) if s.example else None,
-                "line": s.line,
-                "tags": list(s.tags),
-                "outcome": s.status.value,
-                "duration": round(s.duration, 3),
-                "error": s.error,
-                "failed_step": s.failed_step,
-                "artifacts": None if s.artifact_dir is None else str(folder / s.artifact_dir),
-            }
-            for s in run.scenarios
-        ],
-    }

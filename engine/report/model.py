@@ -137,6 +137,12 @@ class FindingRecord:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ScenarioRecord:
+    """One scenario (one Examples row of an outline) as it ran: the one record of its outcome.
+
+    The runner returns it; the terminal summary, ``summary.json`` and the report are
+    derived from it, and ``records.json`` saves it for ``report merge``.
+    """
+
     feature: str
     feature_file: str
     name: str
