@@ -15,7 +15,7 @@ import pytest
 
 import engine
 from engine.clock import FixedClock
-from engine.mail.reading import MessageStatus, _message_status
+from engine.mail.reading import _MESSAGE_STATUS, MessageStatus, _message_status
 from engine.pki.authority import OrgCA
 from engine.pki.keys import KeyPool
 from engine.pki.trust import TrustStatus
@@ -89,6 +89,11 @@ def test_every_status_word_is_reachable_and_public() -> None:
     assert engine.Integrity is Integrity
     # A StrEnum: a caller's ``result.status == "valid"`` still holds.
     assert VerificationStatus.VALID == "valid"
+
+
+def test_every_verification_status_has_the_message_status_of_its_word() -> None:
+    assert set(_MESSAGE_STATUS) == set(VerificationStatus)
+    assert all(seen.value == status.value for status, seen in _MESSAGE_STATUS.items())
 
 
 def test_every_integrity_and_trust_answer_names_its_status() -> None:

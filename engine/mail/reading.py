@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import typing
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -318,31 +317,23 @@ def _status_of(opened: OpenedMessage) -> MessageStatus:
     return _message_status(signature.status)
 
 
+# What a person sees for a signature's status: the same word, one member each, member to
+# member (tests/test_verification_status.py proves every status has its entry, so a new
+# one cannot pass as another).
+_MESSAGE_STATUS: dict[VerificationStatus, MessageStatus] = {
+    VerificationStatus.VALID: MessageStatus.VALID,
+    VerificationStatus.TAMPERED: MessageStatus.TAMPERED,
+    VerificationStatus.ALGORITHM_MISMATCH: MessageStatus.ALGORITHM_MISMATCH,
+    VerificationStatus.MALFORMED_MULTIPART: MessageStatus.MALFORMED_MULTIPART,
+    VerificationStatus.UNTRUSTED_ISSUER: MessageStatus.UNTRUSTED_ISSUER,
+    VerificationStatus.EXPIRED: MessageStatus.EXPIRED,
+    VerificationStatus.NOT_YET_VALID: MessageStatus.NOT_YET_VALID,
+    VerificationStatus.REVOKED: MessageStatus.REVOKED,
+    VerificationStatus.NAME_CONSTRAINTS: MessageStatus.NAME_CONSTRAINTS,
+    VerificationStatus.INVALID: MessageStatus.INVALID,
+    VerificationStatus.ADDRESS_MISMATCH: MessageStatus.ADDRESS_MISMATCH,
+}
+
+
 def _message_status(status: VerificationStatus) -> MessageStatus:
-    """What a person sees for a signature's status: the same word, one member each (mypy
-    proves every status has its member, so a new one cannot pass as another)."""
-    match status:
-        case VerificationStatus.VALID:
-            return MessageStatus.VALID
-        case VerificationStatus.TAMPERED:
-            return MessageStatus.TAMPERED
-        case VerificationStatus.ALGORITHM_MISMATCH:
-            return MessageStatus.ALGORITHM_MISMATCH
-        case VerificationStatus.MALFORMED_MULTIPART:
-            return MessageStatus.MALFORMED_MULTIPART
-        case VerificationStatus.UNTRUSTED_ISSUER:
-            return MessageStatus.UNTRUSTED_ISSUER
-        case VerificationStatus.EXPIRED:
-            return MessageStatus.EXPIRED
-        case VerificationStatus.NOT_YET_VALID:
-            return MessageStatus.NOT_YET_VALID
-        case VerificationStatus.REVOKED:
-            return MessageStatus.REVOKED
-        case VerificationStatus.NAME_CONSTRAINTS:
-            return MessageStatus.NAME_CONSTRAINTS
-        case VerificationStatus.INVALID:
-            return MessageStatus.INVALID
-        case VerificationStatus.ADDRESS_MISMATCH:
-            return MessageStatus.ADDRESS_MISMATCH
-        case _:
-            typing.assert_never(status)
+    return _MESSAGE_STATUS[status]
