@@ -18,9 +18,14 @@ from hypothesis import find, settings
 from engine.cli import commands as cli
 from engine.cms import enveloped as asn1
 from engine.cms.algorithms import (
+    KEY_TRANSPORTS,
+    RSA_KEY_TRANSPORTS,
+    SIGNING_DIGESTS,
     STRENGTH_ORDER,
     CipherMode,
     ContentCipher,
+    DigestAlgorithm,
+    RecipientIdentifier,
     cipher_mode,
 )
 from engine.harness.steps import policy as policy_steps
@@ -88,6 +93,21 @@ def test_cli_choices_capabilities_and_negotiation_come_from_the_registry() -> No
     assert signing.DEFAULT_CAPABILITIES == STRENGTH_ORDER
     assert negotiation.STRENGTH_ORDER == STRENGTH_ORDER
     assert tuple(c.value for c in STRENGTH_ORDER) == policy_steps._ENCRYPTING
+
+
+def test_cli_digest_transport_and_identifier_choices_come_from_the_registry() -> None:
+    parser = cli.build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+
+    def choices(command: str, dest: str) -> tuple[str, ...]:
+        (action,) = [a for a in commands[command]._actions if a.dest == dest]
+        return tuple(action.choices)
+
+    assert choices("sign", "digest") == tuple(d.value for d in SIGNING_DIGESTS)
+    assert DigestAlgorithm.SHA1 not in SIGNING_DIGESTS  # read, never offered (RFC 8551 §2.1)
+    assert choices("encrypt", "key_transport") == tuple(t.value for t in RSA_KEY_TRANSPORTS)
+    assert set(RSA_KEY_TRANSPORTS) == set(KEY_TRANSPORTS.values())
+    assert choices("encrypt", "recipient_id") == tuple(r.value for r in RecipientIdentifier)
 
 
 @pytest.mark.parametrize("cipher", list(ContentCipher), ids=lambda c: c.value)

@@ -34,7 +34,12 @@ from engine.cli.files import (
     write_output,
 )
 from engine.cli.outcome import Outcome, error_outcome, report_batch, unexpected_outcome
-from engine.cms.algorithms import STRENGTH_ORDER
+from engine.cms.algorithms import (
+    RSA_KEY_TRANSPORTS,
+    SIGNING_DIGESTS,
+    STRENGTH_ORDER,
+    RecipientIdentifier,
+)
 from engine.errors import SmimeError
 
 if TYPE_CHECKING:
@@ -42,8 +47,9 @@ if TYPE_CHECKING:
     from engine.smime.verification_result import VerificationResult
 
 _CIPHERS = tuple(c.value for c in STRENGTH_ORDER)  # every cipher the registry encrypts with
-_TRANSPORTS = ("rsaes-pkcs1-v1_5", "rsaes-oaep")
-_DIGESTS = ("sha256", "sha384", "sha512")
+_TRANSPORTS = tuple(t.value for t in RSA_KEY_TRANSPORTS)
+_DIGESTS = tuple(d.value for d in SIGNING_DIGESTS)
+_RECIPIENT_IDS = tuple(r.value for r in RecipientIdentifier)
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
@@ -318,7 +324,7 @@ def add_message_commands(sub: Any) -> None:
     )
     enc.add_argument(
         "--recipient-id",
-        choices=("issuer-and-serial", "subject-key-identifier"),
+        choices=_RECIPIENT_IDS,
         default="issuer-and-serial",
         help="how recipients are identified (default issuer-and-serial)",
     )

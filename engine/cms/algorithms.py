@@ -79,15 +79,21 @@ class DigestSpec:
     oid: str
     micalg: str
     primitive: str  # the class name in cryptography.hazmat.primitives.hashes
+    # Offered for new signatures; SHA-1 is read, never offered (RFC 8551 §2.1).
+    signs: bool = True
 
 
 _DIGEST_SPECS: dict[DigestAlgorithm, DigestSpec] = {
-    DigestAlgorithm.SHA1: DigestSpec("1.3.14.3.2.26", "sha-1", "SHA1"),
+    DigestAlgorithm.SHA1: DigestSpec("1.3.14.3.2.26", "sha-1", "SHA1", signs=False),
     DigestAlgorithm.SHA256: DigestSpec("2.16.840.1.101.3.4.2.1", "sha-256", "SHA256"),
     DigestAlgorithm.SHA384: DigestSpec("2.16.840.1.101.3.4.2.2", "sha-384", "SHA384"),
     DigestAlgorithm.SHA512: DigestSpec("2.16.840.1.101.3.4.2.3", "sha-512", "SHA512"),
 }
 _DIGEST_BY_OID = {spec.oid: member for member, spec in _DIGEST_SPECS.items()}
+# The digests a signer is offered: the CLI's --digest choices, a policy's signature_hashes.
+SIGNING_DIGESTS: tuple[DigestAlgorithm, ...] = tuple(
+    d for d in DigestAlgorithm if _DIGEST_SPECS[d].signs
+)
 
 
 # --- Signature algorithms (RFC 3370 §3.2, RFC 4056, RFC 5754 §3, RFC 5758 §3.2) ----
@@ -305,6 +311,9 @@ KEY_TRANSPORTS: dict[str, KeyTransport] = {
     RSA_ENCRYPTION: KeyTransport.RSAES_PKCS1_V1_5,
     RSAES_OAEP: KeyTransport.RSAES_OAEP,
 }
+# What an RSA recipient's key can be reached with (the CLI's --key-transport choices); an
+# EC recipient's is always ECDH key agreement.
+RSA_KEY_TRANSPORTS: tuple[KeyTransport, ...] = tuple(dict.fromkeys(KEY_TRANSPORTS.values()))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

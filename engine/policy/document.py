@@ -28,7 +28,7 @@ from engine._internal import toml_schema
 from engine._internal.toml_schema import Field as _Field
 from engine._internal.toml_schema import Reader as _Reader
 from engine._internal.toml_schema import TomlFileError
-from engine.cms.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
+from engine.cms.algorithms import SIGNING_DIGESTS, ContentCipher, DigestAlgorithm, KeyTransport
 from engine.errors import InputError
 from engine.mail.profile import BUILTIN as BUILTIN_PROFILES
 from engine.mail.profile import ClientProfile, Fallback, load_profile
@@ -156,7 +156,7 @@ class Policy:
 
 _CIPHERS = tuple(c.value for c in ContentCipher)
 _TRANSPORTS = tuple(t.value for t in KeyTransport)
-_HASHES = tuple(d.value for d in DigestAlgorithm if d is not DigestAlgorithm.SHA1)
+_HASHES = tuple(d.value for d in SIGNING_DIGESTS)
 _VERDICTS = tuple(v.value for v in Verdict)
 NO_PROFILE = "none"
 _CERTIFICATE_PROFILES = (NO_PROFILE, *(p.value for p in CertificateProfile))

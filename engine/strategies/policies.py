@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine.cms.algorithms import ContentCipher, DigestAlgorithm, KeyTransport
+from engine.cms.algorithms import SIGNING_DIGESTS, ContentCipher, KeyTransport
 from engine.mail.profile import PROFILES, Fallback
 from engine.policy.document import (
     BUILTIN,
@@ -74,9 +74,7 @@ def _documents(draw: st.DrawFn) -> str:
             "preferred_content_encryption": preferred,
             "unauthenticated_encryption": unauthenticated,
             "key_transport": draw(_unique(tuple(t.value for t in KeyTransport))),
-            "signature_hashes": draw(
-                _unique(tuple(d.value for d in DigestAlgorithm if d is not DigestAlgorithm.SHA1))
-            ),
+            "signature_hashes": draw(_unique(tuple(d.value for d in SIGNING_DIGESTS))),
             "sha1": draw(st.sampled_from(_VERDICTS)),
         },
         "keys": {
