@@ -39,10 +39,10 @@ _EXPORTS: dict[str, str] = {
     "load_crls": "engine.pki.credential",
     "load_pkcs12": "engine.pki.credential",
     # key management
-    "CertificatePurpose": "engine.pki.authority",
-    "CertificateSpec": "engine.pki.authority",
-    "Enrollment": "engine.pki.authority",
-    "EnrollmentToken": "engine.pki.authority",
+    "CertificatePurpose": "engine.pki.key_usage",
+    "CertificateSpec": "engine.pki.certificate_spec",
+    "Enrollment": "engine.pki.enrollment",
+    "EnrollmentToken": "engine.pki.enrollment",
     "OrgCA": "engine.pki.authority",
     "RevocationReason": "engine.pki.revocation",
     "TrustResult": "engine.pki.trust",
@@ -65,10 +65,10 @@ _EXPORTS: dict[str, str] = {
     "Organization": "engine.mail.organization",
     "MailNetwork": "engine.mail.transport",
     "MailClient": "engine.mail.client",
-    "Draft": "engine.mail.client",
-    "SendOutcome": "engine.mail.client",
-    "SendStatus": "engine.mail.client",
-    "MessageStatus": "engine.mail.client",
+    "Draft": "engine.mail.sending",
+    "SendOutcome": "engine.mail.sending",
+    "SendStatus": "engine.mail.sending",
+    "MessageStatus": "engine.mail.reading",
     "ClientProfile": "engine.mail.profile",
     "Choice": "engine.mail.prompt",
     "Prompt": "engine.mail.prompt",
@@ -124,18 +124,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         UnsupportedAlgorithmError,
         UnsupportedKeyError,
     )
-    from engine.mail.client import Draft, MailClient, MessageStatus, SendOutcome, SendStatus
+    from engine.mail.client import MailClient
     from engine.mail.organization import Organization
     from engine.mail.profile import ClientProfile
     from engine.mail.prompt import Choice, Prompt
+    from engine.mail.reading import MessageStatus
+    from engine.mail.sending import Draft, SendOutcome, SendStatus
     from engine.mail.transport import MailNetwork
-    from engine.pki.authority import (
-        CertificatePurpose,
-        CertificateSpec,
-        Enrollment,
-        EnrollmentToken,
-        OrgCA,
-    )
+    from engine.pki.authority import OrgCA
+    from engine.pki.certificate_spec import CertificateSpec
     from engine.pki.credential import (
         Credential,
         load_certificate,
@@ -143,6 +140,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_crls,
         load_pkcs12,
     )
+    from engine.pki.enrollment import Enrollment, EnrollmentToken
+    from engine.pki.key_usage import CertificatePurpose
     from engine.pki.keys import FreshKeys, KeyPool, KeySource, KeyType, load_private_key
     from engine.pki.revocation import RevocationReason
     from engine.pki.trust import TrustResult, TrustStatus, validate_certificate

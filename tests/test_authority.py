@@ -21,9 +21,11 @@ from engine.errors import (
     InputError,
     KeyRecoveryError,
 )
-from engine.pki.authority import CertificateSpec, Enrollment, OrgCA
-from engine.pki.certificate_spec import KeyUsageBit
+from engine.pki.authority import OrgCA
+from engine.pki.certificate_spec import CertificateSpec
 from engine.pki.credential import load_pkcs12, public_keys_match
+from engine.pki.enrollment import Enrollment
+from engine.pki.key_usage import KeyUsageBit
 from engine.pki.keys import KeyPool, KeyType
 
 E = TypeVar("E", bound=x509.ExtensionType)

@@ -8,8 +8,10 @@ from cryptography.hazmat.primitives import serialization
 
 from engine.clock import FixedClock
 from engine.harness.world import World
-from engine.pki.authority import CertificatePurpose, CertificateSpec, OrgCA
+from engine.pki.authority import OrgCA
+from engine.pki.certificate_spec import CertificateSpec
 from engine.pki.issuance import CertificateMemo
+from engine.pki.key_usage import CertificatePurpose
 from engine.pki.keys import FreshKeys, KeyPool, KeySource, KeyType, PrivateKey
 from engine.pki.revocation import RevocationReason
 from engine.pki.trust import TrustCache

@@ -13,12 +13,13 @@ from engine.clock import FixedClock
 from engine.findings import Severity
 from engine.mail.usability import encryption_usability
 from engine.pki import requirements as cert
-from engine.pki.authority import CertificatePurpose, CertificateSpec, OrgCA
-from engine.pki.certificate_spec import KeyUsageBit
+from engine.pki.authority import OrgCA
+from engine.pki.certificate_spec import CertificateSpec
+from engine.pki.key_usage import CertificatePurpose, KeyUsageBit
 from engine.pki.keys import KeyPool, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.trust import TrustStatus, validate_certificate
-from engine.policy.compliance import check_certificate
+from engine.policy.certificate_checks import check_certificate
 from engine.policy.document import builtin_policy
 from engine.policy.rules import RULES
 from tests.conftest import EPOCH

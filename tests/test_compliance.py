@@ -20,14 +20,18 @@ from engine.findings import Finding, Severity, errors, worst
 from engine.mail.negotiation import CipherChoice
 from engine.mail.profile import Source
 from engine.mail.sending import EncryptionDecision, RecipientDecision
-from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, OrgCA
-from engine.pki.certificate_spec import KeyUsageBit
+from engine.pki.authority import OrgCA
+from engine.pki.certificate_spec import CertificateSpec
+from engine.pki.enrollment import Enrollment
+from engine.pki.key_usage import CertificatePurpose, KeyUsageBit
 from engine.pki.keys import KeyPool, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.smbr import CertificateProfile
 from engine.policy.algorithm_checks import content_cipher_findings, key_transport_findings
-from engine.policy.compliance import check_certificate, check_decision, check_message
+from engine.policy.certificate_checks import check_certificate
+from engine.policy.decision_checks import check_decision
 from engine.policy.document import Policy, builtin_policy, load_policy_file
+from engine.policy.message_checks import check_message
 from engine.policy.rules import AllOf, AnyOf, Single, finding
 from engine.smime.encryption import encrypt
 from engine.smime.signing import sign

@@ -11,8 +11,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from engine.clock import FixedClock
 from engine.errors import InputError
-from engine.pki.authority import CertificatePurpose, CertificateSpec, Enrollment, OrgCA
-from engine.pki.certificate_spec import KeyUsageBit
+from engine.pki.authority import OrgCA
+from engine.pki.certificate_spec import CertificateSpec
+from engine.pki.enrollment import Enrollment
+from engine.pki.key_usage import CertificatePurpose, KeyUsageBit
 from engine.pki.keys import KeyPool, KeyType
 from engine.pki.revocation import RevocationReason
 from engine.pki.trust import TrustResult, TrustStatus, validate_certificate

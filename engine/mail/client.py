@@ -9,10 +9,9 @@ it returns a :class:`~engine.mail.prompt.Prompt` instead of sending; :meth:`Mail
 continues with the choice made. Nothing leaves unencrypted without an explicit choice, and a
 cancel sends nothing at all.
 
-The public API (:mod:`engine`) names this module for ``MailClient`` and the values it
-returns, ``Draft``, ``SendOutcome``, ``SendStatus`` and ``MessageStatus``; the rest of what a
-caller meets (contact outcomes, received messages, the client's errors) is re-exported here
-from the module that defines it.
+Everything a client's caller meets (drafts, send outcomes, received messages and their
+statuses, contact outcomes, the client's errors) is re-exported here from the module that
+defines it, as ``engine.client`` held it before the split.
 """
 
 from __future__ import annotations

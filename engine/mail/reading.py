@@ -27,7 +27,8 @@ from engine.mail.plaintext import body_text
 from engine.mail.prompt import Choice, Prompt
 from engine.mail.prompt import update_contact as update_contact_prompt
 from engine.mail.settings import ClientSettings
-from engine.pki.trust import CertificatePurpose, TrustStatus, validate_certificate
+from engine.pki.key_usage import CertificatePurpose
+from engine.pki.trust import TrustStatus, validate_certificate
 from engine.smime.opening import OpenedMessage, from_address, header, open_message
 from engine.smime.sender import AddressMatch
 from engine.smime.verification_result import VerificationResult, VerificationStatus

@@ -22,7 +22,6 @@ from cryptography import x509
 
 from engine.cms.algorithms import ContentCipher
 from engine.errors import InputError
-from engine.mail.contacts import normalize_address
 from engine.mail.negotiation import CipherChoice, choose_cipher
 from engine.mail.plaintext import compose_text
 from engine.mail.profile import Fallback, Source
@@ -31,7 +30,9 @@ from engine.mail.reading import offered_contact
 from engine.mail.settings import ClientSettings
 from engine.mail.transport import Delivery
 from engine.mail.usability import Usability, encryption_usability, untrusted_reason
-from engine.pki.trust import CertificatePurpose, TrustResult
+from engine.pki.credential import normalize_address
+from engine.pki.key_usage import CertificatePurpose
+from engine.pki.trust import TrustResult
 from engine.smime.encryption import encrypt
 from engine.smime.opening import OpenedMessage, from_address
 from engine.smime.signing import sign

@@ -40,8 +40,8 @@ from engine.pki.issuance import (
     end_entity_subject,
     slug,
 )
+from engine.pki.key_usage import CertificatePurpose as CertificatePurpose
 from engine.pki.keys import FreshKeys, KeySource, KeyType, PrivateKey
-from engine.pki.purpose import CertificatePurpose as CertificatePurpose
 from engine.pki.revocation import RevocationReason, RevocationRecords, RevokedInfo
 from engine.pki.smbr import CertificateProfile
 

@@ -10,42 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 
 from cryptography import x509
 
 from engine.clock import aware
 from engine.errors import CertificateError, InputError
+from engine.pki.key_usage import CertificatePurpose, KeyUsageBit
 from engine.pki.keys import KeyType, PrivateKey
-from engine.pki.purpose import CertificatePurpose
 from engine.pki.smbr import CertificateProfile
 
 DEFAULT_VALIDITY = dt.timedelta(days=365)
 # X.520 ub-common-name (RFC 5280 Appendix A): a commonName holds at most 64 characters.
 UB_COMMON_NAME = 64
-
-
-class KeyUsageBit(enum.Enum):
-    """The keyUsage bits an S/MIME certificate may carry (RFC 5280 §4.2.1.3)."""
-
-    DIGITAL_SIGNATURE = "digital-signature"
-    NON_REPUDIATION = "non-repudiation"
-    KEY_ENCIPHERMENT = "key-encipherment"
-    DATA_ENCIPHERMENT = "data-encipherment"
-    KEY_AGREEMENT = "key-agreement"
-
-
-def default_key_usage(purpose: CertificatePurpose, key_type: KeyType) -> frozenset[KeyUsageBit]:
-    """keyUsage per RFC 8550 §4.4.2: signing keys sign, RSA keys encipher, EC keys agree."""
-    signing = {KeyUsageBit.DIGITAL_SIGNATURE}
-    encryption = {
-        KeyUsageBit.KEY_ENCIPHERMENT if key_type.is_rsa else KeyUsageBit.KEY_AGREEMENT,
-    }
-    if purpose is CertificatePurpose.SIGNING:
-        return frozenset(signing | {KeyUsageBit.NON_REPUDIATION})
-    if purpose is CertificatePurpose.ENCRYPTION:
-        return frozenset(encryption)
-    return frozenset(signing | encryption)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

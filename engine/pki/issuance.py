@@ -25,13 +25,9 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 from engine.cms.algorithms import DigestAlgorithm, SignatureScheme, signature_oid
 from engine.cms.certificate import assemble_certificate, v1_tbs_certificate
 from engine.errors import InputError
-from engine.pki.certificate_spec import (
-    UB_COMMON_NAME,
-    CertificateSpec,
-    KeyUsageBit,
-    default_key_usage,
-)
+from engine.pki.certificate_spec import UB_COMMON_NAME, CertificateSpec
 from engine.pki.credential import Credential
+from engine.pki.key_usage import KeyUsageBit, default_key_usage
 from engine.pki.keys import PrivateKey
 from engine.pki.revocation import RevokedInfo, build_crl, signature_hash
 

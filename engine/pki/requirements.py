@@ -27,7 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from engine.errors import InputError
 from engine.findings import Finding, Rule, Severity
 from engine.pki.credential import certificate_emails, normalize_address
-from engine.pki.purpose import CertificatePurpose
+from engine.pki.key_usage import CertificatePurpose
 from engine.pki.revocation import check_revocation
 
 VERSION = Rule(

@@ -26,8 +26,8 @@ from engine.clock import aware
 from engine.errors import InputError
 from engine.pki import requirements
 from engine.pki.credential import common_name
+from engine.pki.key_usage import CertificatePurpose
 from engine.pki.name_constraints import name_constraint_violation
-from engine.pki.purpose import CertificatePurpose
 from engine.pki.revocation import RevokedInfo, check_revocation
 
 __all__ = [

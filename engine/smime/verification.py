@@ -22,7 +22,7 @@ from engine.cms import signed as asn1
 from engine.cms.algorithms import ContentCipher, DigestAlgorithm, cipher_mode
 from engine.errors import DecodeError, InputError
 from engine.pki.credential import certificate_emails, certificate_from_der
-from engine.pki.purpose import CertificatePurpose
+from engine.pki.key_usage import CertificatePurpose
 from engine.pki.trust import TrustCache, TrustResult, TrustStatus, validate_certificate
 from engine.smime.classification import EntityKind, classify
 from engine.smime.message import split_message

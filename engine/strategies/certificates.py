@@ -16,8 +16,8 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from hypothesis import strategies as st
 
-from engine.pki.authority import CertificatePurpose, CertificateSpec
-from engine.pki.certificate_spec import KeyUsageBit
+from engine.pki.certificate_spec import CertificateSpec
+from engine.pki.key_usage import CertificatePurpose, KeyUsageBit
 from engine.pki.keys import KeyType
 from engine.strategies.checks import (
     StrategyArgumentError,

@@ -17,9 +17,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from engine.cms.algorithms import ContentCipher
 from engine.mail.profile import Fallback, Source
-from engine.pki.authority import CertificatePurpose
-from engine.pki.certificate_spec import KeyUsageBit
-from engine.strategies import AddressVariant, ValidityWindow
+from engine.pki.key_usage import CertificatePurpose, KeyUsageBit
+from engine.strategies.certificates import AddressVariant, ValidityWindow
 from tests.property.world import CertFacts, Recipient, World
 
 NONE_TEXT = (

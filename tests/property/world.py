@@ -20,21 +20,16 @@ from engine.mail.directory import DirectoryEntry
 from engine.mail.organization import Organization
 from engine.mail.profile import ClientProfile
 from engine.mail.transport import MailNetwork
-from engine.pki.authority import CertificatePurpose, CertificateSpec, OrgCA
-from engine.pki.certificate_spec import KeyUsageBit
+from engine.pki.authority import OrgCA
+from engine.pki.certificate_spec import CertificateSpec
 from engine.pki.credential import Credential
+from engine.pki.key_usage import CertificatePurpose, KeyUsageBit
 from engine.pki.keys import KeyType
 from engine.pki.revocation import RevocationReason
-from engine.strategies import (
-    AddressVariant,
-    ContactState,
-    IssuanceSpec,
-    OrganizationSpec,
-    PooledKeys,
-    RecipientKind,
-    RecipientSpec,
-    ValidityWindow,
-)
+from engine.strategies.addresses import OrganizationSpec
+from engine.strategies.certificates import AddressVariant, IssuanceSpec, ValidityWindow
+from engine.strategies.keys import PooledKeys
+from engine.strategies.recipients import ContactState, RecipientKind, RecipientSpec
 
 EPOCH = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 # The fuzzers' seed message (8-bit text, so every layer gets a transfer encoding) and password.

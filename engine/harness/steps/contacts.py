@@ -21,10 +21,10 @@ from engine.harness.steps.library import setup_or_action
 from engine.harness.steps.sending import send
 from engine.harness.world import World
 from engine.mail.reading import ContactStatus
-from engine.pki.certificate_spec import CertificateSpec, KeyUsageBit
+from engine.pki.certificate_spec import CertificateSpec
 from engine.pki.credential import load_certificates
 from engine.pki.enrollment import Enrollment
-from engine.pki.purpose import CertificatePurpose
+from engine.pki.key_usage import CertificatePurpose, KeyUsageBit
 from engine.pki.revocation import RevocationReason
 
 
