@@ -18,6 +18,7 @@ namespace, each with its citation) and, where the section is known, code by code
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, Protocol, TypeVar
@@ -326,7 +327,7 @@ def run_safely(check: Check[S], subject: S, label: str) -> tuple[Finding, ...]:
         )
 
 
-class _Combination(Generic[S]):
+class _Combination(abc.ABC, Generic[S]):
     """Checks judged together under one name; ``label`` names the subject in their
     findings. A combination of no checks is an error, never a pass."""
 
@@ -341,9 +342,9 @@ class _Combination(Generic[S]):
         text = _label(self.label, subject)
         return self._combine(run_safely(check, subject, text) for check in self.checks)
 
+    @abc.abstractmethod
     def _combine(self, results: Iterator[tuple[Finding, ...]]) -> list[Finding]:
         """The findings reported from each check's, run one by one as they are drawn."""
-        raise NotImplementedError
 
 
 class AllOf(_Combination[S]):
