@@ -160,13 +160,19 @@ def _decrypt_content(handed: asn1.Handover[bytes], credential: Credential) -> De
         wanted = "an AEAD cipher" if message.authenticated else "a non-AEAD cipher"
         raise InputError(f"{wanted} in {container}", cipher.value)
     recipient, rid = find_recipient(message.recipients, credential)
+    rejected = False
     if isinstance(recipient, asn1.KeyTransRecipient):
-        cek, transport = _unwrap_key_transport(recipient, credential, cipher)
+        cek, transport, rejected = _unwrap_key_transport(recipient, credential, cipher)
     else:
         cek, transport = _unwrap_key_agreement(recipient, rid, credential, cipher)
     ciphertext = asn1.Handover(message.encrypted_content)
     message = dataclasses.replace(message, encrypted_content=b"")  # ``ciphertext`` holds it
     content = _decrypt_payload(message, ciphertext, cipher, cek)
+    if rejected:
+        # RFC 3218 §2.3: a bad key block was replaced by a random key and the content
+        # decrypted and unpadded all the same; it fails here even when that key's padding
+        # happened to look right (one CBC content in 256), never handing out garbage.
+        raise DecryptionError()
     return DecryptResult(
         content=content,
         cipher=cipher,
@@ -193,7 +199,9 @@ def refuse_unusable_key(message: bytes, key_type: str) -> NoReturn:
 
 def _unwrap_key_transport(
     recipient: asn1.KeyTransRecipient, credential: Credential, cipher: ContentCipher
-) -> tuple[bytes, KeyTransport]:
+) -> tuple[bytes, KeyTransport, bool]:
+    """The content-encryption key, the transport, and whether the key block was rejected
+    (PKCS#1 v1.5 only: then the key is random, and the caller fails after the same work)."""
     key = credential.private_key
     if recipient.algorithm_oid == RSA_ENCRYPTION:
         _require_rsa(key, "rsaes-pkcs1-v1_5")
@@ -202,11 +210,12 @@ def _unwrap_key_transport(
             cek = key.decrypt(recipient.encrypted_key, asym_padding.PKCS1v15())
         except ValueError:
             cek = b""
-        if len(cek) != cipher.key_size:
+        rejected = len(cek) != cipher.key_size
+        if rejected:
             # RFC 3218 §2.3: carry on with a random key so that a bad PKCS#1 v1.5 block
             # fails where a bad content padding or tag does, with the same error.
             cek = os.urandom(cipher.key_size)
-        return cek, KeyTransport.RSAES_PKCS1_V1_5
+        return cek, KeyTransport.RSAES_PKCS1_V1_5, rejected
     if recipient.algorithm_oid == RSAES_OAEP:
         _require_rsa(key, "rsaes-oaep")
         assert isinstance(key, rsa.RSAPrivateKey)
@@ -222,7 +231,7 @@ def _unwrap_key_transport(
             raise DecryptionError() from None
         if len(cek) != cipher.key_size:
             raise DecryptionError()
-        return cek, KeyTransport.RSAES_OAEP
+        return cek, KeyTransport.RSAES_OAEP, False
     raise UnsupportedAlgorithmError("key transport algorithm", recipient.algorithm_oid)
 
 

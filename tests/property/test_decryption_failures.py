@@ -208,6 +208,57 @@ def test_wrong_key_and_bad_padding_are_the_same_failure_doing_the_same_work(
     assert ("AES-CBC", "update") in kinds and ("pkcs7", "finalize") in kinds
 
 
+def _rejected_by(other: Credential, cipher: ContentCipher, people: People) -> bytes:
+    """A message to ``people.rsa`` whose key block ``other``'s key rejects. OpenSSL's
+    implicit rejection answers a bad PKCS#1 v1.5 block with a synthetic message whose
+    length follows from the block and the key; once in some 240 blocks it has the
+    content key's length and passes for a key (the engine cannot tell): not that one."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    for _ in range(20):
+        message = encrypt(MESSAGE, [people.rsa.certificate], cipher=cipher)
+        info, _ = _envelope(message)
+        block = info["content"]["recipient_infos"][0].chosen["encrypted_key"].native
+        try:
+            synthetic = other.private_key.decrypt(block, padding.PKCS1v15())  # type: ignore[union-attr]
+        except ValueError:  # an OpenSSL without implicit rejection
+            return message
+        if len(synthetic) != cipher.key_size:
+            return message
+    raise AssertionError("twenty key blocks in a row passed for keys")
+
+
+class _PaddingAlwaysRight:
+    """An unpadder that takes every last block for well padded (one byte of padding):
+    what a random key's decryption looks like once in 256 CBC contents."""
+
+    def __init__(self, size: int) -> None:
+        self._kept = b""
+
+    def unpadder(self) -> _PaddingAlwaysRight:
+        return self
+
+    def update(self, data: bytes) -> bytes:
+        self._kept = data[:-1]
+        return b""
+
+    def finalize(self) -> bytes:
+        return self._kept
+
+
+def test_a_wrong_key_fails_even_when_the_random_keys_padding_looks_right(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cipher = ContentCipher.AES_256_CBC
+    message = _rejected_by(people.rsa_other, cipher, people)
+    monkeypatch.setattr(decryption_module.padding, "PKCS7", _PaddingAlwaysRight)
+    # The control: with the right key the same unpadder hands the content back.
+    assert b"Attack at dawn." in decrypt(message, people.rsa).content
+    wrong_key = _rename_recipient(message, people.rsa_other.certificate)
+    with pytest.raises(DecryptionError, match="decryption failed"):
+        decrypt(wrong_key, people.rsa_other)
+
+
 @pytest.mark.parametrize("cipher", [ContentCipher.AES_128_GCM, ContentCipher.AES_256_GCM])
 def test_wrong_key_and_bad_tag_are_the_same_failure_doing_the_same_work(
     people: People, work: Work, cipher: ContentCipher
