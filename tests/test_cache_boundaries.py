@@ -17,7 +17,7 @@ _UNBOUNDED_ALLOWED = {
     ("policy/lint.py", "_validator"),
 }
 # Objects that hold a run's or a scenario's state: only their owner may make them.
-_OWNED_ONLY = {"TrustCache", "CertificateMemo"}
+_OWNED_ONLY = {"TrustCache", "CertificateMemo", "MemoTables"}
 
 
 def _modules() -> list[tuple[str, ast.Module]]:
@@ -116,6 +116,7 @@ def test_no_module_level_cache_is_unbounded_or_owned_state() -> None:
         ("f = functools.cache(g)\n", "unbounded"),
         ("_T = TrustCache(1024)\n", "module-level TrustCache"),
         ("_M: CertificateMemo = CertificateMemo()\n", "module-level CertificateMemo"),
+        ("_TABLES = MemoTables()\n", "module-level MemoTables"),
     ],
 )
 def test_the_cache_scan_finds_each_kind(source: str, problem: str) -> None:
@@ -132,8 +133,9 @@ def test_the_cache_scan_accepts_bounded_caches() -> None:
 
 def _cached_names(tree: ast.Module) -> set[str]:
     """Names of the module-level functions and values that keep answers: decorated with
-    ``memoize``/``lru_cache``/``cache``, or made by one of them or by ``Lru``/``LruCache``."""
-    caching = {"memoize", "lru_cache", "cache", "Lru", "LruCache"}
+    ``memoize``/``bounded``/``lru_cache``/``cache``, or made by one of them or by
+    ``Lru``/``LruCache``."""
+    caching = {"memoize", "bounded", "lru_cache", "cache", "Lru", "LruCache"}
     found = set()
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -173,8 +175,9 @@ def test_the_cached_names_scan_finds_each_kind() -> None:
         "c = LruCache(f, maxsize=4, max_bytes=8)\n"
         "d: Lru[bytes, int] = Lru(4)\n"
         "def e(x): ...\n"
+        "@bounded(maxsize=4)\ndef f(x): ...\n"
     )
-    assert _cached_names(ast.parse(source)) == {"a", "b", "c", "d"}
+    assert _cached_names(ast.parse(source)) == {"a", "b", "c", "d", "f"}
 
 
 # --- nothing decrypted enters a module-level cache ---------------------------------------
