@@ -213,7 +213,7 @@ def _unwrap_key_transport(
         rejected = len(cek) != cipher.key_size
         if rejected:
             # RFC 3218 §2.3: carry on with a random key so that a bad PKCS#1 v1.5 block
-            # fails where a bad content padding or tag does, with the same error.
+            # does the work a bad content padding or tag does, and fails with its error.
             cek = os.urandom(cipher.key_size)
         return cek, KeyTransport.RSAES_PKCS1_V1_5, rejected
     if recipient.algorithm_oid == RSAES_OAEP:
